@@ -1,0 +1,183 @@
+// The OCI runtime spec's config.json and state, as TypeScript types (runtime-spec 1.0.2 - 1.2, Linux).
+
+export interface Spec {
+  ociVersion: string;
+  process?: Process;
+  root?: Root;
+  hostname?: string;
+  domainname?: string;
+  mounts?: Mount[];
+  hooks?: Hooks;
+  annotations?: Record<string, string>;
+  linux?: Linux;
+}
+
+export interface Root { path: string; readonly?: boolean }
+
+export interface Process {
+  terminal?: boolean;
+  consoleSize?: { height: number; width: number };
+  user: User;
+  args?: string[];
+  commandLine?: string;
+  env?: string[];
+  cwd: string;
+  capabilities?: Capabilities;
+  rlimits?: Rlimit[];
+  noNewPrivileges?: boolean;
+  apparmorProfile?: string;
+  oomScoreAdj?: number;
+  selinuxLabel?: string;
+  ioPriority?: { class: string; priority?: number };
+  scheduler?: Record<string, unknown>;
+  execCPUAffinity?: { initial?: string; final?: string };
+}
+
+export interface User {
+  uid: number;
+  gid: number;
+  umask?: number;
+  additionalGids?: number[];
+  username?: string;
+}
+
+export interface Capabilities {
+  bounding?: string[];
+  effective?: string[];
+  inheritable?: string[];
+  permitted?: string[];
+  ambient?: string[];
+}
+
+export interface Rlimit { type: string; soft: number; hard: number }
+
+export interface Mount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
+}
+
+export interface Hook { path: string; args?: string[]; env?: string[]; timeout?: number }
+
+export interface Hooks {
+  prestart?: Hook[];
+  createRuntime?: Hook[];
+  createContainer?: Hook[];
+  startContainer?: Hook[];
+  poststart?: Hook[];
+  poststop?: Hook[];
+}
+
+export interface IdMapping { containerID: number; hostID: number; size: number }
+
+export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
+
+export interface Namespace { type: NamespaceType; path?: string }
+
+export interface Linux {
+  namespaces?: Namespace[];
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
+  timeOffsets?: Record<string, { secs?: number; nanosecs?: number }>;
+  devices?: Device[];
+  cgroupsPath?: string;
+  resources?: LinuxResources;
+  rootfsPropagation?: string;
+  seccomp?: Seccomp;
+  sysctl?: Record<string, string>;
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  mountLabel?: string;
+  personality?: { domain: string; flags?: string[] };
+  intelRdt?: Record<string, unknown>;
+}
+
+export interface Device {
+  type: string; // c, b, u, p
+  path: string;
+  major?: number;
+  minor?: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface DeviceCgroupRule {
+  allow: boolean;
+  type?: string; // a, c, b
+  major?: number | null;
+  minor?: number | null;
+  access?: string; // rwm
+}
+
+export interface LinuxResources {
+  devices?: DeviceCgroupRule[];
+  memory?: {
+    limit?: number;
+    reservation?: number;
+    swap?: number;
+    kernel?: number;
+    kernelTCP?: number;
+    swappiness?: number;
+    disableOOMKiller?: boolean;
+    useHierarchy?: boolean;
+    checkBeforeUpdate?: boolean;
+  };
+  cpu?: {
+    shares?: number;
+    quota?: number;
+    burst?: number;
+    period?: number;
+    realtimeRuntime?: number;
+    realtimePeriod?: number;
+    cpus?: string;
+    mems?: string;
+    idle?: number;
+  };
+  pids?: { limit: number };
+  blockIO?: {
+    weight?: number;
+    leafWeight?: number;
+    weightDevice?: Array<{ major: number; minor: number; weight?: number; leafWeight?: number }>;
+    throttleReadBpsDevice?: ThrottleDevice[];
+    throttleWriteBpsDevice?: ThrottleDevice[];
+    throttleReadIOPSDevice?: ThrottleDevice[];
+    throttleWriteIOPSDevice?: ThrottleDevice[];
+  };
+  hugepageLimits?: Array<{ pageSize: string; limit: number }>;
+  network?: { classID?: number; priorities?: Array<{ name: string; priority: number }> };
+  rdma?: Record<string, { hcaHandles?: number; hcaObjects?: number }>;
+  unified?: Record<string, string>;
+}
+
+export interface ThrottleDevice { major: number; minor: number; rate: number }
+
+export interface Seccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: string[];
+  listenerPath?: string;
+  listenerMetadata?: string;
+  syscalls?: SeccompSyscall[];
+}
+
+export interface SeccompSyscall {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+  args?: Array<{ index: number; value: number; valueTwo?: number; op: string }>;
+}
+
+/** The OCI state (runtime-spec "State"), what `state` prints and hooks read on stdin. */
+export interface State {
+  ociVersion: string;
+  id: string;
+  status: 'creating' | 'created' | 'running' | 'stopped' | 'paused';
+  pid?: number;
+  bundle: string;
+  annotations?: Record<string, string>;
+}
