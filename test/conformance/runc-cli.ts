@@ -1,10 +1,11 @@
 // The runc command-line conformance suite: the same cases run on berth-runc and on runc itself.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { describe, it, before, after } from 'node:test';
 import { makeBundle, rootSkipReason, tempDir } from '../fixtures/rootfs.js';
+import { removeCgroupTree } from '../fixtures/cgroup.js';
 
 /** How to run one runtime's command line: argv prefix (binary and global flags). */
 export interface RuncFactory {
@@ -58,17 +59,6 @@ export function hostCgroupDir(pid: number, controller: string): string {
   const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.split(':')[1]!.split(',').includes(controller));
   assert.ok(line, `no ${controller} cgroup for ${pid}`);
   return join('/sys/fs/cgroup', controller, line.split(':')[2]!);
-}
-
-/** Remove `name` (and below, deepest first) under this process's own cgroup in every hierarchy. */
-export function removeCgroupTree(name: string): void {
-  const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n').filter(Boolean).map((l) => l.split(':').slice(2).join(':'));
-  for (const h of readdirSync('/sys/fs/cgroup')) {
-    for (const p of new Set(own)) {
-      const base = join('/sys/fs/cgroup', h, p, name);
-      if (existsSync(base)) spawnSync('find', [base, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';']);
-    }
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
