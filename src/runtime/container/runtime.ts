@@ -373,7 +373,7 @@ function osSignal(name: string): number | undefined {
  * and the process exec. A process that died meanwhile would leave us blocked, so a watchdog
  * unblocks our own open by briefly opening the write side.
  */
-async function releaseFifo(fifo: string, rec: ContainerRecord): Promise<void> {
+export async function releaseFifo(fifo: string, rec: { pid: number; pidStartTime?: number }): Promise<void> {
   let done = false;
   let dead = false;
   const watchdog = (async () => {
@@ -395,7 +395,8 @@ async function releaseFifo(fifo: string, rec: ContainerRecord): Promise<void> {
   if (dead) throw errPrecondition('cannot start a container that has stopped');
 }
 
-async function waitGone(rec: ContainerRecord, timeoutMs = 10_000): Promise<void> {
+/** Wait until a process we may not be the parent of is gone (dead or a zombie). */
+export async function waitGone(rec: { id: string; pid: number; pidStartTime?: number }, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (let ms = 1; isSameLiveProcess(rec.pid, rec.pidStartTime); ms = Math.min(ms * 2, 50)) {
     if (Date.now() > end) throw new BerthError('deadline-exceeded', `container ${rec.id}: process ${rec.pid} did not exit after SIGKILL`);
@@ -404,7 +405,7 @@ async function waitGone(rec: ContainerRecord, timeoutMs = 10_000): Promise<void>
 }
 
 /** Argv prefix that runs a hook inside the container's namespaces (util-linux nsenter). */
-function nsenterWrap(pid: number, namespaces: string[]): (argv: string[]) => string[] {
+export function nsenterWrap(pid: number, namespaces: string[]): (argv: string[]) => string[] {
   const flag: Record<string, string> = { mount: '--mount', uts: '--uts', ipc: '--ipc', network: '--net', pid: '--pid', cgroup: '--cgroup', user: '--user' };
   return (argv) => ['nsenter', `--target=${pid}`, ...namespaces.map((n) => flag[n]).filter((f): f is string => !!f), '--', ...argv];
 }
