@@ -13,6 +13,7 @@ import { isAbsolute, join, resolve, dirname } from 'node:path';
 import { BerthError, errConflict, errInvalid, errNotFound, errPrecondition } from '../../common/errors.js';
 import type { LinuxResources, Process, Spec, State } from '../spec/types.js';
 import { readSpec, validateProcess } from '../spec/validate.js';
+import { effectiveResources } from '../spec/defaults.js';
 import { buildCreatePlan, buildExecPlan } from '../plan/build.js';
 import { encodePlan } from '../plan/plan.js';
 import { openCgroups } from '../cgroups/open.js';
@@ -150,22 +151,18 @@ export class Runtime {
     };
     let child: ChildProcess | undefined;
     try {
-      await cg.create(spec.linux?.resources);
       // berth-init makes the fifo (Node has no mkfifo, and a spawn for it would cost a millisecond).
       const fifo = join(dir, 'exec.fifo');
-      const plan = buildCreatePlan(spec, {
+      const planFile = join(dir, 'plan');
+      await prepareCreate(spec, cg, {
         bundle,
         rootfs,
-        cgroupProcsFiles: cg.procsFiles(),
-        cgroupMountSources: cg.hierarchyDirs(),
-        hostCgroupVersion: cg.version,
+        planFile,
         consoleSocket: o.consoleSocket ? resolve(o.consoleSocket) : undefined,
         execFifo: o.startImmediately ? undefined : fifo,
         preserveFds: o.preserveFds,
         noPivot: o.noPivot ?? this.opts.noPivot,
       });
-      const planFile = join(dir, 'plan');
-      writeFileSync(planFile, encodePlan(plan));
       const state = (pid: number): State => ({ ociVersion: OCI_VERSION, id, pid, status: 'creating', bundle, ...(spec.annotations ? { annotations: spec.annotations } : {}) });
       const phases: Record<string, number> = {};
       const h = await spawnInit({
@@ -387,12 +384,50 @@ export async function releaseFifo(fifo: string, rec: { pid: number; pidStartTime
   })();
   try {
     const fh = await openAsync(fifo, fsc.O_RDONLY);
-    await fh.close();
+    // berth-init writes one byte right before execve; reading it (or EOF) means it got past the fifo.
+    try {
+      await fh.read(Buffer.alloc(1), 0, 1, null);
+    } finally {
+      await fh.close();
+    }
   } finally {
     done = true;
     await watchdog;
   }
   if (dead) throw errPrecondition('cannot start a container that has stopped');
+}
+
+/** What {@link prepareCreate} needs besides the spec and the cgroup manager. */
+export interface PrepareCreateOptions {
+  bundle: string;
+  rootfs: string;
+  /** Where the encoded plan is written. */
+  planFile: string;
+  consoleSocket?: string;
+  execFifo?: string;
+  preserveFds?: number;
+  noPivot?: boolean;
+}
+
+/**
+ * Create a new container's cgroups (with the spec's resources) and write its create plan: the
+ * part of `create` shared by {@link Runtime} and the lifecycle layer (which then hands the plan
+ * to berth-shim instead of running berth-init itself). The caller removes the cgroups on failure.
+ */
+export async function prepareCreate(spec: Spec, cg: CgroupManager, o: PrepareCreateOptions): Promise<void> {
+  await cg.create(effectiveResources(spec.linux?.resources));
+  const plan = buildCreatePlan(spec, {
+    bundle: o.bundle,
+    rootfs: o.rootfs,
+    cgroupProcsFiles: cg.procsFiles(),
+    cgroupMountSources: cg.hierarchyDirs(),
+    hostCgroupVersion: cg.version,
+    consoleSocket: o.consoleSocket,
+    execFifo: o.execFifo,
+    preserveFds: o.preserveFds,
+    noPivot: o.noPivot,
+  });
+  writeFileSync(o.planFile, encodePlan(plan));
 }
 
 /** Wait until a process we may not be the parent of is gone (dead or a zombie). */
@@ -410,7 +445,8 @@ export function nsenterWrap(pid: number, namespaces: string[]): (argv: string[])
   return (argv) => ['nsenter', `--target=${pid}`, ...namespaces.map((n) => flag[n]).filter((f): f is string => !!f), '--', ...argv];
 }
 
-function mergeResources(a: LinuxResources, b: LinuxResources): LinuxResources {
+/** Merge an update into resources, one level deep (runc `update` semantics: given fields replace). */
+export function mergeResources(a: LinuxResources, b: LinuxResources): LinuxResources {
   const out: Record<string, unknown> = { ...a };
   for (const [k, v] of Object.entries(b)) {
     const cur = out[k];

@@ -1,6 +1,6 @@
 // Default OCI specs: what `berth-runc spec` writes (runc's example spec), and Docker's defaults as data.
 import { existsSync } from 'node:fs';
-import type { Mount, Namespace, Spec } from './types.js';
+import type { DeviceCgroupRule, LinuxResources, Mount, Namespace, Spec } from './types.js';
 
 /** The runtime-spec version Berth writes. */
 export const OCI_SPEC_VERSION = '1.2.0';
@@ -112,4 +112,28 @@ function toRootless(spec: Spec, uid: number, gid: number): void {
     return options ? { ...m, options } : { ...m };
   });
   delete linux.resources;
+}
+
+/**
+ * Device cgroup rules every container gets after its own (runc's AllowedDevices): mknod of any
+ * node, and read/write/mknod of the default devices, the pty devices and /dev/net/tun. Without
+ * them a spec that starts with "deny all" (Docker's) could not even create /dev/full.
+ */
+export const DEFAULT_DEVICE_RULES: readonly DeviceCgroupRule[] = Object.freeze([
+  { allow: true, type: 'c', major: null, minor: null, access: 'm' },
+  { allow: true, type: 'b', major: null, minor: null, access: 'm' },
+  { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }, // /dev/null
+  { allow: true, type: 'c', major: 1, minor: 8, access: 'rwm' }, // /dev/random
+  { allow: true, type: 'c', major: 1, minor: 7, access: 'rwm' }, // /dev/full
+  { allow: true, type: 'c', major: 5, minor: 0, access: 'rwm' }, // /dev/tty
+  { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' }, // /dev/zero
+  { allow: true, type: 'c', major: 1, minor: 9, access: 'rwm' }, // /dev/urandom
+  { allow: true, type: 'c', major: 136, minor: null, access: 'rwm' }, // /dev/pts/*
+  { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' }, // /dev/ptmx
+  { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' }, // /dev/net/tun
+]);
+
+/** The resources a container's cgroup gets: the spec's, with the default device rules appended. */
+export function effectiveResources(r: LinuxResources | undefined): LinuxResources {
+  return { ...(r ?? {}), devices: [...(r?.devices ?? []), ...DEFAULT_DEVICE_RULES] };
 }

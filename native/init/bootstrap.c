@@ -1,0 +1,284 @@
+/* bootstrap.c: joins cgroups and namespaces, clones the container process, writes its id
+ * maps, then either exits (--detach) or stays as its reaping, signal-forwarding parent. */
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define STACK_SIZE (8 << 20)
+
+static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+
+static int write_file(const char *path, const char *data, size_t n)
+{
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t w = write(fd, data, n);
+  int err = errno;
+  close(fd);
+  errno = err;
+  return w == (ssize_t)n ? 0 : -1;
+}
+
+static int write_map(pid_t pid, const char *name, struct idmap *m, int n, struct berr *e)
+{
+  char path[64], buf[4096];
+  size_t len = 0;
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+  /* The kernel takes a map in a single write only. */
+  for (int i = 0; i < n && len < sizeof buf - 80; i++)
+    len += (size_t)snprintf(buf + len, sizeof buf - len, "%lu %lu %lu\n", m[i].inside, m[i].outside, m[i].count);
+  if (write_file(path, buf, len) < 0)
+    return fail_sys(e, "maps", path);
+  return 0;
+}
+
+static int write_file_setgroups(pid_t pid, struct berr *e)
+{
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
+  if (write_file(path, "deny", 4) < 0)
+    return fail_sys(e, "maps", path);
+  return 0;
+}
+
+/* Paths to open while we still see the host's mount namespace: after a `setns mnt` they
+ * would resolve inside the container instead. */
+static int open_host_side(struct ctx *c, struct berr *e)
+{
+  struct plan *p = c->plan;
+  if (p->exec_fifo) {
+    struct stat st;
+    if (mkfifo(p->exec_fifo, 0622) == 0) {
+      /* mkfifo honours the umask; the mode is part of the contract. */
+      if (chmod(p->exec_fifo, 0622) < 0)
+        return fail_sys(e, "exec-fifo", p->exec_fifo);
+    } else if (errno != EEXIST) {
+      return fail_sys(e, "exec-fifo", p->exec_fifo);
+    }
+    c->fifo_fd = open(p->exec_fifo, O_PATH | O_CLOEXEC);
+    if (c->fifo_fd >= 0 && (fstat(c->fifo_fd, &st) < 0 || !S_ISFIFO(st.st_mode)))
+      return fail_msg(e, "exec-fifo", p->exec_fifo, EEXIST, "exec-fifo `%s`: exists and is not a fifo", p->exec_fifo);
+    if (c->fifo_fd < 0)
+      return fail_sys(e, "exec-fifo", p->exec_fifo);
+  }
+  if (p->console_socket) {
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    if (strlen(p->console_socket) >= sizeof a.sun_path)
+      return fail_msg(e, "console", p->console_socket, ENAMETOOLONG, "console `%s`: %s", p->console_socket,
+                      strerror(ENAMETOOLONG));
+    strcpy(a.sun_path, p->console_socket);
+    c->console_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c->console_fd < 0 || connect(c->console_fd, (struct sockaddr *)&a, sizeof a) < 0)
+      return fail_sys(e, "console", p->console_socket);
+  }
+  return 0;
+}
+
+static int join(struct ctx *c, struct berr *e)
+{
+  struct plan *p = c->plan;
+  int fds[16];
+  if (p->nsetns > 16)
+    return fail_msg(e, "setns", NULL, EINVAL, "setns: too many namespaces");
+  for (int i = 0; i < p->ncgroup_join; i++)
+    if (write_file(p->cgroup_join[i], "0", 1) < 0)
+      return fail_sys(e, "cgroup-join", p->cgroup_join[i]);
+  /* Open every namespace first: joining a mount namespace changes what later paths mean. */
+  for (int i = 0; i < p->nsetns; i++) {
+    fds[i] = open(p->setns[i].path, O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0)
+      return fail_sys(e, "setns", p->setns[i].path);
+  }
+  /* The user namespace first: it grants the capabilities needed to join the others. */
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < p->nsetns; i++) {
+      if ((p->setns[i].type == CLONE_NEWUSER) != (pass == 0))
+        continue;
+      if (setns(fds[i], p->setns[i].type) < 0)
+        return fail_sys(e, "setns", p->setns[i].path);
+      close(fds[i]);
+    }
+  if (p->clone_flags & CLONE_NEWTIME) {
+    /* CLONE_NEWTIME (0x80) overlaps CSIGNAL in clone(2)'s flags, so it is only usable with
+     * unshare; the new time namespace applies to our children, offsets set before any. */
+    if (unshare(CLONE_NEWTIME) < 0)
+      return fail_sys(e, "timens", NULL);
+    for (int i = 0; i < p->ntimens; i++) {
+      char b[96];
+      int n = snprintf(b, sizeof b, "%s %lld %lld\n", p->timens[i].clock, p->timens[i].sec, p->timens[i].nsec);
+      if (write_file("/proc/self/timens_offsets", b, (size_t)n) < 0)
+        return fail_sys(e, "timens", "/proc/self/timens_offsets");
+    }
+  }
+  return 0;
+}
+
+static int in_userns(const struct plan *p)
+{
+  if (p->clone_flags & CLONE_NEWUSER)
+    return 1;
+  for (int i = 0; i < p->nsetns; i++)
+    if (p->setns[i].type == CLONE_NEWUSER)
+      return 1;
+  return 0;
+}
+
+static int child_main(void *arg)
+{
+  struct ctx *c = arg;
+  struct plan *p = c->plan;
+  struct berr e = { 0 };
+  char go;
+  ssize_t r;
+
+  sigprocmask(SIG_SETMASK, &c->orig_mask, NULL);
+  close(c->maps_pipe[1]);
+  if (c->status_pipe[0] >= 0)
+    close(c->status_pipe[0]);
+  do
+    r = read(c->maps_pipe[0], &go, 1);
+  while (r < 0 && errno == EINTR);
+  if (r != 1)
+    _exit(EXIT_SETUP); /* the bootstrap failed and said so */
+  close(c->maps_pipe[0]);
+
+  if (in_userns(p)) {
+    /* Become the namespace's root so files we create are owned by a mapped id; EINVAL just
+     * means 0 is not mapped, and the plan's `user` decides the final ids anyway. */
+    if ((setresgid(0, 0, 0) < 0 && errno != EINVAL) || (setresuid(0, 0, 0) < 0 && errno != EINVAL)) {
+      fail_sys(&e, "user", NULL);
+      goto fail;
+    }
+  }
+  /* Modes in the plan are exact; the container's umask is set in the tail. */
+  c->orig_umask = umask(0);
+  if (p->has_oom) {
+    c->oom_fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (c->oom_fd < 0) {
+      fail_sys(&e, "oom-score-adj", "/proc/self/oom_score_adj");
+      goto fail;
+    }
+  }
+  if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0) {
+    fail_sys(&e, "hostname", p->hostname);
+    goto fail;
+  }
+  if (p->domainname && setdomainname(p->domainname, strlen(p->domainname)) < 0) {
+    fail_sys(&e, "domainname", p->domainname);
+    goto fail;
+  }
+  msg_phase("namespaces");
+  if (run_actions(c, &e) == 0)
+    process_finish(c, &e);
+fail:
+  msg_error(&e);
+  if (c->status_pipe[1] >= 0) {
+    ssize_t w = write(c->status_pipe[1], "e", 1);
+    (void)w;
+  }
+  if (e.step && !strcmp(e.step, "exec"))
+    _exit(e.errnum == ENOENT ? 127 : 126);
+  _exit(EXIT_SETUP);
+}
+
+static int wait_container(pid_t pid, const sigset_t *set)
+{
+  for (;;) {
+    siginfo_t si;
+    int sig = sigwaitinfo(set, &si);
+    if (sig < 0)
+      continue;
+    if (sig != SIGCHLD) {
+      kill(pid, sig);
+      continue;
+    }
+    int status, done = 0, code = 0;
+    pid_t r;
+    while ((r = waitpid(-1, &status, WNOHANG)) > 0) {
+      if (r != pid)
+        continue;
+      done = 1;
+      code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    if (done)
+      return code;
+  }
+}
+
+int bootstrap_run(struct ctx *c, struct berr *e)
+{
+  struct plan *p = c->plan;
+  sigset_t set;
+  c->fifo_fd = c->console_fd = c->oom_fd = -1;
+  c->status_pipe[0] = c->status_pipe[1] = -1;
+
+  if (open_host_side(c, e) || join(c, e))
+    return -1;
+  sigemptyset(&set);
+  if (!c->detach) {
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+      return fail_sys(e, "bootstrap", "subreaper");
+    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+      sigaddset(&set, forwarded[i]);
+    sigaddset(&set, SIGCHLD);
+  }
+  /* Blocked before clone, so nothing sent in between is lost: it is forwarded afterwards. */
+  sigprocmask(SIG_BLOCK, &set, &c->orig_mask);
+  if (pipe2(c->maps_pipe, O_CLOEXEC) < 0 || (c->detach && pipe2(c->status_pipe, O_CLOEXEC) < 0))
+    return fail_sys(e, "clone", "pipe");
+
+  char *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+  if (stack == MAP_FAILED)
+    return fail_sys(e, "clone", "stack");
+  int flags = (int)(p->clone_flags & ~(unsigned long)CLONE_NEWTIME) | SIGCHLD | (c->detach ? CLONE_PARENT : 0);
+  pid_t pid = clone(child_main, stack + STACK_SIZE, flags, c);
+  if (pid < 0)
+    return fail_sys(e, "clone", NULL);
+  msg_pid(pid);
+  msg_phase("clone");
+  close(c->maps_pipe[0]);
+  if (c->detach)
+    close(c->status_pipe[1]);
+
+  if ((p->nuid_map && write_map(pid, "uid_map", p->uid_map, p->nuid_map, e)) ||
+      (p->setgroups_deny && write_file_setgroups(pid, e)) ||
+      (p->ngid_map && write_map(pid, "gid_map", p->gid_map, p->ngid_map, e))) {
+    kill(pid, SIGKILL);
+    if (!c->detach)
+      waitpid(pid, NULL, 0);
+    return -1;
+  }
+  msg_phase("maps");
+  if (write(c->maps_pipe[1], "1", 1) != 1) {
+    kill(pid, SIGKILL);
+    return fail_sys(e, "clone", "pipe");
+  }
+  close(c->maps_pipe[1]);
+
+  if (c->detach) {
+    char st = 0;
+    ssize_t r;
+    do
+      r = read(c->status_pipe[0], &st, 1);
+    while (r < 0 && errno == EINTR);
+    if (r == 1 && st == 'c')
+      return 0;
+    if (r == 1)
+      return 1; /* the container process reported its own error */
+    return fail_msg(e, "init", NULL, 0, "the container process exited during setup");
+  }
+  return wait_container(pid, &set);
+}
