@@ -83,7 +83,7 @@ const candidates: Candidate[] = [
     run: () => cmd(['crun', '--root', join(tmp.path, 'crun-root'), 'run', '-b', bundles.crun!, `c${++seq}`])() },
   { name: 'runc run', skip: haveCommand('runc') ? undefined : 'runc not installed',
     run: () => cmd(['runc', '--root', join(tmp.path, 'runc-root'), 'run', '-b', bundles.runc!, `r${++seq}`])() },
-  { name: 'berth-runc run', run: () => cmd([process.execPath, berthRunc, '--root', join(tmp.path, 'berth-root'), 'run', '-b', bundles['berth-runc']!, `b${++seq}`])() },
+  { name: 'berth-runc run', run: () => cmd([berthRunc, '--root', join(tmp.path, 'berth-root'), 'run', '-b', bundles['berth-runc']!, `b${++seq}`])() },
   { name: 'library create+start+wait+delete', run: async () => {
     const id = `l${++seq}`;
     const { child } = await rt.create(id, bundles.library!, { detach: false, stdio: 'ignore' });

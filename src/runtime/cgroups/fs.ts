@@ -1,6 +1,9 @@
 // Shared cgroupfs plumbing for both managers: file access with errors that name the cgroup and file, parsers, kill and rmdir loops.
-import { constants } from 'node:fs';
-import { open, readFile, readdir, rmdir, stat, mkdir } from 'node:fs/promises';
+//
+// The file operations are synchronous on purpose: each is one short syscall on a pseudo
+// filesystem, and container start does dozens of them. Through the libuv thread pool every one
+// would cost a round trip (measured: cgroup create 5.7 ms async vs well under 1 ms sync).
+import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, type ErrorCode, errnoOf } from '../../common/errors.js';
@@ -60,7 +63,7 @@ export class CgroupDir {
   /** Read a file; a missing file is an error naming it. */
   async read(name: string): Promise<string> {
     try {
-      return await readFile(this.file(name), 'utf8');
+      return readFileSync(this.file(name), 'utf8');
     } catch (err) {
       throw cgroupError(this.cgPath, 'read', name, err);
     }
@@ -69,7 +72,7 @@ export class CgroupDir {
   /** Read a file, or undefined if it does not exist (controller not enabled, kernel too old). */
   async readOptional(name: string): Promise<string | undefined> {
     try {
-      return await readFile(this.file(name), 'utf8');
+      return readFileSync(this.file(name), 'utf8');
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') return undefined;
       throw cgroupError(this.cgPath, 'read', name, err);
@@ -82,21 +85,21 @@ export class CgroupDir {
    * misleading EACCES, and on a fake tree it would invent files the kernel would not have.
    */
   async write(name: string, value: string | number): Promise<void> {
-    let fh;
+    let fd: number | undefined;
     try {
       const stored = hooks.onWrite?.(this.file(name), String(value)) ?? String(value);
-      fh = await open(this.file(name), constants.O_WRONLY | constants.O_TRUNC);
-      await fh.write(stored);
+      fd = openSync(this.file(name), constants.O_WRONLY | constants.O_TRUNC);
+      writeSync(fd, stored);
     } catch (err) {
       throw cgroupError(this.cgPath, 'write', name, err);
     } finally {
-      await fh?.close().catch(() => undefined);
+      if (fd !== undefined) closeSync(fd);
     }
   }
 
   async exists(name: string): Promise<boolean> {
     try {
-      await stat(this.file(name));
+      statSync(this.file(name));
       return true;
     } catch {
       return false;
@@ -106,7 +109,7 @@ export class CgroupDir {
   /** Whether the cgroup directory itself exists. */
   async present(): Promise<boolean> {
     try {
-      return (await stat(this.dir)).isDirectory();
+      return statSync(this.dir).isDirectory();
     } catch {
       return false;
     }
@@ -130,7 +133,7 @@ export async function mkdirLevels(
     const parent = cur;
     cur = join(cur, part);
     try {
-      await mkdir(cur);
+      mkdirSync(cur);
       await hooks.onMkdir?.(cur);
     } catch (err) {
       if (errnoOf(err) !== 'EEXIST') throw cgroupError(cgPath, 'mkdir', cur, err);
@@ -144,7 +147,7 @@ export async function childCgroups(dir: string): Promise<string[]> {
   const out: string[] = [];
   let entries;
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (err) {
     if (errnoOf(err) === 'ENOENT') return out;
     throw new BerthError(codeFor(errnoOf(err)), `cgroup dir ${dir}: readdir: ${errnoOf(err) ?? String(err)}`, { cause: err });
@@ -163,7 +166,7 @@ export async function procsRecursive(dir: string, cgPath: string): Promise<numbe
   for (const d of [dir, ...(await childCgroups(dir))]) {
     let text: string;
     try {
-      text = await readFile(join(d, 'cgroup.procs'), 'utf8');
+      text = readFileSync(join(d, 'cgroup.procs'), 'utf8');
     } catch (err) {
       // A child removed while we walk, or the cgroup already gone: nothing to report there.
       if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENODEV') continue;
@@ -210,7 +213,8 @@ export async function rmdirTree(dir: string, cgPath: string, timeoutMs = 5_000):
   for (const d of dirs) {
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
       try {
-        await (hooks.rmdir ?? rmdir)(d);
+        if (hooks.rmdir) await hooks.rmdir(d);
+        else rmdirSync(d);
         break;
       } catch (err) {
         const errno = errnoOf(err);

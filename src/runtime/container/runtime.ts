@@ -333,26 +333,40 @@ export class Runtime {
   }
 
   /**
-   * create + start + wait + delete in this process (runc `run`, and the library's hot path).
+   * The create half of `run`: berth-init stays as the container's parent (its `child` exits with
+   * the container's status), and without startContainer hooks there is no exec fifo: the process
+   * execs as soon as it is set up.
+   */
+  async createForRun(id: string, bundle: string, o: Omit<CreateOptions, 'detach' | 'startImmediately'> = {}): Promise<{ child: ChildProcess; immediate: boolean }> {
+    const hooks = (await readSpec(resolve(bundle))).hooks;
+    const immediate = !hooks?.startContainer?.length;
+    const { child } = await this.create(id, bundle, { ...o, detach: false, startImmediately: immediate });
+    return { child, immediate };
+  }
+
+  /** The start half of `run`: `start` through the fifo, or only the poststart hooks. */
+  async startForRun(id: string, immediate: boolean): Promise<void> {
+    if (!immediate) return this.start(id);
+    const rec = this.states.load(id);
+    if (!rec.spec.hooks?.poststart?.length) return;
+    try {
+      await runHooks('poststart', rec.spec.hooks.poststart, { ...(await this.state(id)), status: 'running' });
+    } catch (e) {
+      process.emitWarning(String((e as Error).message));
+    }
+  }
+
+  /**
+   * create + start + wait + delete in this process (the library's hot path).
    * Resolves to the exit status as a shell reports it (code, or 128 + signal).
    */
   async run(id: string, bundle: string, o: Omit<CreateOptions, 'detach' | 'startImmediately'> = {}): Promise<number> {
-    const hooks = (await readSpec(resolve(bundle))).hooks;
-    // Without startContainer hooks the exec fifo buys nothing: let the process exec once set up.
-    const immediate = !hooks?.startContainer?.length;
-    const { child } = await this.create(id, bundle, { ...o, detach: false, startImmediately: immediate });
+    const { child, immediate } = await this.createForRun(id, bundle, o);
     const exited = new Promise<number>((res) => {
       if (child.exitCode !== null) return res(child.exitCode);
       child.on('exit', (code, sig) => res(code ?? 128 + (sig ? (osSignal(sig) ?? 0) : 0)));
     });
-    if (!immediate) await this.start(id);
-    else {
-      try {
-        await runHooks('poststart', hooks?.poststart, { ...(await this.state(id)), status: 'running' });
-      } catch (e) {
-        process.emitWarning(String((e as Error).message));
-      }
-    }
+    await this.startForRun(id, immediate);
     const code = await exited;
     await this.delete(id, true);
     return code;
@@ -371,17 +385,14 @@ function osSignal(name: string): number | undefined {
  * unblocks our own open by briefly opening the write side.
  */
 export async function releaseFifo(fifo: string, rec: { pid: number; pidStartTime?: number }): Promise<void> {
-  let done = false;
   let dead = false;
-  const watchdog = (async () => {
-    while (!done) {
-      await sleep(10);
-      if (!done && !isSameLiveProcess(rec.pid, rec.pidStartTime)) {
-        dead = true;
-        try { closeSync(openSync(fifo, fsc.O_WRONLY | fsc.O_NONBLOCK)); } catch { /* no reader yet */ }
-      }
+  // A timer, not a sleeping loop: the common case (the process is waiting) must not pay for it.
+  const watchdog = setInterval(() => {
+    if (!isSameLiveProcess(rec.pid, rec.pidStartTime)) {
+      dead = true;
+      try { closeSync(openSync(fifo, fsc.O_WRONLY | fsc.O_NONBLOCK)); } catch { /* no reader yet */ }
     }
-  })();
+  }, 10);
   try {
     const fh = await openAsync(fifo, fsc.O_RDONLY);
     // berth-init writes one byte right before execve; reading it (or EOF) means it got past the fifo.
@@ -391,8 +402,7 @@ export async function releaseFifo(fifo: string, rec: { pid: number; pidStartTime
       await fh.close();
     }
   } finally {
-    done = true;
-    await watchdog;
+    clearInterval(watchdog);
   }
   if (dead) throw errPrecondition('cannot start a container that has stopped');
 }

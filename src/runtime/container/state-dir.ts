@@ -1,5 +1,5 @@
 // The runtime's per-container state directory: <root>/<id>/{state.json, exec.fifo, plan}.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { errAlreadyExists, errInvalid, errNotFound, errInternal } from '../../common/errors.js';
 import type { Spec } from '../spec/types.js';
@@ -58,14 +58,16 @@ export class StateDir {
     return dir;
   }
 
-  /** Write state.json atomically (temp file, fsync, rename), so a killed runtime never leaves half a file. */
+  /**
+   * Write state.json atomically (temp file, rename), so a killed runtime never leaves half a
+   * file. No fsync: the state dir lives on tmpfs and is meant to be lost on reboot (as runc's).
+   */
   save(rec: ContainerRecord): void {
     const dir = this.dir(rec.id);
     const tmp = join(dir, `.state.json.${process.pid}`);
     const fd = openSync(tmp, 'w', 0o600);
     try {
       writeSync(fd, JSON.stringify(rec));
-      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

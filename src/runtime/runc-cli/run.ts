@@ -28,11 +28,15 @@ export const command: Command = {
       await rt.start(id);
       return 0;
     }
-    // berth-init stays as the container's parent and forwards these to it.
-    const { child } = await rt.create(id, f.bundle as string, { ...common, detach: false });
+    // berth-init stays as the container's parent and forwards these to it; no exec fifo unless
+    // startContainer hooks need the stop between create and start.
+    const { child, immediate } = await rt.createForRun(id, f.bundle as string, common);
     for (const s of FORWARDED) process.on(s, () => child.kill(s));
-    const exited = new Promise<number>((res) => child.on('exit', (code, sig) => res(code ?? (sig === 'SIGKILL' ? 137 : 128))));
-    await rt.start(id);
+    const exited = new Promise<number>((res) => {
+      if (child.exitCode !== null) return res(child.exitCode);
+      child.on('exit', (code, sig) => res(code ?? (sig === 'SIGKILL' ? 137 : 128)));
+    });
+    await rt.startForRun(id, immediate);
     const code = await exited;
     if (!f.keep) await rt.delete(id, true);
     return code;
