@@ -160,7 +160,14 @@ static int find_exec(struct plan *p, char *out, size_t n, struct berr *e)
 {
   const char *arg0 = p->args[0];
   if (strchr(arg0, '/')) {
+    /* Checked here, before `created`, as runc does: a missing binary must fail create (with
+     * the step named) rather than a later start that nobody is watching. */
+    struct stat st;
     snprintf(out, n, "%s", arg0);
+    if (stat(out, &st) < 0)
+      return fail_msg(e, "exec", arg0, errno, "exec `%s`: %s", arg0, strerror(errno));
+    if (S_ISDIR(st.st_mode) || access(out, X_OK) < 0)
+      return fail_msg(e, "exec", arg0, EACCES, "exec `%s`: %s", arg0, strerror(EACCES));
     return 0;
   }
   const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
