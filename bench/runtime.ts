@@ -72,7 +72,7 @@ function cmd(argv: string[]): () => void {
   };
 }
 
-const berthRunc = join(repoRoot, 'bin', 'berth-runc.js');
+const berthRunc = join(repoRoot, 'bin', 'berth-runc.cjs');
 const bundles = Object.fromEntries(['berth-runc', 'runc', 'crun', 'library', 'floor'].map((n) => [n, bundle(n)]));
 const rt = new Runtime({ root: join(tmp.path, 'lib-root') });
 

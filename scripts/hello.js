@@ -19,7 +19,7 @@ try {
   spec.process.terminal = false;
   spec.process.args = ['/bin/sh', '-c', 'echo "Hello from Berth! I am $(busybox id -u) in $(busybox hostname), pid $$ of my own namespace."'];
   writeFileSync(join(work, 'bundle', 'config.json'), JSON.stringify(spec, null, 2));
-  execFileSync(process.execPath, [join(repo, 'bin', 'berth-runc.js'), '--root', join(work, 'state'), 'run', '-b', join(work, 'bundle'), 'hello'], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(repo, 'bin', 'berth-runc.cjs'), '--root', join(work, 'state'), 'run', '-b', join(work, 'bundle'), 'hello'], { stdio: 'inherit' });
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { haveCommand, repoRoot } from '../fixtures/rootfs.js';
 import { runcCliSuite } from './runc-cli.js';
 
-runcCliSuite({ name: 'berth-runc', argv: (root) => [join(repoRoot, 'bin', 'berth-runc.js'), '--root', root] });
+runcCliSuite({ name: 'berth-runc', argv: (root) => [join(repoRoot, 'bin', 'berth-runc.cjs'), '--root', root] });
 runcCliSuite({
   name: 'runc',
   argv: (root) => ['runc', '--root', root],

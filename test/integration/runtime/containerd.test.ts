@@ -24,7 +24,7 @@ export interface RuntimeUnderTest {
 
 const berthRunc: RuntimeUnderTest = {
   name: 'berth-runc',
-  binary: join(repoRoot, 'bin', 'berth-runc.js'),
+  binary: join(repoRoot, 'bin', 'berth-runc.cjs'),
   // berth-runc's state.json (runtime/container/state-dir.ts) keeps the validated spec and the namespace paths.
   ownsStateDir: (dir) => {
     const s = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as Record<string, unknown>;

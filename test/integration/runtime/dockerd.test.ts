@@ -33,7 +33,7 @@ const runtimes: RuntimeUnderTest[] = [
   },
   {
     name: 'berth',
-    binary: join(repoRoot, 'bin', 'berth-runc.js'),
+    binary: join(repoRoot, 'bin', 'berth-runc.cjs'),
     // berth-runc's state.json (runtime/container/state-dir.ts) keeps the validated spec and the namespace paths.
     ownsStateDir: (dir) => {
       const s = readState(dir);
@@ -68,7 +68,7 @@ describe('dockerd 20.10 with OCI runtimes', { skip }, () => {
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'berth-dockerd-'));
     dockerd = await startDockerd(join(tmp, 'docker'), {
-      runtimes: { berth: join(repoRoot, 'bin', 'berth-runc.js') },
+      runtimes: { berth: join(repoRoot, 'bin', 'berth-runc.cjs') },
       cgroupParent: cgroup.path,
     });
     const tar = buildDockerSaveTar(tmp, REF);

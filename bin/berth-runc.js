@@ -1,6 +1,0 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
-// berth-runc entry point: runc's command line over Berth's runtime library, bundled into one
-// file for a short start. berth-runc makes no TLS connection, so loading an extra CA bundle
-// (30-40 ms of every Node start where NODE_EXTRA_CA_CERTS is set) would be pure waste.
-import { main } from '../dist/berth-runc.mjs';
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
