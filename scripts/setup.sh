@@ -10,6 +10,9 @@ PKGS=(
   util-linux iproute2 procps                    # nsenter for hooks, ip for netns tests, ps
   runc crun containerd docker.io                # anchors: side-by-side tests and benches
   hyperfine                                     # bench timing
+  zstd tar                                      # zstd layers; GNU tar as the applier's anchor
+  docker-registry skopeo umoci                  # a real registry and independent image tools
+  python3                                       # the console-socket receiver in tests
 )
 
 missing=()
