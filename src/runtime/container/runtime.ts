@@ -393,18 +393,22 @@ export async function releaseFifo(fifo: string, rec: { pid: number; pidStartTime
       try { closeSync(openSync(fifo, fsc.O_WRONLY | fsc.O_NONBLOCK)); } catch { /* no reader yet */ }
     }
   }, 10);
+  let started = false;
   try {
     const fh = await openAsync(fifo, fsc.O_RDONLY);
-    // berth-init writes one byte right before execve; reading it (or EOF) means it got past the fifo.
+    // berth-init writes one byte right before execve: reading it means the process got past the
+    // fifo, even if it has exited by now. EOF without it means the watchdog woke us.
     try {
-      await fh.read(Buffer.alloc(1), 0, 1, null);
+      const { bytesRead } = await fh.read(Buffer.alloc(1), 0, 1, null);
+      started = bytesRead === 1;
     } finally {
       await fh.close();
     }
   } finally {
     clearInterval(watchdog);
   }
-  if (dead) throw errPrecondition('cannot start a container that has stopped');
+  if (started) return;
+  throw errPrecondition(dead ? 'cannot start a container that has stopped' : 'container process did not start: exec fifo closed without the start byte');
 }
 
 /** What {@link prepareCreate} needs besides the spec and the cgroup manager. */

@@ -1,0 +1,282 @@
+/* berth-shim: the per-container supervisor (docs/shim.md). Detaches, starts the container
+ * through berth-init, reports one line, then serves its socket until the container is gone. */
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct shim S;
+
+static const char usage[] =
+    "usage: berth-shim --id ID --dir DIR --init BERTH-INIT --plan PLAN [--terminal] [--stdin] [--log PATH] "
+    "[--log-max-size BYTES] [--log-max-files N] [--oom-cgroup V1-MEMORY-DIR | --oom-cgroup2 V2-DIR]";
+
+static void report_error(const struct serr *e)
+{
+  char b[2400];
+  size_t n = (size_t)snprintf(b, sizeof b, "{\"type\":\"error\",\"step\":\"%s\",\"errno\":%d,\"message\":\"", e->step,
+                              e->errnum);
+  n = json_str(b, sizeof b - 4, n, e->msg, strlen(e->msg));
+  memcpy(b + n, "\"}\n", 3);
+  write_all(1, b, n + 3);
+}
+
+/* The shim changes to / (it must not hold the launcher's cwd busy), so paths are made absolute. */
+static const char *absolute(const char *p)
+{
+  static char cwd[4096];
+  if (!p || p[0] == '/')
+    return p;
+  if (!cwd[0] && !getcwd(cwd, sizeof cwd))
+    return p;
+  char *a = malloc(strlen(cwd) + strlen(p) + 2);
+  if (!a)
+    return p;
+  sprintf(a, "%s/%s", cwd, p);
+  return a;
+}
+
+static int parse_num(const char *s, long long *out)
+{
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno || !*s || *end || v < 0)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+static int parse_args(int argc, char **argv, struct serr *e)
+{
+  long long num;
+  S.log_max_files = 1;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--terminal")) {
+      S.terminal = 1;
+      continue;
+    }
+    if (!strcmp(a, "--stdin")) {
+      S.has_stdin = 1;
+      continue;
+    }
+    if (!val)
+      return fail_msg(e, "usage", EINVAL, "%s: a value is required; %s", a, usage);
+    i++;
+    if (!strcmp(a, "--id"))
+      S.id = val;
+    else if (!strcmp(a, "--dir"))
+      S.dir = absolute(val);
+    else if (!strcmp(a, "--init"))
+      S.init = absolute(val);
+    else if (!strcmp(a, "--plan"))
+      S.plan = absolute(val);
+    else if (!strcmp(a, "--log"))
+      S.log_path = absolute(val);
+    else if (!strcmp(a, "--oom-cgroup") || !strcmp(a, "--oom-cgroup2")) {
+      S.oom_dir = absolute(val);
+      S.oom_v2 = a[12] == '2';
+    } else if (!strcmp(a, "--log-max-size") || !strcmp(a, "--log-max-files")) {
+      if (parse_num(val, &num) < 0)
+        return fail_msg(e, "usage", EINVAL, "%s: not a number: %s", a, val);
+      if (a[10] == 's')
+        S.log_max_size = num;
+      else
+        S.log_max_files = num < 1 ? 1 : num > 1000 ? 1000 : (int)num;
+    } else {
+      return fail_msg(e, "usage", EINVAL, "unknown option %s; %s", a, usage);
+    }
+  }
+  if (!S.id || !S.dir || !S.init || !S.plan)
+    return fail_msg(e, "usage", EINVAL, "%s", usage);
+  snprintf(S.sock_path, sizeof S.sock_path, "%s/shim.sock", S.dir);
+  snprintf(S.pid_path, sizeof S.pid_path, "%s/shim.pid", S.dir);
+  return 0;
+}
+
+static void on_signal(struct ev *ev, uint32_t events)
+{
+  struct signalfd_siginfo si;
+  (void)events;
+  while (read(ev->fd, &si, sizeof si) == (ssize_t)sizeof si)
+    if (si.ssi_signo == SIGTERM && S.ctr && !S.ctr->exited)
+      kill(S.ctr->pid, SIGTERM); /* berthd's stop goes through the socket; a stray TERM is passed on */
+  reap_children();
+}
+
+static void on_tick(struct ev *ev, uint32_t events)
+{
+  uint64_t n;
+  int64_t now = mono_ms();
+  int waiting = S.finishing;
+  (void)events;
+  if (read(ev->fd, &n, sizeof n) < 0 && errno != EAGAIN)
+    return;
+  task_check_drain(S.ctr, now);
+  waiting |= S.ctr->exited && !S.ctr->drained;
+  for (struct task *t = S.execs; t; t = t->next) {
+    task_check_drain(t, now);
+    waiting |= t->exited && !t->drained;
+  }
+  if (!waiting) {
+    struct itimerspec off = { 0 };
+    timerfd_settime(ev->fd, 0, &off, NULL);
+    S.ticking = 0;
+  }
+}
+
+void tick_need(void)
+{
+  struct itimerspec every = { .it_interval = { 0, 50000000 }, .it_value = { 0, 50000000 } };
+  if (S.ticking || S.tick.fd < 0)
+    return;
+  if (timerfd_settime(S.tick.fd, 0, &every, NULL) == 0)
+    S.ticking = 1;
+}
+
+static int setup_loop(struct serr *e)
+{
+  sigset_t set;
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGTERM);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  if (loop_init(e))
+    return -1;
+  S.sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  S.tick.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (S.sig.fd < 0 || S.tick.fd < 0)
+    return fail_sys(e, "signals", NULL);
+  S.sig.fn = on_signal;
+  S.tick.fn = on_tick;
+  ev_watch(&S.tick, EPOLLIN);
+  return 0;
+}
+
+/* berth-init until `created` (blocking: nothing else is being served yet), then the socket,
+ * the pid file and the log, so that "ready" means everything is in place. */
+static int start_container(struct launch *l, struct serr *e)
+{
+  char console[4096];
+  int st;
+  long long oom;
+  l->terminal = S.terminal;
+  l->has_stdin = S.has_stdin;
+  if (S.terminal && (plan_console_socket(S.plan, console, sizeof console, e) || !(l->console = strdup(console))))
+    return -1;
+  if (launch_spawn(l, S.plan, e))
+    return -1;
+  while (!l->created && !l->eof)
+    launch_feed(l);
+  while (waitpid(l->init_pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  if (!l->created) {
+    if (!l->errline)
+      fail_msg(e, "init", 0, "berth-init exited (status %d) without a report", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+    return -1;
+  }
+  if (S.terminal && launch_recv_master(l, e))
+    return -1;
+  S.oom_known = S.oom_dir && oom_read(&oom) == 0;
+  S.oom_base = S.oom_known ? oom : 0;
+  if (log_open(e) || ctrl_listen(e))
+    return -1;
+  char pid[32];
+  int n = snprintf(pid, sizeof pid, "%d", (int)S.pid);
+  if (write_file_atomic(S.dir, "shim.pid", pid, (size_t)n, e)) {
+    e->step = "pidfile";
+    return -1;
+  }
+  if (!(S.ctr = task_from_launch(l, NULL)))
+    return fail_msg(e, "init", ENOMEM, "out of memory");
+  task_watch(S.ctr);
+  ev_watch(&S.sig, EPOLLIN);
+  ctrl_launch_watch(l);
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  struct serr e = { 0 };
+  if (parse_args(argc, argv, &e)) {
+    report_error(&e);
+    return 2;
+  }
+  S.ctrl.fd = S.sig.fd = S.tick.fd = -1;
+  pid_t p = fork();
+  if (p < 0) {
+    fail_sys(&e, "fork", NULL);
+    report_error(&e);
+    return 1;
+  }
+  if (p > 0)
+    _exit(0); /* the launcher waits for the line, not for us */
+  /* Our own session: the launcher's terminal and process group can come and go. Subreaper:
+   * whatever the container leaves behind is ours to reap, not init's. */
+  setsid();
+  S.pid = getpid();
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+    fail_sys(&e, "subreaper", NULL);
+    report_error(&e);
+    return 1;
+  }
+  if (chdir("/") < 0 || setup_loop(&e)) {
+    if (!e.step)
+      fail_sys(&e, "chdir", "/");
+    report_error(&e);
+    return 1;
+  }
+  struct launch *l = launch_new();
+  if (!l) {
+    fail_msg(&e, "init", ENOMEM, "out of memory");
+    report_error(&e);
+    return 1;
+  }
+  if (start_container(l, &e)) {
+    if (l->errline) {
+      write_all(1, l->errline, strlen(l->errline));
+      write_all(1, "\n", 1);
+    } else {
+      report_error(&e);
+    }
+    /* The container process is our child (CLONE_PARENT): take it down with us. */
+    if (l->pid > 0 && !S.ctr) {
+      kill(l->pid, SIGKILL);
+      waitpid(l->pid, NULL, 0);
+    }
+    launch_free(l);
+    if (S.ctrl.fd >= 0)
+      unlink(S.sock_path);
+    unlink(S.pid_path);
+    return 1;
+  }
+  char b[96];
+  int n = snprintf(b, sizeof b, "{\"type\":\"ready\",\"shim_pid\":%d,\"pid\":%d}\n", (int)S.pid, (int)S.ctr->pid);
+  write_all(1, b, (size_t)n);
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+    if (null > 2)
+      close(null);
+  }
+  for (;;) {
+    loop_run_once();
+    shim_maybe_exit();
+  }
+}
