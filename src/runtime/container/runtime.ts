@@ -9,8 +9,9 @@
 import { closeSync, constants as fsc, existsSync, openSync, unlinkSync, writeFileSync, renameSync } from 'node:fs';
 import { open as openAsync } from 'node:fs/promises';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { isAbsolute, join, resolve, dirname } from 'node:path';
-import { BerthError, errConflict, errInvalid, errNotFound, errPrecondition } from '../../common/errors.js';
+import { BerthError, errConflict, errInvalid, errPrecondition } from '../../common/errors.js';
 import type { LinuxResources, Process, Spec, State } from '../spec/types.js';
 import { readSpec, validateProcess } from '../spec/validate.js';
 import { effectiveResources } from '../spec/defaults.js';
@@ -373,7 +374,6 @@ export class Runtime {
   }
 }
 
-import { constants as osConstants } from 'node:os';
 function osSignal(name: string): number | undefined {
   return (osConstants.signals as Record<string, number>)[name];
 }
@@ -469,4 +469,3 @@ export function mergeResources(a: LinuxResources, b: LinuxResources): LinuxResou
   return out as LinuxResources;
 }
 
-export { errNotFound };

@@ -301,6 +301,15 @@ describe('runtime features seen from inside the container', { skip }, () => {
     assert.equal(existsSync(join(tmp.path, 'state', id)), false);
   });
 
+  it('a hook that hangs is killed at its timeout and fails create', async () => {
+    const id = `ht${++n}`;
+    const b = bundle(['/bin/true'], (c) => { c.hooks = { createRuntime: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] }; });
+    const t0 = Date.now();
+    await assert.rejects(rt.create(id, b, { detach: true, stdio: 'ignore' }), /createRuntime hook #0 \(\/bin\/sleep\): timed out after 1s/);
+    assert.ok(Date.now() - t0 < 10_000);
+    assert.equal(existsSync(join(tmp.path, 'state', id)), false);
+  });
+
   it('terminal: the pty master goes to --console-socket', { skip: haveCommand('python3') ? undefined : 'needs python3 to receive the pty fd' }, async () => {
     const sock = join(tmp.path, `console${++n}.sock`);
     // A tiny receiver (runc's recvtty role): takes the fd over SCM_RIGHTS, prints what the container writes.
