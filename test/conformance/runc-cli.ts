@@ -1,6 +1,6 @@
 // The runc command-line conformance suite: the same cases run on berth-runc and on runc itself.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { describe, it, before, after } from 'node:test';
@@ -212,6 +212,28 @@ export function runcCliSuite(f: RuncFactory): void {
       const ps = JSON.parse(run(['ps', '--format', 'json', id]).stdout) as number[];
       assert.ok(ps.includes(pid), `ps ${JSON.stringify(ps)} includes exec pid ${pid}`);
       assert.equal(run(['delete', '--force', id]).status, 0);
+    });
+
+    it('kill --all signals every process; exec --process takes a process.json; --log json records errors', async () => {
+      const id = newId();
+      assert.equal(run(['run', '-d', '-b', bundle(['/bin/sh', '-c', 'sleep 30 & sleep 30 & wait']), id]).status, 0);
+      const procFile = join(tmp.path, `${id}-process.json`);
+      writeFileSync(procFile, JSON.stringify({ terminal: false, user: { uid: 1234, gid: 1234 }, args: ['/bin/sh', '-c', 'id -u; echo $FOO'], env: ['PATH=/bin', 'FOO=bar'], cwd: '/tmp' }));
+      const ex = run(['exec', '--process', procFile, id]);
+      assert.equal(ex.status, 0, ex.stderr);
+      assert.equal(ex.stdout, '1234\nbar\n');
+      await until('three processes', () => (JSON.parse(run(['ps', '--format', 'json', id]).stdout) as number[]).length === 3);
+      const pids = JSON.parse(run(['ps', '--format', 'json', id]).stdout) as number[];
+      assert.equal(run(['kill', '--all', id, 'KILL']).status, 0);
+      await until('every process gone', () => pids.every((p) => !existsSync(`/proc/${p}`) || readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.startsWith('Z')));
+      assert.equal(run(['delete', '--force', id]).status, 0);
+      const logFile = join(tmp.path, `${id}.log`);
+      const bad = spawnSync(f.argv(root)[0]!, [...f.argv(root).slice(1), '--log', logFile, '--log-format', 'json', 'state', 'no-such-container'], { encoding: 'utf8' });
+      assert.equal(bad.status, 1);
+      const rec = JSON.parse(readFileSync(logFile, 'utf8').trim().split('\n').pop()!);
+      assert.equal(rec.level, 'error');
+      assert.match(rec.msg, /container does not exist/);
+      assert.ok(!Number.isNaN(Date.parse(rec.time)));
     });
 
     it('pause and resume freeze and thaw; update changes the cgroup; events --stats reports', async () => {

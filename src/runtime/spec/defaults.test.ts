@@ -1,47 +1,13 @@
 // Tests for the default specs, including agreement with the runtime-spec JSON Schemas (ajv, tests only).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import { schemasMissing, schemaValidator as ociSchemaValidator } from '../../../test/fixtures/schemas.js';
 import { defaultSpec, DOCKER_DEFAULT_CAPS, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS } from './defaults.js';
 import { validateSpec } from './validate.js';
 import { dockerDefaultSeccomp } from '../seccomp.js';
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'berth') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('repo root not found');
-    dir = up;
-  }
-}
-
-const schemaDir = resolve(repoRoot(), '../shared/reference/oci-runtime-spec-schema');
-const noSchemas = existsSync(schemaDir) ? false : `reference schemas not found at ${schemaDir}`;
-
-type Validator = ((data: unknown) => boolean) & { errors?: unknown };
-
-function schemaValidator(): Validator {
-  // ajv-draft-04 is CommonJS; require() sidesteps the default-export interop of NodeNext.
-  const require = createRequire(import.meta.url);
-  const Ajv04 = require('ajv-draft-04') as new (o: object) => {
-    addSchema(s: object, key: string): void;
-    getSchema(key: string): Validator | undefined;
-  };
-  const ajv = new Ajv04({ strict: false, allErrors: true });
-  for (const f of readdirSync(schemaDir).filter((n) => n.endsWith('.json'))) {
-    const s = JSON.parse(readFileSync(join(schemaDir, f), 'utf8'));
-    delete s.id;
-    ajv.addSchema(s, f);
-  }
-  const v = ajv.getSchema('config-schema.json');
-  assert.ok(v, 'config-schema.json compiles');
-  return v;
-}
+const noSchemas = schemasMissing('oci-runtime-spec-schema');
+const schemaValidator = () => ociSchemaValidator('oci-runtime-spec-schema', 'config-schema.json');
 
 test('the runtime-spec schemas accept our default specs', { skip: noSchemas }, () => {
   const validate = schemaValidator();

@@ -1,0 +1,711 @@
+// The containerd-like layer: containers and tasks in one namespace, one berth-shim per task, events, reattach after a restart.
+import { EventEmitter } from 'node:events';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { BerthError, errAlreadyExists, errConflict, errInvalid, errPrecondition, isNotFound } from '../common/errors.js';
+import type { LinuxResources, Process, Spec } from '../runtime/spec/types.js';
+import { validateProcess, validateSpec } from '../runtime/spec/validate.js';
+import { buildExecPlan } from '../runtime/plan/build.js';
+import { encodePlan } from '../runtime/plan/plan.js';
+import { openCgroups } from '../runtime/cgroups/open.js';
+import type { CgroupManager, CgroupStats } from '../runtime/cgroups/cgroups.js';
+import { mergeResources, prepareCreate, releaseFifo } from '../runtime/container/runtime.js';
+import { checkId } from '../runtime/container/state-dir.js';
+import { parseSignal, procStat } from '../runtime/container/proc.js';
+import { DEFAULT_NAMESPACE, MetadataStore, type ContainerRow, type TaskRow } from './metadata.js';
+import { launchShim, readExitFile, ShimClient, ShimLaunchError, shimSocketPath, type ShimExit } from './shim-client.js';
+
+/** The runtime name recorded on containers (containerd records e.g. `io.containerd.runc.v2`). */
+export const RUNTIME_NAME = 'io.berth.shim.v1';
+
+/** The exit reason recorded when a task's shim vanished without writing exit.json. */
+export const SHIM_DIED_REASON = 'shim died; exit status unknown';
+
+/** containerd's event topics, as the lifecycle layer publishes them. */
+export type EventTopic =
+  | '/containers/create' | '/containers/delete'
+  | '/tasks/create' | '/tasks/start' | '/tasks/exit' | '/tasks/oom' | '/tasks/delete'
+  | '/tasks/exec-added' | '/tasks/exec-started' | '/tasks/paused' | '/tasks/resumed';
+
+/** One event: topic, namespace, container id, RFC 3339 timestamp, and the topic's payload. */
+export interface LifecycleEvent {
+  topic: EventTopic;
+  namespace: string;
+  id: string;
+  timestamp: string;
+  [payload: string]: unknown;
+}
+
+/** How a task (or exec) ended. */
+export interface ExitStatus {
+  /** Exit code, or 128 + signal; 255 when unknown (the shim died). */
+  exitCode: number;
+  /** The killing signal, else 0. */
+  signal: number;
+  oomKilled: boolean;
+  startedAt: string;
+  finishedAt: string;
+  /** Empty for a normal exit; says why the status is not the process's own otherwise. */
+  reason: string;
+}
+
+export interface LifecycleOptions {
+  /** Holds metadata.db. */
+  dataRoot: string;
+  /** Holds `<namespace>/<id>/` task dirs (shim.sock, exit.json, plan, exec.fifo, console.sock). */
+  stateDir: string;
+  /** Default `moby`, as Docker names its containerd namespace. */
+  namespace?: string;
+  /** Test seams: the shim and init binaries. */
+  shimBinary?: string;
+  initBinary?: string;
+}
+
+export interface CreateContainerOptions {
+  id: string;
+  /** The OCI spec; `root.path` is replaced by `rootfs`. */
+  spec: Spec;
+  /** Absolute path of the container's root filesystem. */
+  rootfs: string;
+  /** The snapshot `rootfs` is mounted from; handed to `snapshotCleanup` on delete. */
+  snapshotKey?: string;
+  labels?: Record<string, string>;
+  imageRef?: string;
+}
+
+export interface NewTaskOptions {
+  /** Give the container a stdin pipe (else /dev/null). */
+  stdin?: boolean;
+  /** Run on a pty (overrides `process.terminal` of the spec). */
+  terminal?: boolean;
+  /** Docker json-file log written by the shim. */
+  log?: { path: string; maxSize?: number; maxFiles?: number };
+}
+
+/** A container with its task, if any, as `list` reports it. */
+export interface ContainerInfo extends ContainerRow {
+  task?: TaskRow;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const nowIso = () => new Date().toISOString();
+const UNIX_PATH_MAX = 107;
+
+function exitFromShim(e: ShimExit, reason = ''): ExitStatus {
+  return { exitCode: e.exitCode, signal: e.signal, oomKilled: e.oomKilled, startedAt: e.startedAt, finishedAt: e.finishedAt, reason };
+}
+
+function exitFromRow(t: TaskRow): ExitStatus {
+  return {
+    exitCode: t.exitCode ?? 255,
+    signal: t.exitSignal ?? 0,
+    oomKilled: t.oomKilled,
+    startedAt: t.startedAt,
+    finishedAt: t.finishedAt,
+    reason: t.exitReason,
+  };
+}
+
+function signalNumber(s: number | string): number {
+  const n = typeof s === 'number' ? s : parseSignal(s);
+  if (n === undefined || !Number.isInteger(n) || n <= 0 || n > 64) throw errInvalid(`invalid signal ${JSON.stringify(s)}`);
+  return n;
+}
+
+/**
+ * True while the container process has not exec'd yet: berth-init runs from a sealed memfd
+ * copy of itself until `execve` (docs/plan.md, security notes), so its exe link names the memfd.
+ * Used on reattach to tell a `created` row whose start raced our crash from one still waiting.
+ */
+function stillInInit(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`).includes('memfd:');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Pids of berth-shim processes launched for this task dir (its `--dir` argument), found in
+ * /proc: after a crash the start-up report is lost, and with it the shim's pid. The dir is
+ * unique to one task of one state dir, so this matches only shims we launched for it.
+ */
+function shimProcessesFor(dir: string): number[] {
+  const out: number[] = [];
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    if (!/^\d+$/.test(n)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${n}/cmdline`, 'latin1').split('\0');
+    } catch {
+      continue;
+    }
+    const i = argv.indexOf('--dir');
+    if (i > 0 && argv[i + 1] === dir && basename(argv[0]!) === 'berth-shim') {
+      const st = procStat(Number(n));
+      if (st && st.state !== 'Z') out.push(Number(n));
+    }
+  }
+  return out;
+}
+
+/** A short stable file-name part for an exec id (exec ids are 64 hex chars in Docker; sockets have 108 bytes). */
+const execTag = (execId: string) => createHash('sha256').update(execId).digest('hex').slice(0, 12);
+
+/**
+ * The lifecycle layer: containers (metadata) and tasks (a running container, one berth-shim
+ * each) in one namespace, with containerd's semantics and event topics. It never holds a
+ * container's stdio or exit itself: the shim does, so this process may die at any moment and
+ * a new `Lifecycle.open` picks every task up again (live-restore); nothing restarts a container.
+ *
+ * Lifecycle of a task:
+ * ```ts
+ * const lc = await Lifecycle.open({ dataRoot: '/var/lib/berth', stateDir: '/run/berth' });
+ * await lc.createContainer({ id: 'web', spec, rootfs: '/var/lib/berth/snapshots/7/fs' });
+ * await lc.newTask('web', { log: { path: '/var/lib/berth/containers/web/web-json.log' } }); // created: shim up, process blocked
+ * await lc.start('web');                                  // running
+ * const exit = await lc.wait('web');                      // stopped, exit recorded in metadata.db
+ * await lc.deleteTask('web');                             // cgroups and the task dir removed
+ * await lc.deleteContainer('web', { snapshotCleanup: (key) => snapshotter.remove(key) });
+ * lc.close();
+ * ```
+ * Crash safety: every change is one SQLite transaction, and a task row is written (status
+ * `creating`) before its cgroups and shim exist, so `open` can clean up a create that a crash
+ * interrupted; tasks whose shim is alive are reattached, those whose shim ended get the exit
+ * it recorded, and those whose shim vanished are marked stopped with {@link SHIM_DIED_REASON}.
+ */
+export class Lifecycle {
+  /** Emits `'event'` for every event, and each topic under its own name. */
+  readonly events = new EventEmitter();
+  private readonly monitors = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private readonly starting = new Set<string>();
+  private closed = false;
+
+  private constructor(
+    readonly md: MetadataStore,
+    readonly namespace: string,
+    readonly stateDir: string,
+    private readonly opts: LifecycleOptions,
+  ) {
+    this.events.setMaxListeners(0);
+  }
+
+  /** Open the metadata database, then reattach to (or settle) every task of the namespace. */
+  static async open(o: LifecycleOptions): Promise<Lifecycle> {
+    if (!isAbsolute(o.dataRoot) || !isAbsolute(o.stateDir)) throw errInvalid('lifecycle: dataRoot and stateDir must be absolute paths');
+    mkdirSync(o.dataRoot, { recursive: true, mode: 0o711 });
+    const ns = o.namespace ?? DEFAULT_NAMESPACE;
+    const md = MetadataStore.open(join(o.dataRoot, 'metadata.db'));
+    md.ensureNamespace(ns);
+    mkdirSync(join(o.stateDir, ns), { recursive: true, mode: 0o711 });
+    const lc = new Lifecycle(md, ns, o.stateDir, o);
+    try {
+      await lc.reconcile();
+    } catch (e) {
+      lc.close();
+      throw e;
+    }
+    return lc;
+  }
+
+  /** Stop watching shims and close the database; containers keep running. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const m of this.monitors.values()) m.abort.abort();
+    this.monitors.clear();
+    this.md.close();
+  }
+
+  // --- events -----------------------------------------------------------------------------
+
+  private publish(topic: EventTopic, id: string, payload: Record<string, unknown> = {}): void {
+    const ev: LifecycleEvent = { ...payload, topic, namespace: this.namespace, id, timestamp: nowIso() };
+    this.events.emit('event', ev);
+    this.events.emit(topic, ev);
+  }
+
+  /**
+   * Events from now on, as an async iterator (containerd's `Subscribe`); `filter` selects, and
+   * breaking out of the loop (or `signal`) unsubscribes. Events are queued, never dropped.
+   */
+  subscribe(filter?: (e: LifecycleEvent) => boolean, signal?: AbortSignal): AsyncIterableIterator<LifecycleEvent> {
+    const queue: LifecycleEvent[] = [];
+    let wake: ((r: IteratorResult<LifecycleEvent>) => void) | undefined;
+    let done = false;
+    const on = (e: LifecycleEvent) => {
+      if (filter && !filter(e)) return;
+      if (wake) { const w = wake; wake = undefined; w({ value: e, done: false }); } else queue.push(e);
+    };
+    const stop = () => {
+      if (done) return;
+      done = true;
+      this.events.off('event', on);
+      if (wake) { const w = wake; wake = undefined; w({ value: undefined, done: true }); }
+    };
+    this.events.on('event', on);
+    signal?.addEventListener('abort', stop, { once: true });
+    const it: AsyncIterableIterator<LifecycleEvent> = {
+      next: () => {
+        if (queue.length) return Promise.resolve({ value: queue.shift()!, done: false });
+        if (done) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((r) => { wake = r; });
+      },
+      return: () => { stop(); return Promise.resolve({ value: undefined, done: true }); },
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
+  }
+
+  // --- containers -------------------------------------------------------------------------
+
+  /** Record a container (nothing runs yet). The spec is validated here, so a task create fails only on the host. */
+  async createContainer(o: CreateContainerOptions): Promise<ContainerRow> {
+    checkId(o.id);
+    if (!isAbsolute(o.rootfs)) throw errInvalid(`container "${o.id}": rootfs must be an absolute path, got ${JSON.stringify(o.rootfs)}`);
+    const spec = structuredClone(o.spec);
+    spec.root = { ...spec.root, path: o.rootfs };
+    validateSpec(spec);
+    const row = this.md.createContainer({
+      namespace: this.namespace, id: o.id, imageRef: o.imageRef ?? '', spec, rootfs: o.rootfs,
+      snapshotKey: o.snapshotKey ?? '', labels: o.labels ?? {}, runtime: RUNTIME_NAME,
+    });
+    this.publish('/containers/create', o.id, { image: row.imageRef, runtime: RUNTIME_NAME });
+    return row;
+  }
+
+  getContainer(id: string): ContainerRow {
+    return this.md.getContainer(this.namespace, id);
+  }
+
+  /** Every container of the namespace, with its task row if it has one. */
+  list(): ContainerInfo[] {
+    const tasks = new Map(this.md.listTasks(this.namespace).map((t) => [t.containerId, t]));
+    return this.md.listContainers(this.namespace).map((c) => {
+      const task = tasks.get(c.id);
+      return task ? { ...c, task } : { ...c };
+    });
+  }
+
+  /**
+   * Remove a container that has no task; then its snapshot through `snapshotCleanup` (the
+   * record goes first, so a failing cleanup leaves garbage for GC, never a dangling record).
+   */
+  async deleteContainer(id: string, o: { snapshotCleanup?: (key: string) => Promise<void> } = {}): Promise<void> {
+    const row = this.md.deleteContainer(this.namespace, id);
+    this.publish('/containers/delete', id);
+    if (row.snapshotKey && o.snapshotCleanup) await o.snapshotCleanup(row.snapshotKey);
+  }
+
+  // --- tasks ------------------------------------------------------------------------------
+
+  /** The task row of a container (`not-found` without one). */
+  task(id: string): TaskRow {
+    return this.md.getTask(this.namespace, id);
+  }
+
+  private cgroups(t: Pick<TaskRow, 'containerId' | 'cgroupPath'>): CgroupManager {
+    return openCgroups({ id: t.containerId, path: t.cgroupPath });
+  }
+
+  private shim(t: TaskRow): ShimClient {
+    return new ShimClient(t.containerId, t.dir);
+  }
+
+  /**
+   * Create the task: build the plan in this process, create the cgroups, launch the shim.
+   * Resolves with the task `created`: the process exists, set up, blocked until `start`.
+   */
+  async newTask(id: string, o: NewTaskOptions = {}): Promise<TaskRow> {
+    const c = this.getContainer(id);
+    if (this.md.findTask(this.namespace, id)) throw errAlreadyExists(`task "${id}": already exists`);
+    const spec = structuredClone(c.spec);
+    if (!spec.process) throw errInvalid(`container "${id}": spec has no process`);
+    spec.process.terminal = !!o.terminal;
+    const dir = join(this.stateDir, this.namespace, id);
+    if (Buffer.byteLength(shimSocketPath(dir)) > UNIX_PATH_MAX) {
+      throw errInvalid(`task "${id}": socket path ${shimSocketPath(dir)} is longer than a unix socket allows; use a shorter state dir`);
+    }
+    const cg = openCgroups({ id, path: spec.linux?.cgroupsPath || undefined });
+    // The marker first: a crash from here until the shim reports leaves a row `open` cleans up.
+    this.md.createTask({
+      namespace: this.namespace, containerId: id, status: 'creating', dir, cgroupPath: cg.path,
+      terminal: !!o.terminal, stdin: !!o.stdin, logPath: o.log?.path ?? '',
+    });
+    let row: TaskRow;
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true, mode: 0o711 });
+      if (o.log) mkdirSync(dirname(o.log.path), { recursive: true });
+      const plan = join(dir, 'plan');
+      await prepareCreate(spec, cg, {
+        bundle: dir,
+        rootfs: c.rootfs,
+        planFile: plan,
+        execFifo: join(dir, 'exec.fifo'),
+        consoleSocket: o.terminal ? join(dir, 'console.sock') : undefined,
+      });
+      const cgDirs = cg.hierarchyDirs();
+      const ready = await launchShim({
+        id, dir, plan,
+        terminal: !!o.terminal,
+        stdin: !!o.stdin,
+        ...(o.log ? { log: o.log } : {}),
+        ...(cg.version === 1 ? (cgDirs.memory ? { oomCgroup: cgDirs.memory } : {}) : { oomCgroup2: cgDirs[''] }),
+        ...(this.opts.shimBinary ? { shimBinary: this.opts.shimBinary } : {}),
+        ...(this.opts.initBinary ? { initBinary: this.opts.initBinary } : {}),
+      });
+      row = this.md.updateTask(this.namespace, id, {
+        status: 'created', pid: ready.pid, shimPid: ready.shimPid, pidStartTime: procStat(ready.pid)?.startTime ?? 0,
+      });
+    } catch (e) {
+      // A shim that reported an error is gone; after anything else (a timeout) one may still be starting.
+      if (!(e instanceof ShimLaunchError)) await this.settleLaunch(id, dir);
+      await cg.destroy().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+      try { this.md.deleteTask(this.namespace, id); } catch { /* never written */ }
+      throw e;
+    }
+    this.watch(row);
+    this.publish('/tasks/create', id, { pid: row.pid, bundle: dir, rootfs: c.rootfs, terminal: row.terminal });
+    return row;
+  }
+
+  /** Release a created task into its process (opens the exec fifo): `running`. */
+  async start(id: string): Promise<TaskRow> {
+    const t = this.task(id);
+    if (t.status !== 'created' || this.starting.has(id)) throw errPrecondition(`task "${id}": cannot start a task that is ${this.starting.has(id) ? 'starting' : t.status}`);
+    const fifo = join(t.dir, 'exec.fifo');
+    // Taken before the release, so a process that exits at once never ends before it started.
+    const startedAt = nowIso();
+    // A second concurrent open of the fifo would block with no writer left: one start at a time.
+    this.starting.add(id);
+    try {
+      await releaseFifo(fifo, { pid: t.pid, pidStartTime: t.pidStartTime || undefined });
+      try { unlinkSync(fifo); } catch { /* already gone */ }
+    } finally {
+      this.starting.delete(id);
+    }
+    const row = this.md.updateTaskIf(this.namespace, id, (r) => r.status === 'created', { status: 'running', startedAt });
+    if (row) this.publish('/tasks/start', id, { pid: t.pid });
+    return row ?? this.task(id);
+  }
+
+  /** Signal the task's process, or with `all` every process in its cgroup (containerd's KillAll). */
+  async kill(id: string, signal: number | string, o: { all?: boolean } = {}): Promise<void> {
+    const sig = signalNumber(signal);
+    const t = this.task(id);
+    if (t.status === 'stopped' || t.status === 'creating') throw errPrecondition(`task "${id}": not running (${t.status})`);
+    if (o.all) {
+      const cg = this.cgroups(t);
+      // A frozen process cannot act on SIGKILL until thawed (runc does the same).
+      if (t.status === 'paused' && sig === 9) await cg.thaw().catch(() => {});
+      for (const p of await cg.pids().catch(() => [] as number[])) {
+        try { process.kill(p, sig); } catch { /* raced its exit */ }
+      }
+      return;
+    }
+    await this.shim(t).kill(sig);
+  }
+
+  /** Resolves with the exit status once the task has stopped (at once if it has). */
+  async wait(id: string): Promise<ExitStatus> {
+    let t = this.task(id);
+    if (t.status === 'creating') throw errPrecondition(`task "${id}": still being created`);
+    if (t.status !== 'stopped') {
+      const m = this.monitors.get(id) ?? this.watch(t);
+      await m.done;
+      if (this.closed) throw new BerthError('cancelled', `task "${id}": wait cancelled: lifecycle closed`);
+      t = this.task(id);
+      if (t.status !== 'stopped') throw new BerthError('cancelled', `task "${id}": wait cancelled`);
+    }
+    return exitFromRow(t);
+  }
+
+  /** Attach to the task's stdio (stdcopy frames, raw with a terminal); see ShimClient.attach. */
+  async attach(id: string, o: { stdin?: boolean; stdout?: boolean; stderr?: boolean } = {}): Promise<Socket> {
+    return this.shim(this.liveTask(id)).attach(o);
+  }
+
+  async resize(id: string, rows: number, cols: number, execId?: string): Promise<void> {
+    return this.shim(this.liveTask(id)).resize(rows, cols, execId);
+  }
+
+  async closeStdin(id: string, execId?: string): Promise<void> {
+    return this.shim(this.liveTask(id)).closeStdin(execId);
+  }
+
+  private liveTask(id: string): TaskRow {
+    const t = this.task(id);
+    if (t.status === 'stopped' || t.status === 'creating') throw errPrecondition(`task "${id}": not running (${t.status})`);
+    return t;
+  }
+
+  /**
+   * Run another process in a running task. Resolves once it exists, with its pid and its
+   * stream (stdcopy frames, raw with a terminal; stdin bytes go the other way with `stdin`).
+   */
+  async exec(id: string, execId: string, proc: Process, o: { terminal?: boolean; stdin?: boolean } = {}): Promise<{ pid: number; stream: Socket }> {
+    if (!execId) throw errInvalid('exec id must not be empty');
+    const t = this.task(id);
+    if (t.status !== 'running') throw errPrecondition(`task "${id}": cannot exec in a task that is ${t.status}`);
+    const p = validateProcess({ ...structuredClone(proc), terminal: !!o.terminal }, 'process', 'exec');
+    const spec = this.getContainer(id).spec;
+    const tag = execTag(execId);
+    const plan = buildExecPlan(p, {
+      containerPid: t.pid,
+      namespaces: (spec.linux?.namespaces ?? []).map((n) => n.type),
+      cgroupProcsFiles: this.cgroups(t).procsFiles(),
+      consoleSocket: o.terminal ? join(t.dir, `x-${tag}.sock`) : undefined,
+      seccomp: spec.linux?.seccomp,
+    });
+    const planFile = join(t.dir, `x-${tag}.plan`);
+    writeFileSync(planFile, encodePlan(plan));
+    this.publish('/tasks/exec-added', id, { execId });
+    try {
+      const r = await this.shim(t).exec(execId, planFile, o);
+      this.publish('/tasks/exec-started', id, { execId, pid: r.pid });
+      return r;
+    } finally {
+      try { unlinkSync(planFile); } catch { /* ignore */ }
+    }
+  }
+
+  /** Resolves when exec `execId` has exited (the shim keeps exits until the task ends). */
+  async waitExec(id: string, execId: string): Promise<ExitStatus> {
+    return exitFromShim(await this.shim(this.liveTask(id)).wait(execId));
+  }
+
+  async killExec(id: string, execId: string, signal: number | string): Promise<void> {
+    return this.shim(this.liveTask(id)).kill(signalNumber(signal), execId);
+  }
+
+  /** Freeze every process of the task (cgroup freezer). */
+  async pause(id: string): Promise<void> {
+    const t = this.task(id);
+    if (t.status !== 'running') throw errPrecondition(`task "${id}": cannot pause a task that is ${t.status}`);
+    await this.cgroups(t).freeze();
+    if (this.md.updateTaskIf(this.namespace, id, (r) => r.status === 'running', { status: 'paused' })) this.publish('/tasks/paused', id);
+  }
+
+  async resume(id: string): Promise<void> {
+    const t = this.task(id);
+    if (t.status !== 'paused') throw errPrecondition(`task "${id}": cannot resume a task that is ${t.status}`);
+    await this.cgroups(t).thaw();
+    if (this.md.updateTaskIf(this.namespace, id, (r) => r.status === 'paused', { status: 'running' })) this.publish('/tasks/resumed', id);
+  }
+
+  /** Change the task's resources (cgroups), and remember them in the container's spec. */
+  async update(id: string, resources: LinuxResources): Promise<void> {
+    const t = this.liveTask(id);
+    await this.cgroups(t).update(resources);
+    const spec = this.getContainer(id).spec;
+    const linux = (spec.linux ??= {});
+    linux.resources = mergeResources(linux.resources ?? {}, resources);
+    this.md.updateContainer(this.namespace, id, { spec });
+  }
+
+  async stats(id: string): Promise<CgroupStats> {
+    return this.cgroups(this.liveTask(id)).stats();
+  }
+
+  /** Pids of every process in the task's cgroup. */
+  async pids(id: string): Promise<number[]> {
+    return this.cgroups(this.liveTask(id)).pids();
+  }
+
+  /**
+   * Delete a task: it must be stopped, unless `force` (then it is killed and waited for).
+   * Its cgroups, its dir (exit.json included) and its row go; resolves with its exit status.
+   */
+  async deleteTask(id: string, o: { force?: boolean } = {}): Promise<ExitStatus> {
+    let t = this.task(id);
+    if (t.status !== 'stopped') {
+      if (!o.force) throw errConflict(`task "${id}": cannot delete a task that is ${t.status}; stop it first or force`);
+      if (t.status === 'creating') {
+        await this.cleanupCreating(t);
+        return { exitCode: 255, signal: 0, oomKilled: false, startedAt: '', finishedAt: nowIso(), reason: 'deleted while being created' };
+      }
+      await this.killAndWait(t);
+      t = this.task(id);
+    }
+    this.unwatch(id);
+    await this.cgroups(t).destroy();
+    rmSync(t.dir, { recursive: true, force: true });
+    this.md.deleteTask(this.namespace, id);
+    const exit = exitFromRow(t);
+    this.publish('/tasks/delete', id, { pid: t.pid, exitStatus: exit.exitCode, exitedAt: exit.finishedAt });
+    return exit;
+  }
+
+  /** SIGKILL every process of a task, then wait for its shim to record the exit (or settle it as died). */
+  private async killAndWait(t: TaskRow): Promise<void> {
+    const cg = this.cgroups(t);
+    await cg.thaw().catch(() => {});
+    for (const p of await cg.pids().catch(() => [] as number[])) {
+      try { process.kill(p, 'SIGKILL'); } catch { /* raced its exit */ }
+    }
+    await this.shim(t).kill(9).catch(() => {});
+    const m = this.monitors.get(t.containerId) ?? this.watch(t);
+    const timeout = sleep(10_000).then(() => 'timeout' as const);
+    if ((await Promise.race([m.done.then(() => 'done' as const), timeout])) === 'timeout') {
+      throw new BerthError('deadline-exceeded', `task "${t.containerId}": did not stop within 10 s of SIGKILL`);
+    }
+  }
+
+  // --- exit monitoring --------------------------------------------------------------------
+
+  /** Watch a live task's shim until it reports the exit; records it once. */
+  private watch(t: TaskRow): { abort: AbortController; done: Promise<void> } {
+    const existing = this.monitors.get(t.containerId);
+    if (existing) return existing;
+    const abort = new AbortController();
+    const done = this.monitor(t, abort.signal).catch((e) => {
+      if (!abort.signal.aborted && !this.closed) process.emitWarning(`task "${t.containerId}": exit monitor: ${(e as Error).message}`);
+    }).finally(() => {
+      if (this.monitors.get(t.containerId)?.abort === abort) this.monitors.delete(t.containerId);
+    });
+    const m = { abort, done };
+    this.monitors.set(t.containerId, m);
+    return m;
+  }
+
+  private unwatch(id: string): void {
+    this.monitors.get(id)?.abort.abort();
+    this.monitors.delete(id);
+  }
+
+  private async monitor(t: TaskRow, signal: AbortSignal): Promise<void> {
+    const shim = this.shim(t);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const exit = await shim.wait(undefined, signal);
+        return this.applyExit(t, exitFromShim(exit));
+      } catch (e) {
+        if (signal.aborted || this.closed) return;
+        // The shim writes exit.json before it answers waiters and removes its socket after, so
+        // a lost connection with an exit file is a normal end, and without one the shim died.
+        const exit = readExitFile(t.dir);
+        if (exit) return this.applyExit(t, exitFromShim(exit));
+        const alive = await shim.state().then(() => true, () => false);
+        if (!alive) {
+          const again = readExitFile(t.dir);
+          return again ? this.applyExit(t, exitFromShim(again)) : this.applyShimDied(t);
+        }
+        // A live shim dropped our wait (e.g. a transient EAGAIN on accept): ask again.
+        await sleep(Math.min(50 * (attempt + 1), 1000));
+      }
+    }
+  }
+
+  /** Record an exit once (the first report wins) and publish it. */
+  private applyExit(t: TaskRow, exit: ExitStatus): void {
+    if (this.closed) return;
+    let row: TaskRow | undefined;
+    try {
+      row = this.md.updateTaskIf(this.namespace, t.containerId, (r) => r.status !== 'stopped' && r.status !== 'creating', {
+        status: 'stopped', exitCode: exit.exitCode, exitSignal: exit.signal, oomKilled: exit.oomKilled,
+        finishedAt: exit.finishedAt || nowIso(), exitReason: exit.reason,
+        // The shim's start time is when the process exec'd: more exact than ours, taken before the fifo release.
+        ...(exit.startedAt ? { startedAt: exit.startedAt } : {}),
+      });
+    } catch (e) {
+      if (isNotFound(e)) return; // deleted meanwhile
+      throw e;
+    }
+    if (!row) return;
+    if (row.oomKilled) this.publish('/tasks/oom', t.containerId);
+    this.publish('/tasks/exit', t.containerId, { pid: row.pid, exitStatus: exit.exitCode, exitedAt: row.finishedAt, reason: exit.reason });
+  }
+
+  /** The shim is gone without an exit file: record an unknown exit and kill what is left through the cgroup. */
+  private async applyShimDied(t: TaskRow): Promise<void> {
+    this.applyExit(t, { exitCode: 255, signal: 0, oomKilled: false, startedAt: t.startedAt, finishedAt: nowIso(), reason: SHIM_DIED_REASON });
+    await this.cgroups(t).destroy().catch((e) => process.emitWarning(`task "${t.containerId}": destroy cgroups: ${(e as Error).message}`));
+  }
+
+  /**
+   * Make sure no shim launched for `dir` is still starting up, then that none is left serving.
+   * A shim opens its socket only after berth-init reported `created` (docs/shim.md), so a crash
+   * (or a timeout) during start-up can leave one that appears later; destroying the cgroups and
+   * removing the dir under it would strand it, unreachable, with its container blocked on the
+   * fifo. So: wait (bounded) until it serves or exits; if it serves, kill its container and let
+   * it take its normal exit path.
+   */
+  private async settleLaunch(id: string, dir: string): Promise<void> {
+    const shim = new ShimClient(id, dir);
+    const alive = () => shim.state().then(() => true, () => false);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (await alive()) {
+        await shim.kill(9).catch(() => {});
+        for (let i = 0; i < 250 && (await alive()); i++) await sleep(20);
+        return;
+      }
+      const starting = shimProcessesFor(dir);
+      if (starting.length === 0) return;
+      if (Date.now() > deadline) {
+        // Stuck in start-up for 30 s: take it down by pid; its container dies with the cgroups.
+        for (const p of starting) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+        return;
+      }
+      await sleep(20);
+    }
+  }
+
+  // --- reattach ---------------------------------------------------------------------------
+
+  /** Settle every task row of the namespace with what the state dir and the shims say. */
+  private async reconcile(): Promise<void> {
+    for (const t of this.md.listTasks(this.namespace)) {
+      if (t.status === 'stopped') continue;
+      if (t.status === 'creating') {
+        await this.cleanupCreating(t);
+        continue;
+      }
+      const shim = this.shim(t);
+      const st = await shim.state().catch(() => undefined);
+      if (st) {
+        if (st.status === 'exited' && st.exit) {
+          this.applyExit(t, exitFromShim(st.exit));
+          continue;
+        }
+        let status = t.status;
+        // A crash between releasing the fifo and recording `running` leaves `created` behind.
+        if (status === 'created' && !stillInInit(t.pid)) status = 'running';
+        if (status !== 'created') {
+          const frozen = await this.cgroups(t).isFrozen().catch(() => false);
+          status = frozen ? 'paused' : 'running';
+        }
+        const row = status === t.status ? t : this.md.updateTask(this.namespace, t.containerId, {
+          status, ...(status !== 'created' && !t.startedAt ? { startedAt: nowIso() } : {}),
+        });
+        this.watch(row);
+        continue;
+      }
+      const exit = readExitFile(t.dir);
+      if (exit) this.applyExit(t, exitFromShim(exit));
+      else await this.applyShimDied(t);
+    }
+  }
+
+  /**
+   * A task whose create never completed: kill whatever the shim managed to start, remove the
+   * cgroups, the dir and the row. The container record stays; a new task can be created.
+   */
+  private async cleanupCreating(t: TaskRow): Promise<void> {
+    const cg = this.cgroups(t);
+    await this.settleLaunch(t.containerId, t.dir);
+    await cg.destroy().catch((e) => process.emitWarning(`task "${t.containerId}": destroy cgroups: ${(e as Error).message}`));
+    rmSync(t.dir, { recursive: true, force: true });
+    try { this.md.deleteTask(this.namespace, t.containerId); } catch (e) { if (!isNotFound(e)) throw e; }
+  }
+}
