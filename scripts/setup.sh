@@ -11,7 +11,7 @@ PKGS=(
   runc crun containerd docker.io                # anchors: side-by-side tests and benches
   hyperfine                                     # bench timing
   zstd tar                                      # zstd layers; GNU tar as the applier's anchor
-  docker-registry skopeo umoci                  # a real registry and independent image tools
+  docker-registry skopeo umoci apache2-utils    # a real registry (htpasswd auth) and independent image tools
   python3                                       # the console-socket receiver in tests
 )
 

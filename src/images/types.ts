@@ -84,6 +84,8 @@ export interface SnapshotInfo {
 
 /** containerd's snapshotter model: committed layers by name (chain id), active ones by key. */
 export interface Snapshotter {
+  /** The mechanism, as shown in `GraphDriver.Name` (`overlayfs`, `native`). */
+  readonly name: string;
   stat(key: string): Promise<SnapshotInfo>;
   /** A new writable snapshot on top of `parent`; its mounts make the rootfs. */
   prepare(key: string, parent?: string, labels?: Record<string, string>): Promise<Mount[]>;
