@@ -10,7 +10,7 @@ PKGS=(
   util-linux iproute2 procps                    # nsenter for hooks, ip for netns tests, ps
   runc crun containerd docker.io                # anchors: side-by-side tests and benches
   hyperfine                                     # bench timing
-  zstd tar                                      # zstd layers; GNU tar as the applier's anchor
+  zstd tar attr                                 # zstd layers; GNU tar as the applier's anchor; setfattr for layer xattrs
   docker-registry skopeo umoci apache2-utils    # a real registry (htpasswd auth) and independent image tools
   python3                                       # the console-socket receiver in tests
 )

@@ -180,22 +180,18 @@ class Applier {
     const parts = rel.split('/');
     for (const lower of this.lowers) {
       let p = lower;
-      let hidden = false;
       let opaque = false;
       for (let i = 0; i < parts.length; i++) {
         p = `${p}/${parts[i]}`;
         const st = lstatSync(p, { throwIfNoEntry: false });
-        if (!st) {
-          hidden = false;
-          break;
-        }
+        if (!st) break; // not in this lower: look further down, unless an opaque parent stops it
         const whiteout = st.isCharacterDevice() && st.rdev === 0;
         if (whiteout) return undefined;
         if (i === parts.length - 1) return { dir: lower, st };
         if (!st.isDirectory()) return undefined; // a file or symlink hides the rest of the path
         if (readXattrs([p]).get(p)?.['trusted.overlay.opaque']?.toString() === 'y') opaque = true;
       }
-      if (hidden || opaque) return undefined;
+      if (opaque) return undefined;
     }
     return undefined;
   }
