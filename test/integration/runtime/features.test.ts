@@ -241,7 +241,7 @@ describe('runtime features seen from inside the container', { skip }, () => {
 
   it('exec joins the namespaces and cgroup, with its own user and capabilities', async () => {
     const id = `ex${++n}`;
-    const b = bundle(['/bin/sleep', '30']);
+    const b = bundle(['/bin/sleep', '30'], (c) => { c.linux.seccomp = dockerDefaultSeccomp(); });
     await rt.create(id, b, { detach: true, stdio: 'ignore' });
     try {
       await rt.start(id);
@@ -253,6 +253,7 @@ describe('runtime features seen from inside the container', { skip }, () => {
       assert.deepEqual(f.uid, [4242, 4242, 4242]);
       assert.equal(f.caps.CapEff, '0000000000000000');
       assert.equal(f.noNewPrivs, 1);
+      assert.equal(f.seccomp, 2, "the container's seccomp filter applies to an exec'd process too");
       assert.equal(f.hostname, 'conformance');
       assert.notEqual(f.pid, 1, 'in the container pid namespace, not its init');
       assert.equal(f.cwd, '/tmp');
