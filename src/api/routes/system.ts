@@ -1,0 +1,158 @@
+// System routes: `GET /info`, `GET /version`, `GET /system/df`, in Docker's shapes, filled from what the engine and images report.
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import type { ContainerService, ContainerSummary } from '../../engine/types.js';
+import type { ImageService } from '../../images/images.js';
+import type { Router } from '../router.js';
+import { registerVersionRoute, type ComponentsProvider, type DaemonInfo, goArch } from '../version.js';
+
+/** Facts about this daemon that /info reports. */
+export interface DaemonFacts {
+  /** A stable id for this daemon (dockerd keeps one in its data root). */
+  id: string;
+  dataRoot: string;
+  execRoot: string;
+  version: string;
+  debug: boolean;
+  /** The OCI runtime binary Berth's runtime is served by (for `Runtimes`). */
+  runtimePath: string;
+  /** The docker-init equivalent, when there is one. */
+  initPath?: string;
+  loggingDriver?: string;
+  insecureRegistries?: string[];
+  mirrors?: string[];
+}
+
+export interface SystemRouteDeps {
+  images: ImageService;
+  containers?: ContainerService;
+  daemon: DaemonFacts;
+  versionInfo?: DaemonInfo;
+  /** The extra `/version` components (lifecycle, shim, runtime). */
+  components?: ComponentsProvider;
+  /** Fields the engine reports for /info; they override the defaults computed here. */
+  engineInfo?: () => Promise<Record<string, unknown>> | Record<string, unknown>;
+  /** The engine's own /system/df, when it has one. */
+  engineDf?: () => Promise<unknown>;
+}
+
+function osRelease(): string {
+  try {
+    const text = readFileSync('/etc/os-release', 'utf8');
+    const m = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(text);
+    if (m) return m[1]!;
+  } catch {
+    // no os-release
+  }
+  return 'Linux';
+}
+
+function cgroupVersion(): '1' | '2' {
+  return existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1';
+}
+
+/** Container state counts, as /info shows them. */
+function counts(list: ContainerSummary[]): { Containers: number; ContainersRunning: number; ContainersPaused: number; ContainersStopped: number } {
+  let running = 0;
+  let paused = 0;
+  for (const c of list) {
+    if (c.State === 'paused') paused++;
+    else if (c.State === 'running' || c.State === 'restarting') running++;
+  }
+  return { Containers: list.length, ContainersRunning: running, ContainersPaused: paused, ContainersStopped: list.length - running - paused };
+}
+
+/** Register /info, /version and /system/df. */
+export function registerSystemRoutes(router: Router, deps: SystemRouteDeps): void {
+  const d = deps.daemon;
+  registerVersionRoute(router, deps.versionInfo, deps.components);
+
+  router.get('/info', async () => {
+    const containers = deps.containers ? await deps.containers.list({ all: true }) : [];
+    const images = await deps.images.list();
+    const cg = cgroupVersion();
+    const insecure = ['127.0.0.0/8', ...(d.insecureRegistries ?? [])];
+    const base: Record<string, unknown> = {
+      ID: d.id,
+      ...counts(containers),
+      Images: images.length,
+      Driver: 'overlayfs',
+      DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']],
+      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file'] },
+      MemoryLimit: true,
+      SwapLimit: cg === '2' || existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes'),
+      CpuCfsPeriod: true,
+      CpuCfsQuota: true,
+      CPUShares: true,
+      CPUSet: true,
+      PidsLimit: true,
+      IPv4Forwarding: true,
+      Debug: d.debug,
+      NFd: 0,
+      OomKillDisable: cg === '1',
+      NGoroutines: 0,
+      SystemTime: new Date().toISOString(),
+      LoggingDriver: d.loggingDriver ?? 'json-file',
+      CgroupDriver: 'cgroupfs',
+      CgroupVersion: cg,
+      NEventsListener: 0,
+      KernelVersion: os.release(),
+      OperatingSystem: osRelease(),
+      OSVersion: '',
+      OSType: 'linux',
+      Architecture: os.machine?.() ?? goArch(),
+      IndexServerAddress: 'https://index.docker.io/v1/',
+      RegistryConfig: {
+        AllowNondistributableArtifactsCIDRs: null,
+        AllowNondistributableArtifactsHostnames: null,
+        InsecureRegistryCIDRs: insecure,
+        IndexConfigs: { 'docker.io': { Name: 'docker.io', Mirrors: d.mirrors ?? [], Secure: true, Official: true } },
+        Mirrors: d.mirrors ?? [],
+      },
+      NCPU: os.availableParallelism?.() ?? os.cpus().length,
+      MemTotal: os.totalmem(),
+      GenericResources: null,
+      DockerRootDir: d.dataRoot,
+      HttpProxy: '',
+      HttpsProxy: '',
+      NoProxy: '',
+      Name: os.hostname(),
+      Labels: [],
+      ExperimentalBuild: false,
+      ServerVersion: d.version,
+      Runtimes: { berth: { path: d.runtimePath } },
+      DefaultRuntime: 'berth',
+      Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+      LiveRestoreEnabled: true,
+      Isolation: '',
+      InitBinary: d.initPath ? 'berth-init' : '',
+      ContainerdCommit: { ID: '' },
+      RuncCommit: { ID: '' },
+      InitCommit: { ID: '' },
+      SecurityOptions: ['name=seccomp,profile=builtin', ...(cg === '2' ? ['name=cgroupns'] : [])],
+      CDISpecDirs: [],
+      Warnings: null,
+    };
+    const extra = deps.engineInfo ? await deps.engineInfo() : {};
+    return { ...base, ...extra };
+  });
+
+  router.get('/system/df', async (ctx) => {
+    if (deps.engineDf) return deps.engineDf();
+    const types = new Set(ctx.query.all('type'));
+    const want = (t: string) => types.size === 0 || types.has(t);
+    const list = await deps.images.list();
+    const containers = deps.containers && want('container') ? await deps.containers.list({ all: true, size: true }) : [];
+    const allContainers = deps.containers ? (want('container') ? containers : await deps.containers.list({ all: true })) : [];
+    const perImage = new Map<string, number>();
+    for (const c of allContainers) perImage.set(c.ImageID, (perImage.get(c.ImageID) ?? 0) + 1);
+    const images = list.map((i) => ({ ...i, SharedSize: 0, Containers: perImage.get(i.Id) ?? 0 }));
+    return {
+      LayersSize: images.reduce((n, i) => n + i.Size, 0),
+      Images: want('image') ? images : [],
+      Containers: want('container') ? containers : [],
+      Volumes: [],
+      BuildCache: [],
+    };
+  });
+}
