@@ -353,6 +353,11 @@ export interface LogOptions {
   tail?: number | 'all';
 }
 
+/**
+ * One log entry: `text` exactly as the process wrote it (with its newline, when it had one; a
+ * line longer than 16 KiB comes in several entries), `time` the json-file RFC 3339 nano
+ * timestamp. The route prepends `time + ' '` itself when `timestamps` was asked for, then frames.
+ */
 export interface LogLine { stream: 'stdout' | 'stderr'; text: Buffer; time: string }
 
 export interface ContainerService {

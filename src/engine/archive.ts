@@ -1,0 +1,159 @@
+// Files of a container's rootfs: scoped path resolution, stat (X-Docker-Container-Path-Stat), tar out (archive, export), tar in, and the overlay diff (changes).
+import { createReadStream, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { posix } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { errInvalid, errNotFound } from '../common/errors.js';
+import { applyLayer } from '../images/tar/apply.js';
+import { TarWriter } from '../images/tar/writer.js';
+import type { PathStat } from './types.js';
+import { resolveInRoot } from './user.js';
+
+/**
+ * The host path of container path `path` under `root`. Symlinks are followed as if `root` were
+ * `/` (never out of it); the last component is followed only when `path` ends in `/` or `/.`,
+ * as `docker cp` does (a link itself is copied, a link to a dir with a trailing slash is entered).
+ */
+export function resolveScoped(root: string, path: string): string {
+  const p = path || '/';
+  if (!p.startsWith('/')) throw errInvalid(`path "${path}": must be absolute`);
+  const norm = posix.normalize(p);
+  if (p.endsWith('/') || p.endsWith('/.') || norm === '/') return resolveInRoot(root, norm);
+  const parent = resolveInRoot(root, posix.dirname(norm));
+  const host = posix.join(parent, posix.basename(norm));
+  // The parent was resolved inside root; a plain name cannot climb out of it.
+  return host;
+}
+
+/** The container path of a host path under `root`. */
+export function containerPath(root: string, host: string): string {
+  const rel = posix.relative(posix.resolve(root), host);
+  return '/' + (rel === '' ? '' : rel);
+}
+
+// Go's os.FileMode type bits, which Docker's PathStat mode carries.
+const GO_MODE = { dir: 2 ** 31, symlink: 2 ** 27, device: 2 ** 26, pipe: 2 ** 25, socket: 2 ** 24, setuid: 2 ** 23, setgid: 2 ** 22, charDevice: 2 ** 21, sticky: 2 ** 20 };
+
+/** A unix st_mode as Go's os.FileMode (what the docker CLI decodes). */
+export function goFileMode(st: Stats): number {
+  let m = st.mode & 0o777;
+  if (st.isDirectory()) m += GO_MODE.dir;
+  else if (st.isSymbolicLink()) m += GO_MODE.symlink;
+  else if (st.isBlockDevice()) m += GO_MODE.device;
+  else if (st.isCharacterDevice()) m += GO_MODE.device + GO_MODE.charDevice;
+  else if (st.isFIFO()) m += GO_MODE.pipe;
+  else if (st.isSocket()) m += GO_MODE.socket;
+  if (st.mode & 0o4000) m += GO_MODE.setuid;
+  if (st.mode & 0o2000) m += GO_MODE.setgid;
+  if (st.mode & 0o1000) m += GO_MODE.sticky;
+  return m;
+}
+
+function lstatOrNotFound(host: string, path: string): Stats {
+  try {
+    return lstatSync(host);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw errNotFound(`Could not find the file ${path} in container`, e);
+    throw e;
+  }
+}
+
+/** Stat a container path (the link itself for a symlink; linkTarget is where it leads, inside the container). */
+export function statPath(root: string, path: string): { host: string; stat: PathStat; st: Stats } {
+  const host = resolveScoped(root, path);
+  const st = lstatOrNotFound(host, path);
+  let linkTarget = '';
+  if (st.isSymbolicLink()) linkTarget = containerPath(root, resolveInRoot(root, containerPath(root, host)));
+  const name = posix.basename(posix.normalize(path)) || '/';
+  return { host, st, stat: { name, size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget } };
+}
+
+const major = (dev: number) => Number((BigInt(dev) >> 8n) & 0xfffn) | Number((BigInt(dev) >> 32n) & ~0xfffn);
+const minor = (dev: number) => Number(BigInt(dev) & 0xffn) | Number((BigInt(dev) >> 12n) & ~0xffn);
+
+/**
+ * Write `host` (a file or a whole tree, not following symlinks) to `w` under the name `name`
+ * ('' = its children at the top level, for export). Hard links within the tree become link entries.
+ */
+export async function tarTree(host: string, name: string, w: TarWriter): Promise<void> {
+  const links = new Map<string, string>();
+  const visit = async (abs: string, rel: string): Promise<void> => {
+    const st = lstatSync(abs);
+    if (rel !== '') {
+      const base = { name: rel, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+      if (st.isDirectory()) await w.add({ ...base, type: 'dir' });
+      else if (st.isSymbolicLink()) await w.add({ ...base, type: 'symlink', linkname: readlinkSync(abs) });
+      else if (st.isFile()) {
+        const key = `${st.dev}:${st.ino}`;
+        const first = st.nlink > 1 ? links.get(key) : undefined;
+        if (first) await w.add({ ...base, type: 'hardlink', linkname: first });
+        else {
+          if (st.nlink > 1) links.set(key, rel);
+          await w.add({ ...base, type: 'file', size: st.size }, st.size > 0 ? createReadStream(abs) : Buffer.alloc(0));
+        }
+      } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+        await w.add({ ...base, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: major(st.rdev), devminor: minor(st.rdev) });
+      } else if (st.isFIFO()) await w.add({ ...base, type: 'fifo' });
+      // sockets are not archived (tar has no type for them)
+    }
+    if (st.isDirectory()) {
+      const names = readdirSync(abs).sort();
+      for (const n of names) await visit(`${abs}/${n}`, rel === '' ? n : `${rel}/${n}`);
+    }
+  };
+  await visit(host, name);
+}
+
+/** Tar of a container path for GET /archive: entries named after the path's last component. */
+export async function writeArchive(root: string, path: string, out: Writable): Promise<void> {
+  const { host, st } = statPath(root, path);
+  const norm = posix.normalize(path);
+  const w = new TarWriter(out);
+  // `/` or `dir/.` copies the contents; anything else the entry itself, named by its base name.
+  const contentsOnly = norm === '/' || path.endsWith('/.');
+  if (contentsOnly && st.isDirectory()) await tarTree(host, '', w);
+  else await tarTree(host, posix.basename(norm), w);
+  await w.finish();
+}
+
+/** Extract a tar into container dir `path` (PUT /archive): entries may not leave the directory. */
+export async function extractArchive(root: string, path: string, tar: Readable): Promise<void> {
+  const host = resolveInRoot(root, posix.normalize(path || '/'));
+  let st: Stats;
+  try {
+    st = lstatSync(host);
+  } catch (e) {
+    throw errNotFound(`Could not find the file ${path} in container`, e);
+  }
+  if (!st.isDirectory()) throw errInvalid(`extraction point is not a directory: ${path}`);
+  await applyLayer(host, tar, { whiteouts: 'native' });
+}
+
+/**
+ * Docker's changes (0 modified, 1 added, 2 deleted) from an overlay upper dir: a 0/0 char
+ * device is a whiteout (deleted); an entry the lower layers have is modified, else added.
+ */
+export function overlayChanges(upper: string, lowers: string[]): Array<{ Path: string; Kind: 0 | 1 | 2 }> {
+  const out: Array<{ Path: string; Kind: 0 | 1 | 2 }> = [];
+  const inLower = (rel: string) => lowers.some((l) => lstatSync(`${l}${rel}`, { throwIfNoEntry: false }) !== undefined);
+  const walk = (rel: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(upper + rel).sort();
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const r = `${rel}/${n}`;
+      const st = lstatSync(upper + r);
+      if (st.isCharacterDevice() && st.rdev === 0) {
+        out.push({ Path: r, Kind: 2 });
+        continue;
+      }
+      out.push({ Path: r, Kind: inLower(r) ? 0 : 1 });
+      if (st.isDirectory()) walk(r);
+    }
+  };
+  walk('');
+  return out.sort((a, b) => (a.Path < b.Path ? -1 : a.Path > b.Path ? 1 : 0));
+}

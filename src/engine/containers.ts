@@ -1,0 +1,1256 @@
+// The container service: Docker's container model (create/start/stop/.../inspect/list) over the lifecycle and image layers.
+//
+// Lifecycle of a container, as the engine drives it (docs/engine.md):
+//   create: image -> snapshot (prepare) -> container dir -> OCI spec -> lifecycle container -> record
+//   start:  mount the snapshot -> lifecycle task (shim, log) -> pending attaches -> release the process
+//   exit:   (lifecycle /tasks/exit) record -> delete the task -> unmount -> oom/die events -> AutoRemove
+//   remove: kill (force) -> delete the task -> unmount -> lifecycle container + snapshot -> files -> record
+import { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { join, posix } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import type { Socket } from 'node:net';
+import { BerthError, errConflict, errInvalid, errNotImplemented, isNotFound } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { Lifecycle, LifecycleEvent } from '../lifecycle/lifecycle.js';
+import { encodeStdcopyFrame } from '../lifecycle/stdcopy.js';
+import type { ImageService } from '../images/images.js';
+import { TarWriter } from '../images/tar/writer.js';
+import { parseSignal } from '../runtime/container/proc.js';
+import { detectCgroupLayout } from '../runtime/cgroups/open.js';
+import type { LinuxResources } from '../runtime/spec/types.js';
+import { extractArchive, overlayChanges, statPath as statInRoot, tarTree, writeArchive } from './archive.js';
+import { bridge } from './attach.js';
+import type { EventBus } from './events.js';
+import { ExecManager } from './exec.js';
+import { readLogs } from './logs.js';
+import { generateName, newContainerId, normalizeName, noSuchContainer } from './names.js';
+import { buildContainerSpec, type SpecInput } from './spec-builder.js';
+import { RootfsMounts } from './rootfs.js';
+import { emptyStats, toStatsJSON } from './stats.js';
+import { ContainerStore, ZERO_TIME, type ContainerRecord } from './store.js';
+import { top as runTop } from './top.js';
+import type {
+  ContainerConfig, ContainerCreateRequest, ContainerInspect, ContainerService, ContainerState, ContainerSummary, ExecConfig,
+  ExecInspect, HostConfig, LogLine, LogOptions, MountPoint, PathStat, StatsJSON, StreamAttach, Ulimit, WaitCondition,
+} from './types.js';
+import { resolveInRoot } from './user.js';
+
+export interface ContainerManagerOptions {
+  dataRoot: string;
+  execRoot: string;
+  lifecycle: Lifecycle;
+  images: ImageService;
+  store: ContainerStore;
+  events: EventBus;
+  log: Logger;
+  /** Parent of every container cgroup (relative = under berthd's own cgroup). Default `berth`. */
+  cgroupParent?: string;
+  /** Docker's `--init` binary (docker-init), for HostConfig.Init. */
+  initBinary?: string;
+  /** Daemon-wide ulimits (dockerd --default-ulimit), applied when a container names none of its own. */
+  defaultUlimits?: Ulimit[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const isLive = (s: ContainerState['Status']) => s === 'running' || s === 'paused';
+const nowIso = () => new Date().toISOString();
+
+/** Docker's `units.HumanDuration`, for the Status column. */
+export function humanDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.round(ms / 60000);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(ms / 3600000);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
+  return `${Math.round(h / 24 / 365)} years`;
+}
+
+/** Docker's sizes for log-opt max-size (`10m`, `1g`, `512k`, bytes): binary multiples. */
+function parseSize(s: string | undefined): number | undefined {
+  if (!s) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(s.trim());
+  if (!m) throw errInvalid(`invalid size: '${s}'`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.floor(Number(m[1]) * mult);
+}
+
+function signalOf(s: string | number | undefined, dflt: number): number {
+  if (s === undefined || s === '') return dflt;
+  const n = typeof s === 'number' ? s : parseSignal(s);
+  if (n === undefined) throw errInvalid(`Invalid signal: ${s}`);
+  return n;
+}
+
+/** Environment lists merged by key, later ones winning (image env, then the request's). */
+function mergeEnv(base: string[] | null | undefined, over: string[] | null | undefined): string[] {
+  const out = [...(base ?? [])];
+  for (const kv of over ?? []) {
+    const k = kv.split('=')[0];
+    const i = out.findIndex((x) => x.split('=')[0] === k);
+    if (i >= 0) out[i] = kv;
+    else out.push(kv);
+  }
+  return out;
+}
+
+/** Resources of a HostConfig (create or update) as OCI LinuxResources; only the fields given. */
+export function toLinuxResources(h: HostConfig): LinuxResources {
+  const r: LinuxResources = {};
+  if (h.Memory !== undefined || h.MemorySwap !== undefined || h.MemoryReservation !== undefined || (h.MemorySwappiness ?? -1) >= 0) {
+    r.memory = {};
+    if (h.Memory) r.memory.limit = h.Memory;
+    if (h.MemorySwap) r.memory.swap = h.MemorySwap;
+    if (h.MemoryReservation) r.memory.reservation = h.MemoryReservation;
+    if (h.MemorySwappiness !== undefined && h.MemorySwappiness !== null && h.MemorySwappiness >= 0) r.memory.swappiness = h.MemorySwappiness;
+  }
+  const cpu: NonNullable<LinuxResources['cpu']> = {};
+  if (h.CpuShares) cpu.shares = h.CpuShares;
+  if (h.NanoCpus) { cpu.period = 100000; cpu.quota = Math.round((h.NanoCpus / 1e9) * 100000); }
+  if (h.CpuQuota) cpu.quota = h.CpuQuota;
+  if (h.CpuPeriod) cpu.period = h.CpuPeriod;
+  if (h.CpusetCpus) cpu.cpus = h.CpusetCpus;
+  if (h.CpusetMems) cpu.mems = h.CpusetMems;
+  if (Object.keys(cpu).length) r.cpu = cpu;
+  if (h.PidsLimit !== undefined && h.PidsLimit !== null) r.pids = { limit: h.PidsLimit > 0 ? h.PidsLimit : -1 };
+  if (h.BlkioWeight) r.blockIO = { weight: h.BlkioWeight };
+  return r;
+}
+
+const RESOURCE_KEYS: Array<keyof HostConfig> = [
+  'CpuShares', 'Memory', 'CgroupParent', 'BlkioWeight', 'BlkioWeightDevice', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps',
+  'BlkioDeviceWriteIOps', 'CpuPeriod', 'CpuQuota', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'CpusetCpus', 'CpusetMems', 'Devices',
+  'DeviceCgroupRules', 'MemoryReservation', 'MemorySwap', 'MemorySwappiness', 'NanoCpus', 'OomKillDisable', 'PidsLimit', 'Ulimits', 'KernelMemory',
+  'RestartPolicy',
+];
+
+const HOSTS_HEADER = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
+
+/** The host's resolv.conf as Docker gives it to a container without host networking: no loopback servers, Google's as the fallback. */
+function containerResolvConf(h: HostConfig, hostNet: boolean): string {
+  let text = '';
+  try { text = readFileSync('/etc/resolv.conf', 'utf8'); } catch { /* none */ }
+  let lines = text.split('\n');
+  if (!hostNet) lines = lines.filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
+  if (h.Dns?.length) lines = [...lines.filter((l) => !/^\s*nameserver\s/.test(l)), ...h.Dns.map((d) => `nameserver ${d}`)];
+  if (h.DnsSearch?.length) lines = [...lines.filter((l) => !/^\s*(search|domain)\s/.test(l)), `search ${h.DnsSearch.join(' ')}`];
+  if (h.DnsOptions?.length) lines = [...lines.filter((l) => !/^\s*options\s/.test(l)), `options ${h.DnsOptions.join(' ')}`];
+  if (!lines.some((l) => /^\s*nameserver\s/.test(l))) lines.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
+  return lines.filter((l, i, a) => l !== '' || i < a.length - 1).join('\n').replace(/\n*$/, '\n');
+}
+
+/** Docker's `--init` binary on Debian (tini-static), used when the daemon names none. */
+export const DEFAULT_INIT_BINARY = '/usr/bin/tini-static';
+
+/**
+ * Binds (`/host:/ctr[:ro]`) and bind Mounts as the spec builder takes them. Named volumes and
+ * volume mounts are a later issue (volumes/): refused with a clear error rather than ignored.
+ */
+export function bindMounts(h: HostConfig): NonNullable<SpecInput['volumeMounts']> {
+  const out: NonNullable<SpecInput['volumeMounts']> = [];
+  for (const b of h.Binds ?? []) {
+    const parts = b.split(':');
+    if (parts.length < 2 || parts.length > 3) throw errInvalid(`invalid volume specification: '${b}'`);
+    const [src = '', dst = '', mode = ''] = parts;
+    if (!src.startsWith('/')) throw errNotImplemented(`named volumes are not supported yet: '${b}'`);
+    if (!dst.startsWith('/')) throw errInvalid(`invalid volume specification: '${b}': the destination must be an absolute path`);
+    if (!existsSync(src)) throw errInvalid(`invalid mount config for type "bind": bind source path does not exist: ${src}`);
+    const opts = mode.split(',').filter(Boolean);
+    const propagation = opts.find((o) => /^r?(shared|slave|private)$/.test(o));
+    out.push({ source: src, destination: dst, readOnly: opts.includes('ro'), ...(propagation ? { propagation } : {}) });
+  }
+  for (const m of h.Mounts ?? []) {
+    if (m.Type === 'tmpfs') continue; // the spec builder takes HostConfig.Tmpfs; see below
+    if (m.Type !== 'bind') throw errNotImplemented(`mount type "${m.Type}" is not supported yet`);
+    if (!m.Source || !existsSync(m.Source)) throw errInvalid(`invalid mount config for type "bind": bind source path does not exist: ${m.Source ?? ''}`);
+    out.push({ source: m.Source, destination: m.Target, readOnly: !!m.ReadOnly, ...(m.BindOptions?.Propagation ? { propagation: m.BindOptions.Propagation } : {}) });
+  }
+  return out;
+}
+
+/** Mounts of type tmpfs as HostConfig.Tmpfs entries (the form the spec builder takes). */
+function withTmpfsMounts(h: HostConfig): HostConfig {
+  const extra = (h.Mounts ?? []).filter((m) => m.Type === 'tmpfs');
+  if (!extra.length) return h;
+  const tmpfs = { ...(h.Tmpfs ?? {}) };
+  for (const m of extra) {
+    const o: string[] = [];
+    if (m.ReadOnly) o.push('ro');
+    if (m.TmpfsOptions?.SizeBytes) o.push(`size=${m.TmpfsOptions.SizeBytes}`);
+    if (m.TmpfsOptions?.Mode) o.push(`mode=${m.TmpfsOptions.Mode.toString(8)}`);
+    tmpfs[m.Target] = o.join(',');
+  }
+  return { ...h, Tmpfs: tmpfs };
+}
+
+interface PendingAttach {
+  opts: { stdin: boolean; stdout: boolean; stderr: boolean };
+  connected: (sock: Socket | undefined, err?: unknown) => void;
+}
+
+/** The ContainerService over lifecycle/ and images/. One per daemon; built by openEngine. */
+export class ContainerManager implements ContainerService {
+  readonly rootfs: RootfsMounts;
+  readonly execs: ExecManager;
+  private readonly lc: Lifecycle;
+  private readonly images: ImageService;
+  private readonly store: ContainerStore;
+  private readonly events: EventBus;
+  private readonly log: Logger;
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly signals = new EventEmitter();
+  private readonly starting = new Map<string, Promise<unknown>>();
+  private readonly exitHandling = new Map<string, Promise<void>>();
+  private readonly pending = new Map<string, Set<PendingAttach>>();
+  private readonly statsPrev = new Map<string, StatsJSON>();
+  private readonly stopListening: () => void;
+  private closed = false;
+  private readonly initBinary: string | undefined;
+  private readonly cgroupVersion = detectCgroupLayout().version;
+
+  constructor(private readonly o: ContainerManagerOptions) {
+    this.lc = o.lifecycle;
+    this.images = o.images;
+    this.store = o.store;
+    this.events = o.events;
+    this.log = o.log;
+    this.signals.setMaxListeners(0);
+    this.initBinary = o.initBinary ?? (existsSync(DEFAULT_INIT_BINARY) ? DEFAULT_INIT_BINARY : undefined);
+    this.rootfs = new RootfsMounts(o.execRoot, o.images.snapshotter);
+    this.execs = new ExecManager({
+      lifecycle: this.lc,
+      events: this.events,
+      container: (ref) => this.resolve(ref),
+      rootfsPath: (id) => this.rootfs.path(id),
+      eventAttrs: (c) => this.attrs(c),
+    });
+    const onExit = (e: LifecycleEvent) => this.onTaskExit(e.id);
+    this.lc.events.on('/tasks/exit', onExit);
+    this.stopListening = () => this.lc.events.off('/tasks/exit', onExit);
+  }
+
+  // --- plumbing ---------------------------------------------------------------------------
+
+  private resolve(ref: string): ContainerRecord {
+    return this.store.resolve(ref);
+  }
+
+  /** One state-changing operation per container at a time. */
+  private lock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.locks.set(id, tail);
+    void tail.then(() => { if (this.locks.get(id) === tail) this.locks.delete(id); });
+    return next;
+  }
+
+  /** Docker's event attributes for a container: image, name, and its labels. */
+  private attrs(c: ContainerRecord): Record<string, string> {
+    return { ...(c.config.Labels ?? {}), image: c.config.Image ?? c.imageRef, name: c.name.slice(1) };
+  }
+
+  private publish(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    this.events.publish({ Type: 'container', Action: action, Actor: { ID: c.id, Attributes: { ...this.attrs(c), ...extra } } });
+  }
+
+  private containerDir(id: string): string {
+    return join(this.o.dataRoot, 'containers', id);
+  }
+
+  /** Resolves with the exit code the next time the container's exit has been applied; `false` after `ms`. */
+  private nextExit(id: string, ms?: number): { done: Promise<number | false>; cancel: () => void } {
+    let cancel!: () => void;
+    const done = new Promise<number | false>((resolve) => {
+      const on = (code: number) => { cleanup(); resolve(code); };
+      const timer = ms !== undefined ? setTimeout(() => { cleanup(); resolve(false); }, ms) : undefined;
+      const cleanup = () => { this.signals.off(`exit:${id}`, on); if (timer) clearTimeout(timer); };
+      cancel = () => { cleanup(); resolve(false); };
+      this.signals.on(`exit:${id}`, on);
+    });
+    return { done, cancel };
+  }
+
+  private cgroupsPath(id: string, h: HostConfig): string {
+    const parent = (h.CgroupParent || this.o.cgroupParent || 'berth').replace(/\/+$/, '');
+    return `${parent}/${id}`;
+  }
+
+  // --- create -----------------------------------------------------------------------------
+
+  async create(req: ContainerCreateRequest, opts: { name?: string; platform?: string }): Promise<{ Id: string; Warnings: string[] }> {
+    const warnings: string[] = [];
+    let name: string;
+    if (opts.name) {
+      name = normalizeName(opts.name);
+      const holder = this.store.byName(name);
+      if (holder) throw errConflict(`Conflict. The container name "${name}" is already in use by container "${holder}". You have to remove (or rename) that container to be able to reuse that name.`);
+    } else {
+      let retry = 0;
+      do name = `/${generateName(retry++)}`; while (this.store.byName(name) && retry < 100);
+    }
+    if (!req.Image) throw errInvalid('Config.Image: an image is required');
+    const img = await this.images.get(req.Image);
+    if (!(await this.images.isUnpacked(img))) await this.images.unpack(img);
+    const top = img.chainIds.at(-1);
+    const ic = (img.config.config ?? {}) as ContainerConfig;
+
+    // Merge the image's config with the request (Docker's merge: request wins; a request
+    // Entrypoint drops the image's Cmd unless Cmd is given too).
+    const { HostConfig: reqHost, NetworkingConfig: _nc, ...reqConfig } = req;
+    const hostConfig: HostConfig = structuredClone(reqHost ?? {});
+    const config: ContainerConfig = structuredClone(reqConfig);
+    const entrypointGiven = req.Entrypoint !== undefined && req.Entrypoint !== null;
+    config.Entrypoint = entrypointGiven ? (req.Entrypoint!.length === 1 && req.Entrypoint![0] === '' ? null : req.Entrypoint!) : ic.Entrypoint ?? null;
+    config.Cmd = req.Cmd && req.Cmd.length ? req.Cmd : entrypointGiven ? null : ic.Cmd ?? null;
+    if (!config.Entrypoint?.length && !config.Cmd?.length) throw errInvalid('No command specified');
+    config.Env = mergeEnv(ic.Env, req.Env);
+    config.WorkingDir = req.WorkingDir || ic.WorkingDir || '';
+    config.User = req.User || ic.User || '';
+    config.Labels = { ...(ic.Labels ?? {}), ...(req.Labels ?? {}) };
+    config.ExposedPorts = req.ExposedPorts || ic.ExposedPorts ? { ...(ic.ExposedPorts ?? {}), ...(req.ExposedPorts ?? {}) } : undefined;
+    config.Volumes = req.Volumes || ic.Volumes ? { ...(ic.Volumes ?? {}), ...(req.Volumes ?? {}) } : null;
+    if (!config.StopSignal && ic.StopSignal) config.StopSignal = ic.StopSignal;
+    if (!config.Healthcheck && ic.Healthcheck) config.Healthcheck = ic.Healthcheck;
+    if (!config.Shell && ic.Shell) config.Shell = ic.Shell;
+    if (config.StopSignal) signalOf(config.StopSignal, 15);
+    config.Image = req.Image;
+    config.Tty = !!config.Tty;
+    config.OpenStdin = !!config.OpenStdin;
+    config.StdinOnce = !!config.StdinOnce;
+    config.AttachStdin = !!config.AttachStdin;
+    config.AttachStdout = !!config.AttachStdout;
+    config.AttachStderr = !!config.AttachStderr;
+
+    // Host config defaults and what this engine supports.
+    hostConfig.NetworkMode ||= 'bridge';
+    hostConfig.LogConfig = { Type: hostConfig.LogConfig?.Type || 'json-file', Config: hostConfig.LogConfig?.Config ?? {} };
+    if (!['json-file', 'none'].includes(hostConfig.LogConfig.Type)) throw errInvalid(`logging driver "${hostConfig.LogConfig.Type}" is not supported (json-file, none)`);
+    const logMax = parseSize(hostConfig.LogConfig.Config?.['max-size']);
+    const logFiles = hostConfig.LogConfig.Config?.['max-file'] ? Number(hostConfig.LogConfig.Config['max-file']) : undefined;
+    if (logFiles !== undefined && (!Number.isInteger(logFiles) || logFiles < 1)) throw errInvalid(`invalid value for max-file: ${hostConfig.LogConfig.Config?.['max-file']}`);
+    hostConfig.RestartPolicy ??= { Name: 'no', MaximumRetryCount: 0 };
+    if (hostConfig.RestartPolicy.Name === '') hostConfig.RestartPolicy = { Name: 'no', MaximumRetryCount: 0 };
+    if (hostConfig.AutoRemove && hostConfig.RestartPolicy.Name !== 'no') throw errInvalid(`can't create 'AutoRemove' container with restart policy`);
+    hostConfig.IpcMode ||= 'private';
+    hostConfig.CgroupnsMode ||= this.cgroupVersion === 2 ? 'private' : 'host';
+    const volumeMounts = bindMounts(hostConfig);
+    const namespaces: SpecInput['namespaces'] = {};
+    const net = hostConfig.NetworkMode;
+    let hostNet = false;
+    if (net === 'host') { namespaces.network = 'host'; hostNet = true; }
+    else if (net === 'none') { /* a fresh netns with loopback only */ }
+    else if (net === 'bridge' || net === 'default') {
+      warnings.push('bridge networking is not available yet in Berth: the container gets no network (as with --network none)');
+    } else if (net.startsWith('container:')) {
+      const other = this.resolve(net.slice('container:'.length));
+      if (other.state.status !== 'running') throw errConflict(`cannot join network of a non running container: ${other.id}`);
+      namespaces.network = `/proc/${other.state.pid}/ns/net`;
+    } else {
+      throw errNotImplemented(`network mode "${net}" is not supported yet (none, host, bridge as none, container:<id>)`);
+    }
+    if (hostConfig.IpcMode === 'host') namespaces.ipc = 'host';
+    if (hostConfig.PidMode === 'host') namespaces.pid = 'host';
+    if (hostConfig.UTSMode === 'host') namespaces.uts = 'host';
+    if (!config.Hostname) config.Hostname = hostNet ? osHostname() : '';
+
+    const id = newContainerId();
+    if (!config.Hostname) config.Hostname = id.slice(0, 12);
+    const [path = '', ...args] = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
+    const dir = this.containerDir(id);
+    const rec: ContainerRecord = {
+      id, name, created: nowIso(), path, args, config, hostConfig, image: img.id, imageRef: req.Image, snapshotKey: id,
+      state: { status: 'created', pid: 0, exitCode: 0, error: '', oomKilled: false, startedAt: ZERO_TIME, finishedAt: ZERO_TIME },
+      restartCount: 0, hasBeenStarted: false, manuallyStopped: false,
+      logPath: hostConfig.LogConfig.Type === 'json-file' ? join(dir, `${id}-json.log`) : '',
+      hostnamePath: join(dir, 'hostname'), hostsPath: join(dir, 'hosts'), resolvConfPath: join(dir, 'resolv.conf'),
+      platform: 'linux',
+    };
+    if (logMax !== undefined || logFiles !== undefined) rec.logOpts = { ...(logMax !== undefined ? { maxSize: logMax } : {}), ...(logFiles !== undefined ? { maxFiles: logFiles } : {}) };
+
+    const undo: Array<() => Promise<void> | void> = [];
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o710 });
+      undo.push(() => rmSync(dir, { recursive: true, force: true }));
+      writeFileSync(rec.hostnamePath, `${config.Hostname}\n`);
+      let hosts = hostNet ? (existsSync('/etc/hosts') ? readFileSync('/etc/hosts', 'utf8') : HOSTS_HEADER) : HOSTS_HEADER;
+      for (const eh of hostConfig.ExtraHosts ?? []) {
+        const i = eh.indexOf(':');
+        if (i > 0) hosts += `${eh.slice(i + 1)}\t${eh.slice(0, i)}\n`;
+      }
+      writeFileSync(rec.hostsPath, hosts);
+      writeFileSync(rec.resolvConfPath, containerResolvConf(hostConfig, hostNet));
+
+      await this.images.hold(async () => {
+        await this.images.snapshotter.prepare(rec.snapshotKey, top);
+      });
+      undo.push(() => this.images.snapshotter.remove(rec.snapshotKey).catch(() => undefined));
+
+      const rootfs = this.rootfs.path(id);
+      // The spec needs the image's files (/etc/passwd for User, WorkingDir): mount for the build only.
+      const built = await this.rootfs.with(id, rec.snapshotKey, async (root) => {
+        const out = buildContainerSpec({
+          id, config, hostConfig: withTmpfsMounts(hostConfig), rootfs: root, containerDir: dir, cgroupsPath: this.cgroupsPath(id, hostConfig), namespaces,
+          volumeMounts,
+          ...(this.initBinary ? { initBinary: this.initBinary } : {}),
+          ...(this.o.defaultUlimits?.length ? { defaultUlimits: this.o.defaultUlimits } : {}),
+        });
+        // Docker creates a missing WorkingDir at create, owned by the container's user.
+        if (config.WorkingDir) {
+          const host = resolveInRoot(root, config.WorkingDir);
+          if (!existsSync(host)) {
+            mkdirSync(host, { recursive: true, mode: 0o755 });
+            const u = out.spec.process?.user;
+            if (u) try { chownSync(host, u.uid, u.gid); } catch { /* best effort */ }
+          }
+        }
+        return out;
+      });
+      warnings.push(...built.warnings);
+      undo.push(() => this.rootfs.removeAll(id));
+      await this.lc.createContainer({ id, spec: built.spec, rootfs, snapshotKey: rec.snapshotKey, labels: config.Labels ?? {}, imageRef: img.id });
+      undo.push(() => this.lc.deleteContainer(id).catch(() => undefined));
+      this.store.insert(rec);
+    } catch (e) {
+      for (const u of undo.reverse()) {
+        try { await u(); } catch (ue) { this.log.warn('create: undo failed', { id, err: (ue as Error).message }); }
+      }
+      throw e;
+    }
+    this.publish(rec, 'create');
+    return { Id: id, Warnings: warnings };
+  }
+
+  // --- start / stop / kill / restart / wait -------------------------------------------------
+
+  async start(ref: string): Promise<boolean> {
+    const id = this.resolve(ref).id;
+    return this.lock(id, async () => {
+      const c = this.store.get(id);
+      if (isLive(c.state.status)) return false;
+      if (c.state.status === 'removing' || c.state.status === 'dead') throw errConflict(`cannot start container ${id}: container is marked for removal`);
+      // An exit still being applied (a quick restart after an exit) must finish first.
+      await this.exitHandling.get(id);
+      const p = this.startLocked(id);
+      this.starting.set(id, p);
+      try {
+        return await p;
+      } finally {
+        this.starting.delete(id);
+      }
+    });
+  }
+
+  private async startLocked(id: string): Promise<boolean> {
+    const c = this.store.get(id);
+    const stale = this.lc.md.findTask(this.lc.namespace, id);
+    if (stale) await this.lc.deleteTask(id, { force: true });
+    const logOpts = c.logOpts ?? {};
+    await this.rootfs.holdForTask(id, c.snapshotKey);
+    let task;
+    try {
+      task = await this.lc.newTask(id, {
+        stdin: !!c.config.OpenStdin,
+        terminal: !!c.config.Tty,
+        ...(c.logPath ? { log: { path: c.logPath, ...(logOpts.maxSize ? { maxSize: logOpts.maxSize } : {}), ...(logOpts.maxFiles ? { maxFiles: logOpts.maxFiles } : {}) } } : {}),
+      });
+      const size = c.hostConfig.ConsoleSize;
+      if (c.config.Tty && size && size[0] > 0 && size[1] > 0) await this.lc.resize(id, size[0], size[1]).catch(() => undefined);
+      await this.connectPending(id);
+      task = await this.lc.start(id);
+    } catch (e) {
+      await this.lc.deleteTask(id, { force: true }).catch(() => undefined);
+      await this.rootfs.releaseTask(id).catch(() => undefined);
+      this.failPending(id, e);
+      const msg = (e as Error).message;
+      // Docker's codes for a start that failed before the process ran: 127 not found, 126 not executable.
+      const code = isNotFound(e) ? 127 : (e as BerthError).code === 'permission-denied' ? 126 : 128;
+      this.store.update(id, (r) => { r.state = { ...r.state, status: r.hasBeenStarted ? 'exited' : 'created', error: msg, exitCode: code }; });
+      throw e;
+    }
+    const rec = this.store.update(id, (r) => {
+      r.state = { status: 'running', pid: task.pid, exitCode: 0, error: '', oomKilled: false, startedAt: task.startedAt || nowIso(), finishedAt: r.state.finishedAt };
+      r.hasBeenStarted = true;
+      r.manuallyStopped = false;
+    });
+    this.publish(rec, 'start');
+    return true;
+  }
+
+  /** Attach the clients waiting for this start (`docker start -a`, `docker run`) before the process runs. */
+  private async connectPending(id: string): Promise<void> {
+    const set = this.pending.get(id);
+    if (!set) return;
+    this.pending.delete(id);
+    for (const p of set) {
+      try {
+        p.connected(await this.lc.attach(id, p.opts));
+      } catch (e) {
+        p.connected(undefined, e);
+      }
+    }
+  }
+
+  private failPending(id: string, e: unknown): void {
+    const set = this.pending.get(id);
+    this.pending.delete(id);
+    for (const p of set ?? []) p.connected(undefined, e);
+  }
+
+  async stop(ref: string, opts: { signal?: string; timeout?: number }): Promise<boolean> {
+    const id = this.resolve(ref).id;
+    return this.lock(id, () => this.stopLocked(id, opts));
+  }
+
+  private async stopLocked(id: string, opts: { signal?: string; timeout?: number }): Promise<boolean> {
+    let c = this.store.get(id);
+    if (!isLive(c.state.status)) return false;
+    c = this.store.update(id, (r) => { r.manuallyStopped = true; });
+    const sig = signalOf(opts.signal ?? c.config.StopSignal, 15);
+    const timeout = opts.timeout ?? c.config.StopTimeout ?? 10;
+    const exit = this.nextExit(id);
+    const timers: NodeJS.Timeout[] = [];
+    const after = (ms: number) => new Promise<'timeout'>((r) => { timers.push(setTimeout(() => r('timeout'), ms)); });
+    try {
+      await this.signalTask(c, sig);
+      if (sig !== 9 && timeout >= 0) {
+        if ((await Promise.race([exit.done, after(timeout * 1000)])) === 'timeout') {
+          this.log.info('stop: timeout reached, killing', { id, timeout });
+          await this.signalTask(c, 9);
+        }
+      }
+      // timeout -1: wait as long as it takes (Docker's "no timeout")
+      if (sig !== 9 && timeout < 0) await exit.done;
+      else if ((await Promise.race([exit.done, after(30_000)])) === 'timeout') {
+        throw new BerthError('deadline-exceeded', `container ${id}: did not exit within 30 s of SIGKILL`);
+      }
+    } finally {
+      exit.cancel();
+      for (const t of timers) clearTimeout(t);
+    }
+    this.publish(this.store.find(id) ?? c, 'stop');
+    return true;
+  }
+
+  /** Send a signal the way dockerd does: the init process, or with SIGKILL every process (thawing a paused one). */
+  private async signalTask(c: ContainerRecord, sig: number): Promise<void> {
+    this.publish(c, 'kill', { signal: String(sig) });
+    try {
+      if (sig === 9) await this.lc.kill(c.id, 9, { all: true });
+      else {
+        await this.lc.kill(c.id, sig);
+        // A frozen process takes the signal once thawed: stopping a paused container unpauses it.
+        if (this.store.find(c.id)?.state.status === 'paused') await this.lc.resume(c.id).catch(() => undefined);
+      }
+    } catch (e) {
+      if (errPreconditionLike(e) || isNotFound(e)) return; // exited meanwhile
+      throw e;
+    }
+  }
+
+  async restart(ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
+    const id = this.resolve(ref).id;
+    await this.lock(id, async () => {
+      await this.stopLocked(id, opts);
+      await this.exitHandling.get(id);
+      const p = this.startLocked(id);
+      this.starting.set(id, p);
+      try { await p; } finally { this.starting.delete(id); }
+    });
+    this.publish(this.store.get(id), 'restart');
+  }
+
+  async kill(ref: string, signal?: string): Promise<void> {
+    const c0 = this.resolve(ref);
+    await this.lock(c0.id, async () => {
+      const c = this.store.get(c0.id);
+      if (!isLive(c.state.status)) throw errConflict(`Cannot kill container: ${ref}: Container ${c.id} is not running`);
+      const sig = signalOf(signal, 9);
+      const exit = sig === 9 ? this.nextExit(c.id, 10_000) : undefined;
+      try {
+        await this.signalTask(c, sig);
+        // dockerd's kill with SIGKILL returns once the container is gone.
+        if (exit) await exit.done;
+      } finally {
+        exit?.cancel();
+      }
+    });
+  }
+
+  async wait(ref: string, condition: WaitCondition, signal?: AbortSignal): Promise<{ StatusCode: number; Error?: { Message: string } | null }> {
+    const c = this.resolve(ref);
+    const id = c.id;
+    const result = (code: number) => {
+      const r = this.store.find(id);
+      return r?.state.error ? { StatusCode: code, Error: { Message: r.state.error } } : { StatusCode: code };
+    };
+    if (condition === 'not-running' && !isLive(c.state.status) && !this.starting.has(id)) return result(c.state.exitCode);
+    return new Promise((resolve, reject) => {
+      const ev = condition === 'removed' ? `removed:${id}` : `exit:${id}`;
+      const on = (code: number) => { cleanup(); resolve(result(code)); };
+      const onAbort = () => { cleanup(); reject(new BerthError('cancelled', `wait for container ${id}: cancelled`)); };
+      const cleanup = () => { this.signals.off(ev, on); signal?.removeEventListener('abort', onAbort); };
+      this.signals.on(ev, on);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) onAbort();
+    });
+  }
+
+  // --- exit -------------------------------------------------------------------------------
+
+  private onTaskExit(id: string): void {
+    if (this.closed || this.exitHandling.has(id) || !this.store.find(id)) return;
+    const p = (async () => {
+      await this.starting.get(id)?.catch(() => undefined);
+      await this.applyExit(id);
+    })().catch((e) => this.log.error('exit handling failed', { id, err: (e as Error).message }))
+      .finally(() => this.exitHandling.delete(id));
+    this.exitHandling.set(id, p);
+  }
+
+  /** Record a stopped task's exit in the container, clean up after it, publish, AutoRemove. */
+  async applyExit(id: string): Promise<void> {
+    const c = this.store.find(id);
+    if (!c) return;
+    const t = this.lc.md.findTask(this.lc.namespace, id);
+    if (!t || t.status !== 'stopped') return;
+    try {
+      await this.lc.deleteTask(id);
+    } catch (e) {
+      this.log.warn('exit: delete task', { id, err: (e as Error).message });
+    }
+    try {
+      await this.rootfs.releaseTask(id);
+    } catch (e) {
+      this.log.warn('exit: unmount rootfs', { id, err: (e as Error).message });
+    }
+    const code = t.exitCode ?? 255;
+    const rec = this.store.update(id, (r) => {
+      r.state = {
+        ...r.state, status: 'exited', pid: 0, exitCode: code, oomKilled: t.oomKilled,
+        finishedAt: t.finishedAt || nowIso(), error: t.exitReason || '',
+        ...(t.startedAt ? { startedAt: t.startedAt } : {}),
+      };
+    });
+    if (t.oomKilled) this.publish(rec, 'oom');
+    this.publish(rec, 'die', { exitCode: String(code), execDuration: String(Math.max(0, Math.round((Date.parse(rec.state.finishedAt) - Date.parse(rec.state.startedAt)) / 1000))) });
+    this.signals.emit(`exit:${id}`, code);
+    if (rec.hostConfig.AutoRemove) {
+      await this.lock(id, () => this.removeLocked(id)).catch((e) => {
+        if (!isNotFound(e)) this.log.warn('AutoRemove failed', { id, err: (e as Error).message });
+      });
+    }
+  }
+
+  // --- pause / rename / remove --------------------------------------------------------------
+
+  async pause(ref: string): Promise<void> {
+    const id = this.resolve(ref).id;
+    await this.lock(id, async () => {
+      const c = this.store.get(id);
+      if (c.state.status === 'paused') throw errConflict(`Container ${id} is already paused`);
+      if (c.state.status !== 'running') throw errConflict(`Container ${id} is not running`);
+      await this.lc.pause(id);
+      this.publish(this.store.update(id, (r) => { r.state.status = 'paused'; }), 'pause');
+    });
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const id = this.resolve(ref).id;
+    await this.lock(id, async () => {
+      const c = this.store.get(id);
+      if (c.state.status !== 'paused') throw errConflict(`Container ${id} is not paused`);
+      await this.lc.resume(id);
+      this.publish(this.store.update(id, (r) => { r.state.status = 'running'; }), 'unpause');
+    });
+  }
+
+  async rename(ref: string, newName: string): Promise<void> {
+    const id = this.resolve(ref).id;
+    const name = normalizeName(newName);
+    await this.lock(id, async () => {
+      const c = this.store.get(id);
+      if (c.name === name) throw errInvalid(`Renaming a container with the same name as its current name`);
+      const old = c.name;
+      const rec = this.store.update(id, (r) => { r.name = name; });
+      this.publish(rec, 'rename', { oldName: old });
+    });
+  }
+
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean; link?: boolean }): Promise<void> {
+    const c0 = this.resolve(ref);
+    if (opts.link) throw errInvalid('Conflict, cannot remove the default link name of the container');
+    await this.lock(c0.id, async () => {
+      const c = this.store.get(c0.id);
+      if (isLive(c.state.status)) {
+        if (!opts.force) {
+          throw errConflict(`cannot remove container "${c.name}": container is running: stop the container before removing or force remove`);
+        }
+        const exit = this.nextExit(c.id, 15_000);
+        try {
+          await this.signalTask(c, 9);
+          await exit.done;
+        } finally {
+          exit.cancel();
+        }
+        await this.exitHandling.get(c.id);
+      }
+      await this.removeLocked(c.id);
+    });
+  }
+
+  private async removeLocked(id: string): Promise<void> {
+    const c = this.store.find(id);
+    if (!c) throw noSuchContainer(id);
+    this.store.update(id, (r) => { r.state.status = 'removing'; });
+    if (this.lc.md.findTask(this.lc.namespace, id)) await this.lc.deleteTask(id, { force: true });
+    await this.rootfs.removeAll(id);
+    try {
+      await this.lc.deleteContainer(id, { snapshotCleanup: (key) => this.images.snapshotter.remove(key) });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      await this.images.snapshotter.remove(c.snapshotKey).catch(() => undefined);
+    }
+    rmSync(this.containerDir(id), { recursive: true, force: true });
+    this.store.delete(id);
+    this.execs.forget(id);
+    this.statsPrev.delete(id);
+    this.failPending(id, noSuchContainer(id));
+    this.publish(c, 'destroy');
+    this.signals.emit(`removed:${id}`, c.state.exitCode);
+  }
+
+  // --- list / inspect -------------------------------------------------------------------------
+
+  private wireState(c: ContainerRecord): ContainerState {
+    const s = c.state;
+    return {
+      Status: s.status,
+      Running: isLive(s.status),
+      Paused: s.status === 'paused',
+      Restarting: s.status === 'restarting',
+      OOMKilled: s.oomKilled,
+      Dead: s.status === 'dead',
+      Pid: isLive(s.status) ? s.pid : 0,
+      ExitCode: s.exitCode,
+      Error: s.error,
+      StartedAt: s.startedAt || ZERO_TIME,
+      FinishedAt: s.finishedAt || ZERO_TIME,
+      ...(s.health ? { Health: s.health } : {}),
+    };
+  }
+
+  private statusText(c: ContainerRecord): string {
+    const s = c.state;
+    switch (s.status) {
+      case 'running': return `Up ${humanDuration(Date.now() - Date.parse(s.startedAt))}`;
+      case 'paused': return `Up ${humanDuration(Date.now() - Date.parse(s.startedAt))} (Paused)`;
+      case 'exited': return `Exited (${s.exitCode}) ${humanDuration(Date.now() - Date.parse(s.finishedAt))} ago`;
+      case 'created': return 'Created';
+      case 'removing': return 'Removal In Progress';
+      case 'dead': return 'Dead';
+      default: return s.status;
+    }
+  }
+
+  private mounts(c: ContainerRecord): MountPoint[] {
+    const out: MountPoint[] = [];
+    for (const b of c.hostConfig.Binds ?? []) {
+      const [src = '', dst = '', mode = ''] = b.split(':');
+      if (!src.startsWith('/')) continue; // named volumes: a later issue
+      out.push({ Type: 'bind', Source: src, Destination: dst, Mode: mode, RW: !mode.split(',').includes('ro'), Propagation: 'rprivate' });
+    }
+    for (const m of c.hostConfig.Mounts ?? []) {
+      if (m.Type === 'bind') out.push({ Type: 'bind', Source: m.Source ?? '', Destination: m.Target, Mode: '', RW: !m.ReadOnly, Propagation: m.BindOptions?.Propagation ?? 'rprivate' });
+      if (m.Type === 'tmpfs') out.push({ Type: 'tmpfs', Source: '', Destination: m.Target, Mode: '', RW: !m.ReadOnly, Propagation: '' });
+    }
+    for (const dst of Object.keys(c.hostConfig.Tmpfs ?? {})) out.push({ Type: 'tmpfs', Source: '', Destination: dst, Mode: '', RW: true, Propagation: '' });
+    return out;
+  }
+
+  /** A network mode's display: bridge is shown as asked, though it behaves as none for now. */
+  private networks(c: ContainerRecord): Record<string, import('./types.js').EndpointSettings> {
+    const mode = c.hostConfig.NetworkMode ?? 'bridge';
+    if (mode !== 'host' && mode !== 'none') return {};
+    return {
+      [mode]: {
+        IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '',
+        IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, DNSNames: null,
+      },
+    };
+  }
+
+  private async graphDriver(c: ContainerRecord): Promise<{ Name: string; Data: Record<string, string> | null }> {
+    const sn = this.images.snapshotter;
+    try {
+      const upper = sn.dir(c.snapshotKey);
+      const data: Record<string, string> = { MergedDir: this.rootfs.path(c.id), UpperDir: upper, WorkDir: posix.join(posix.dirname(upper), 'work') };
+      const lowers = await this.lowerDirs(c);
+      if (lowers.length) data.LowerDir = lowers.join(':');
+      return { Name: sn.name, Data: data };
+    } catch {
+      return { Name: sn.name, Data: null };
+    }
+  }
+
+  private async lowerDirs(c: ContainerRecord): Promise<string[]> {
+    const ms = await this.images.snapshotter.mounts(c.snapshotKey);
+    const lo = ms[0]?.options.find((o) => o.startsWith('lowerdir='));
+    return lo ? lo.slice('lowerdir='.length).split(':') : [];
+  }
+
+  async inspect(ref: string, opts: { size?: boolean } = {}): Promise<ContainerInspect> {
+    const c = this.resolve(ref);
+    const out: ContainerInspect = {
+      Id: c.id,
+      Created: c.created,
+      Path: c.path,
+      Args: c.args,
+      State: this.wireState(c),
+      Image: c.image,
+      ResolvConfPath: c.resolvConfPath,
+      HostnamePath: c.hostnamePath,
+      HostsPath: c.hostsPath,
+      LogPath: c.logPath,
+      Name: c.name,
+      RestartCount: c.restartCount,
+      Driver: this.images.snapshotter.name,
+      Platform: c.platform,
+      MountLabel: '',
+      ProcessLabel: '',
+      AppArmorProfile: '',
+      ExecIDs: this.execs.idsOf(c.id).length ? this.execs.idsOf(c.id) : null,
+      HostConfig: c.hostConfig,
+      GraphDriver: await this.graphDriver(c),
+      Mounts: this.mounts(c),
+      Config: c.config,
+      NetworkSettings: {
+        Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
+        SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+        IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '', Networks: this.networks(c),
+      },
+    };
+    if (opts.size) Object.assign(out, await this.sizes(c));
+    return out;
+  }
+
+  private async sizes(c: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
+    let rw = 0;
+    let lower = 0;
+    try { rw = (await this.images.snapshotter.usage(c.snapshotKey)).size; } catch { /* gone */ }
+    try {
+      const img = await this.images.get(c.image);
+      for (const ch of img.chainIds) lower += (await this.images.snapshotter.usage(ch)).size;
+    } catch { /* image removed */ }
+    return { SizeRw: rw, SizeRootFs: rw + lower };
+  }
+
+  async list(opts: { all?: boolean; limit?: number; size?: boolean; filters?: Record<string, string[]> }): Promise<ContainerSummary[]> {
+    const f = opts.filters ?? {};
+    const all = opts.all || (opts.limit ?? 0) > 0 || !!f.status?.length || !!f.exited?.length;
+    let list = this.store.list().sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
+    const createdOf = (ref: string) => this.resolve(ref).created;
+    const before = f.before?.length ? createdOf(f.before[0]!) : undefined;
+    const since = f.since?.length ? createdOf(f.since[0]!) : undefined;
+    let ancestors: Set<string> | undefined;
+    if (f.ancestor?.length) {
+      ancestors = new Set();
+      for (const a of f.ancestor) {
+        try { ancestors.add((await this.images.get(a)).id); } catch { /* matches nothing */ }
+      }
+    }
+    const any = (key: string, pred: (v: string) => boolean) => !f[key]?.length || f[key]!.some(pred);
+    list = list.filter((c) => {
+      const st = c.state.status;
+      if (!all && !isLive(st)) return false;
+      if (!any('id', (v) => c.id.startsWith(v))) return false;
+      if (!any('name', (v) => { try { return new RegExp(v).test(c.name) || new RegExp(v).test(c.name.slice(1)); } catch { return c.name.includes(v); } })) return false;
+      if (!any('label', (v) => {
+        const labels = c.config.Labels ?? {};
+        const i = v.indexOf('=');
+        return i < 0 ? v in labels : labels[v.slice(0, i)] === v.slice(i + 1);
+      })) return false;
+      if (!any('status', (v) => v === st)) return false;
+      if (!any('exited', (v) => st === 'exited' && Number(v) === c.state.exitCode)) return false;
+      if (!any('health', (v) => v === (c.state.health?.Status ?? 'none'))) return false;
+      if (!any('isolation', (v) => v === 'default')) return false;
+      if (!any('network', (v) => v === c.hostConfig.NetworkMode)) return false;
+      if (ancestors && !ancestors.has(c.image) && !f.ancestor!.includes(c.imageRef)) return false;
+      if (before !== undefined && !(c.created < before)) return false;
+      if (since !== undefined && !(c.created > since)) return false;
+      return true;
+    });
+    if (opts.limit && opts.limit > 0) list = list.slice(0, opts.limit);
+    const out: ContainerSummary[] = [];
+    for (const c of list) {
+      const s: ContainerSummary = {
+        Id: c.id,
+        Names: [c.name],
+        Image: c.config.Image ?? c.imageRef,
+        ImageID: c.image,
+        Command: [c.path, ...c.args].join(' '),
+        Created: Math.floor(Date.parse(c.created) / 1000),
+        Ports: [],
+        Labels: c.config.Labels ?? {},
+        State: c.state.status,
+        Status: this.statusText(c),
+        HostConfig: { NetworkMode: c.hostConfig.NetworkMode ?? 'bridge', ...(c.hostConfig.Annotations ? { Annotations: c.hostConfig.Annotations } : {}) },
+        NetworkSettings: { Networks: this.networks(c) },
+        Mounts: this.mounts(c),
+      };
+      if (opts.size) Object.assign(s, await this.sizes(c));
+      out.push(s);
+    }
+    return out;
+  }
+
+  async isTty(ref: string): Promise<boolean> {
+    return !!this.resolve(ref).config.Tty;
+  }
+
+  // --- logs / attach / resize -----------------------------------------------------------------
+
+  /**
+   * The container's log lines. `text` is the line as the process wrote it; the route adds the
+   * timestamp (`time`) when `opts.timestamps` and frames it. Not-found is thrown at once.
+   */
+  logs(ref: string, opts: LogOptions, signal: AbortSignal): AsyncIterable<LogLine> {
+    const c = this.resolve(ref);
+    if (!c.logPath) throw errNotImplemented(`configured logging driver does not support reading`);
+    const id = c.id;
+    return readLogs(c.logPath, opts, signal, () => {
+      const r = this.store.find(id);
+      return !!r && (isLive(r.state.status) || this.starting.has(id));
+    });
+  }
+
+  async attach(ref: string, a: StreamAttach, opts: { logs?: boolean; stream?: boolean }): Promise<void> {
+    const c = this.resolve(ref);
+    const tty = !!c.config.Tty;
+    if (opts.logs && c.logPath) {
+      const ac = new AbortController();
+      for await (const l of readLogs(c.logPath, { stdout: a.stdout, stderr: a.stderr }, ac.signal, () => false)) {
+        if ((l.stream === 'stdout' && !a.stdout) || (l.stream === 'stderr' && !a.stderr)) continue;
+        a.conn.write(tty ? l.text : encodeStdcopyFrame(l.stream === 'stdout' ? 1 : 2, l.text));
+      }
+    }
+    if (!opts.stream) {
+      a.conn.end();
+      return;
+    }
+    const stdin = a.stdin && !!c.config.OpenStdin;
+    const attachOpts = { stdin, stdout: a.stdout, stderr: a.stderr };
+    let sock: Socket;
+    const cur = this.store.get(c.id);
+    if (isLive(cur.state.status) && !this.starting.has(c.id)) {
+      sock = await this.lc.attach(c.id, attachOpts);
+    } else {
+      // Not running: wait for the next start, which connects us before the process runs.
+      const got = await new Promise<Socket | undefined>((resolve, reject) => {
+        const entry: PendingAttach = {
+          opts: attachOpts,
+          connected: (s, err) => { a.conn.off('close', gone); if (err) reject(err); else resolve(s); },
+        };
+        const gone = () => { this.pending.get(c.id)?.delete(entry); resolve(undefined); };
+        a.conn.once('close', gone);
+        let set = this.pending.get(c.id);
+        if (!set) this.pending.set(c.id, (set = new Set()));
+        set.add(entry);
+      });
+      if (!got) return;
+      sock = got;
+    }
+    this.publish(cur, 'attach');
+    await bridge({
+      conn: a.conn, source: sock, stdin, ...(a.detachKeys ? { detachKeys: a.detachKeys } : {}),
+      onStdinEnd: () => { if (c.config.StdinOnce) void this.lc.closeStdin(c.id).catch(() => undefined); },
+    });
+  }
+
+  async resize(ref: string, height: number, width: number): Promise<void> {
+    const c = this.resolve(ref);
+    if (!isLive(c.state.status)) throw errConflict(`Container ${c.id} is not running`);
+    await this.lc.resize(c.id, height, width);
+    this.publish(c, 'resize', { height: String(height), width: String(width) });
+  }
+
+  // --- stats / top / update -------------------------------------------------------------------
+
+  stats(ref: string, opts: { stream: boolean; oneShot?: boolean }, signal: AbortSignal): AsyncIterable<StatsJSON> {
+    const c = this.resolve(ref);
+    const id = c.id;
+    const self = this;
+    const sample = async (prev?: StatsJSON): Promise<StatsJSON | undefined> => {
+      const r = self.store.find(id);
+      if (!r || !isLive(r.state.status)) return undefined;
+      try {
+        return toStatsJSON(id, r.name, await self.lc.stats(id), nowIso(), prev);
+      } catch {
+        return undefined;
+      }
+    };
+    return (async function* () {
+      let prev = await sample();
+      if (!prev) {
+        yield emptyStats(id, c.name);
+        return;
+      }
+      if (!opts.stream) {
+        if (opts.oneShot) { yield prev; return; }
+        // dockerd waits for a second sample so precpu (and the CPU %) is meaningful.
+        await sleep(1000);
+        yield (await sample(prev)) ?? prev;
+        return;
+      }
+      yield prev;
+      while (!signal.aborted) {
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, 1000);
+          signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
+        });
+        if (signal.aborted) return;
+        const next = await sample(prev);
+        if (!next) return;
+        yield next;
+        prev = next;
+      }
+    })();
+  }
+
+  async top(ref: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+    const c = this.resolve(ref);
+    if (!isLive(c.state.status)) throw errConflict(`Container ${c.id} is not running`);
+    return runTop(await this.lc.pids(c.id), psArgs);
+  }
+
+  async update(ref: string, resources: HostConfig): Promise<{ Warnings: string[] }> {
+    const id = this.resolve(ref).id;
+    return this.lock(id, async () => {
+      const c = this.store.get(id);
+      const patch: HostConfig = {};
+      for (const k of RESOURCE_KEYS) if (resources[k] !== undefined) (patch as Record<string, unknown>)[k] = resources[k];
+      if (patch.RestartPolicy && c.hostConfig.AutoRemove && patch.RestartPolicy.Name !== 'no') {
+        throw errInvalid(`Restart policy cannot be updated because AutoRemove is enabled for the container`);
+      }
+      const res = toLinuxResources(patch);
+      if (Object.keys(res).length) {
+        if (isLive(c.state.status)) await this.lc.update(id, res);
+        else {
+          const row = this.lc.getContainer(id);
+          const spec = structuredClone(row.spec);
+          const linux = (spec.linux ??= {});
+          linux.resources = { ...(linux.resources ?? {}), ...res };
+          this.lc.md.updateContainer(this.lc.namespace, id, { spec });
+        }
+      }
+      const rec = this.store.update(id, (r) => { Object.assign(r.hostConfig, patch); });
+      this.publish(rec, 'update');
+      return { Warnings: [] };
+    });
+  }
+
+  // --- filesystem -----------------------------------------------------------------------------
+
+  async changes(ref: string): Promise<Array<{ Path: string; Kind: 0 | 1 | 2 }>> {
+    const c = this.resolve(ref);
+    const sn = this.images.snapshotter;
+    return overlayChanges(sn.dir(c.snapshotKey), await this.lowerDirs(c));
+  }
+
+  async export(ref: string): Promise<Readable> {
+    const c = this.resolve(ref);
+    const { root, release } = await this.rootfs.acquire(c.id, c.snapshotKey);
+    const out = new PassThrough();
+    void (async () => {
+      try {
+        const w = new TarWriter(out);
+        await tarTree(root, '', w);
+        await w.finish();
+        out.end();
+      } catch (e) {
+        out.destroy(e as Error);
+      } finally {
+        await release().catch((e) => this.log.warn('export: unmount', { id: c.id, err: (e as Error).message }));
+      }
+    })();
+    this.publish(c, 'export');
+    return out;
+  }
+
+  async statPath(ref: string, path: string): Promise<PathStat> {
+    const c = this.resolve(ref);
+    return this.rootfs.with(c.id, c.snapshotKey, async (root) => statInRoot(root, path).stat);
+  }
+
+  async getArchive(ref: string, path: string): Promise<{ stat: PathStat; stream: Readable }> {
+    const c = this.resolve(ref);
+    const { root, release } = await this.rootfs.acquire(c.id, c.snapshotKey);
+    let stat: PathStat;
+    try {
+      stat = statInRoot(root, path).stat;
+    } catch (e) {
+      await release();
+      throw e;
+    }
+    const out = new PassThrough();
+    void writeArchive(root, path, out)
+      .then(() => out.end(), (e) => out.destroy(e as Error))
+      .finally(() => release().catch(() => undefined));
+    this.publish(c, 'archive-path');
+    return { stat, stream: out };
+  }
+
+  async putArchive(ref: string, path: string, tar: Readable, _opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean }): Promise<void> {
+    const c = this.resolve(ref);
+    if (c.hostConfig.ReadonlyRootfs) throw new BerthError('permission-denied', 'container rootfs is marked read-only');
+    await this.rootfs.with(c.id, c.snapshotKey, (root) => extractArchive(root, path, tar));
+    this.publish(c, 'extract-to-dir');
+  }
+
+  async prune(filters: Record<string, string[]>): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+    const until = filters.until?.[0];
+    const untilMs = until === undefined ? undefined : /^\d+(\.\d+)?$/.test(until) ? Number(until) * 1000 : Date.parse(until);
+    const labelMatch = (c: ContainerRecord, v: string) => {
+      const labels = c.config.Labels ?? {};
+      const i = v.indexOf('=');
+      return i < 0 ? v in labels : labels[v.slice(0, i)] === v.slice(i + 1);
+    };
+    const deleted: string[] = [];
+    let space = 0;
+    for (const c of this.store.list()) {
+      if (isLive(c.state.status) || c.state.status === 'removing') continue;
+      if (untilMs !== undefined && !(Date.parse(c.created) < untilMs)) continue;
+      if (filters.label?.length && !filters.label.every((v) => labelMatch(c, v))) continue;
+      if (filters['label!']?.length && filters['label!'].some((v) => labelMatch(c, v))) continue;
+      let size = 0;
+      try { size = (await this.images.snapshotter.usage(c.snapshotKey)).size; } catch { /* none */ }
+      try {
+        await this.lock(c.id, async () => {
+          const cur = this.store.find(c.id);
+          if (!cur || isLive(cur.state.status)) return;
+          await this.removeLocked(c.id);
+          deleted.push(c.id);
+          space += size;
+        });
+      } catch (e) {
+        this.log.warn('prune: remove failed', { id: c.id, err: (e as Error).message });
+      }
+    }
+    this.events.publish({ Type: 'container', Action: 'prune', Actor: { ID: '', Attributes: { reclaimed: String(space) } } });
+    return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: space };
+  }
+
+  // --- exec -----------------------------------------------------------------------------------
+
+  async execCreate(ref: string, cfg: ExecConfig): Promise<{ Id: string }> {
+    return this.execs.create(ref, cfg);
+  }
+
+  async execStart(execId: string, opts: { detach: boolean; tty?: boolean; consoleSize?: [number, number] }, a?: StreamAttach): Promise<void> {
+    return this.execs.start(execId, opts, a);
+  }
+
+  async execResize(execId: string, height: number, width: number): Promise<void> {
+    return this.execs.resize(execId, height, width);
+  }
+
+  async execInspect(execId: string): Promise<ExecInspect> {
+    return this.execs.inspect(execId);
+  }
+
+  // --- daemon start and stop ------------------------------------------------------------------
+
+  /**
+   * Settle every container with what the lifecycle found on open: exits that happened while the
+   * daemon was down are applied (record, unmount, die), running tasks are adopted, and crash
+   * leftovers (a half-done create or remove) are cleaned up.
+   */
+  async reconcile(): Promise<void> {
+    const known = new Set<string>();
+    for (const c of this.store.list()) {
+      known.add(c.id);
+      const t = this.lc.md.findTask(this.lc.namespace, c.id);
+      try {
+        if (c.state.status === 'removing') {
+          await this.lock(c.id, () => this.removeLocked(c.id));
+          continue;
+        }
+        if (isLive(c.state.status) || t) {
+          if (t?.status === 'stopped') {
+            if (!isLive(c.state.status)) this.store.update(c.id, (r) => { r.state.status = 'running'; });
+            // Through the same gate as a live exit event, so the two never apply it twice.
+            this.onTaskExit(c.id);
+            await this.exitHandling.get(c.id);
+          } else if (t && (t.status === 'running' || t.status === 'paused')) {
+            this.rootfs.adoptTask(c.id);
+            this.store.update(c.id, (r) => { r.state.status = t.status === 'paused' ? 'paused' : 'running'; r.state.pid = t.pid; });
+          } else if (t) {
+            // created but never released (a crash inside start): undo the start
+            await this.lc.deleteTask(c.id, { force: true });
+            await this.rootfs.releaseTask(c.id);
+            this.store.update(c.id, (r) => { r.state.status = r.hasBeenStarted ? 'exited' : 'created'; r.state.pid = 0; });
+          } else {
+            await this.rootfs.releaseTask(c.id);
+            this.store.update(c.id, (r) => { r.state = { ...r.state, status: 'exited', pid: 0, exitCode: 255, error: 'task lost while the daemon was down', finishedAt: nowIso() }; });
+          }
+        } else {
+          await this.rootfs.releaseTask(c.id); // a mount left by a crash during create/archive
+        }
+      } catch (e) {
+        this.log.warn('reconcile failed', { id: c.id, err: (e as Error).message });
+      }
+    }
+    // Lifecycle containers without an engine record: a create that crashed before its record.
+    for (const row of this.lc.list()) {
+      if (known.has(row.id)) continue;
+      try {
+        if (row.task) await this.lc.deleteTask(row.id, { force: true });
+        await this.rootfs.removeAll(row.id);
+        await this.lc.deleteContainer(row.id, { snapshotCleanup: (key) => this.images.snapshotter.remove(key) });
+        rmSync(this.containerDir(row.id), { recursive: true, force: true });
+      } catch (e) {
+        this.log.warn('reconcile: orphan lifecycle container', { id: row.id, err: (e as Error).message });
+      }
+    }
+  }
+
+  /** Snapshot keys of every container (GC roots). */
+  snapshotKeys(): string[] {
+    return this.store.list().map((c) => c.snapshotKey);
+  }
+
+  /** True if a container uses the image (rmi refuses then). */
+  usesImage(imageId: string): boolean {
+    return this.store.list().some((c) => c.image === imageId);
+  }
+
+  /** Counts for /info. */
+  counts(): { total: number; running: number; paused: number; stopped: number } {
+    const all = this.store.list();
+    const running = all.filter((c) => c.state.status === 'running').length;
+    const paused = all.filter((c) => c.state.status === 'paused').length;
+    return { total: all.length, running, paused, stopped: all.length - running - paused };
+  }
+
+  /** Stop listening; containers keep running (live-restore). Waits for exits being applied. */
+  async close(): Promise<void> {
+    this.stopListening();
+    await Promise.allSettled([...this.exitHandling.values()]);
+    this.closed = true;
+    for (const id of [...this.pending.keys()]) this.failPending(id, new BerthError('cancelled', 'engine closed'));
+  }
+}
+
+function errPreconditionLike(e: unknown): boolean {
+  const code = (e as BerthError)?.code;
+  return code === 'failed-precondition' || code === 'unavailable';
+}

@@ -1,0 +1,224 @@
+// The one place that builds berthd's object graph: one metadata.db shared by lifecycle, images and engine; GC with container roots; reconcile on open.
+//
+//   const engine = await openEngine({ dataRoot: '/var/lib/berth', execRoot: '/run/berth' });
+//   const { Id } = await engine.containers.create({ Image: 'hello' }, {});
+//   await engine.containers.start(Id);
+//   await engine.containers.wait(Id, 'not-running');
+//   await engine.close();   // containers keep running; the next openEngine reattaches
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, release, totalmem } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { errInvalid } from '../common/errors.js';
+import { nullLogger, type Logger } from '../common/log.js';
+import { Lifecycle } from '../lifecycle/lifecycle.js';
+import { ensureBuiltinImages } from '../images/builtin.js';
+import { LocalContentStore } from '../images/content/local-store.js';
+import { pullImage, type PullResult } from '../images/distribution/pull.js';
+import type { RegistryClientOptions } from '../images/distribution/registry-client.js';
+import type { ProgressFn } from '../images/distribution/progress.js';
+import { GarbageCollector } from '../images/gc.js';
+import { SqliteImageStore } from '../images/image-store.js';
+import { ImageService, type ImageSummary } from '../images/images.js';
+import { OverlaySnapshotter } from '../images/snapshots/overlay.js';
+import { familiarString } from '../images/reference.js';
+import { detectCgroupLayout } from '../runtime/cgroups/open.js';
+import { ContainerManager } from './containers.js';
+import { EventBus } from './events.js';
+import { ContainerStore } from './store.js';
+import type { ContainerSummary, Ulimit } from './types.js';
+
+/**
+ * The longest exec root that leaves room for a task's unix sockets: `<exec-root>/moby/<64-hex id>/x-<12>.sock`
+ * must fit sun_path (107 bytes), as containerd keeps its shim sockets under a short /run/containerd/s.
+ */
+export const MAX_EXEC_ROOT = 107 - '/moby/'.length - 64 - '/x-123456789012.sock'.length;
+
+export interface EngineOptions {
+  dataRoot: string;
+  execRoot: string;
+  log?: Logger;
+  registry?: RegistryClientOptions;
+  /** dockerd --default-ulimit. */
+  defaultUlimits?: Ulimit[];
+  /** Docker's `--init` binary (HostConfig.Init). */
+  initBinary?: string;
+  /** Parent of the container cgroups; relative paths nest under berthd's own cgroup. Default `berth`. */
+  cgroupParent?: string;
+  /** Test seams: berth-shim and berth-init binaries (default: native/build). */
+  shimBinary?: string;
+  runtimeInitBinary?: string;
+  /** Create the built-in images (hello, berth-probe) when missing. Default true. */
+  builtinImages?: boolean;
+}
+
+/** Docker's GET /system/df body. */
+export interface DiskUsage {
+  LayersSize: number;
+  Images: Array<ImageSummary>;
+  Containers: ContainerSummary[];
+  Volumes: unknown[];
+  BuildCache: unknown[];
+}
+
+export interface Engine {
+  containers: ContainerManager;
+  events: EventBus;
+  images: ImageService;
+  lifecycle: Lifecycle;
+  /** The registry options pulls use. */
+  registry?: RegistryClientOptions;
+  /** `docker pull` with Docker's `pull` image event. */
+  pull(ref: string, onProgress?: ProgressFn): Promise<PullResult>;
+  /** Docker's GET /info fields this engine knows. */
+  info(): Promise<Record<string, unknown>>;
+  df(): Promise<DiskUsage>;
+  /** Stop watching; containers keep running. */
+  close(): Promise<void>;
+}
+
+function osName(): string {
+  try {
+    const m = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'));
+    if (m) return m[1]!;
+  } catch { /* unknown */ }
+  return 'Linux';
+}
+
+/** A stable daemon id, kept in the data root (Docker's engine ID). */
+function engineId(dataRoot: string): string {
+  const f = join(dataRoot, 'engine-id');
+  try {
+    return readFileSync(f, 'utf8').trim();
+  } catch {
+    const id = randomBytes(16).toString('hex').replace(/(.{8})(.{4})(.{4})(.{4})(.{12})/, '$1-$2-$3-$4-$5');
+    writeFileSync(f, `${id}\n`);
+    return id;
+  }
+}
+
+/** Build the engine on `dataRoot` and `execRoot`, reattach to what runs, and apply exits that happened while down. */
+export async function openEngine(opts: EngineOptions): Promise<Engine> {
+  const { dataRoot, execRoot } = opts;
+  if (!isAbsolute(dataRoot) || !isAbsolute(execRoot)) throw errInvalid('engine: dataRoot and execRoot must be absolute paths');
+  if (Buffer.byteLength(execRoot) > MAX_EXEC_ROOT) {
+    throw errInvalid(`engine: exec root "${execRoot}" is too long (${Buffer.byteLength(execRoot)} bytes; at most ${MAX_EXEC_ROOT}) for the shim's unix sockets`);
+  }
+  const log = opts.log ?? nullLogger;
+  mkdirSync(dataRoot, { recursive: true, mode: 0o711 });
+  mkdirSync(join(dataRoot, 'containers'), { recursive: true, mode: 0o710 });
+  mkdirSync(join(execRoot, 'containers'), { recursive: true, mode: 0o711 });
+
+  const lifecycle = await Lifecycle.open({
+    dataRoot, stateDir: execRoot,
+    ...(opts.shimBinary ? { shimBinary: opts.shimBinary } : {}),
+    ...(opts.runtimeInitBinary ? { initBinary: opts.runtimeInitBinary } : {}),
+  });
+  try {
+    const db = lifecycle.md.db;
+    const content = await new LocalContentStore(join(dataRoot, 'content')).init();
+    const snapshotter = await new OverlaySnapshotter(db, join(dataRoot, 'snapshots')).init();
+    const imageStore = new SqliteImageStore(db);
+    const store = new ContainerStore(db);
+    // The GC's roots include every container's snapshot (the store is read at each collection).
+    const gc = new GarbageCollector({ content, snapshotter, images: imageStore, containerSnapshots: () => store.list().map((c) => c.snapshotKey) });
+    const images = new ImageService({
+      content, snapshotter, store: imageStore, gc,
+      isInUse: (id) => store.list().some((c) => c.image === id),
+    });
+    const events = new EventBus();
+    const containers = new ContainerManager({
+      dataRoot, execRoot, lifecycle, images, store, events, log,
+      ...(opts.cgroupParent ? { cgroupParent: opts.cgroupParent } : {}),
+      ...(opts.initBinary ? { initBinary: opts.initBinary } : {}),
+      ...(opts.defaultUlimits ? { defaultUlimits: opts.defaultUlimits } : {}),
+    });
+    await containers.reconcile();
+    if (opts.builtinImages !== false) {
+      const r = await ensureBuiltinImages(images);
+      for (const s of r.skipped) log.warn('built-in image not created', s);
+    }
+    const id = engineId(dataRoot);
+
+    const engine: Engine = {
+      containers, events, images, lifecycle,
+      ...(opts.registry ? { registry: opts.registry } : {}),
+      async pull(ref, onProgress) {
+        const r = await pullImage(images, ref, { ...(opts.registry ? { registry: opts.registry } : {}), ...(onProgress ? { onProgress } : {}) });
+        const img = await images.get(r.name);
+        events.publish({ Type: 'image', Action: 'pull', Actor: { ID: familiarString(r.name), Attributes: { name: familiarString(r.name), ...(img.config.config?.Labels ?? {}) } } });
+        return r;
+      },
+      async info() {
+        const n = containers.counts();
+        const imgs = await images.list();
+        const layout = detectCgroupLayout();
+        return {
+          ID: id,
+          Containers: n.total,
+          ContainersRunning: n.running,
+          ContainersPaused: n.paused,
+          ContainersStopped: n.stopped,
+          Images: imgs.length,
+          Driver: snapshotter.name,
+          DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
+          DockerRootDir: dataRoot,
+          Plugins: { Volume: ['local'], Network: ['host', 'none'], Authorization: null, Log: ['json-file'] },
+          MemoryLimit: true, SwapLimit: existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes') || layout.version === 2,
+          CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true, OomKillDisable: layout.version === 1,
+          IPv4Forwarding: true, BridgeNfIptables: false, BridgeNfIp6tables: false, Debug: false,
+          NFd: 0, NGoroutines: 0, SystemTime: new Date().toISOString(),
+          LoggingDriver: 'json-file',
+          CgroupDriver: 'cgroupfs',
+          CgroupVersion: String(layout.version),
+          NEventsListener: 0,
+          KernelVersion: release(),
+          OperatingSystem: osName(),
+          OSVersion: '',
+          OSType: 'linux',
+          Architecture: process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch,
+          IndexServerAddress: 'https://index.docker.io/v1/',
+          NCPU: cpus().length,
+          MemTotal: totalmem(),
+          Name: hostname(),
+          Labels: [],
+          ExperimentalBuild: false,
+          ServerVersion: '0.1.0',
+          Runtimes: { 'io.berth.shim.v1': { path: 'berth-shim' } },
+          DefaultRuntime: 'io.berth.shim.v1',
+          LiveRestoreEnabled: true,
+          Isolation: '',
+          InitBinary: opts.initBinary ?? '',
+          SecurityOptions: ['name=seccomp,profile=builtin'],
+          Warnings: ['WARNING: bridge networking is not implemented yet: containers in the default network run without one (as --network none)'],
+        };
+      },
+      async df() {
+        const imgs = await images.list();
+        const all = await containers.list({ all: true, size: true });
+        const perImage = new Map<string, number>();
+        for (const c of all) perImage.set(c.ImageID, (perImage.get(c.ImageID) ?? 0) + 1);
+        let layers = 0;
+        for (const s of await snapshotter.list()) {
+          if (s.kind !== 'committed') continue;
+          try { layers += (await snapshotter.usage(s.name)).size; } catch { /* gone */ }
+        }
+        return {
+          LayersSize: layers,
+          Images: imgs.map((i) => ({ ...i, Containers: perImage.get(i.Id) ?? 0 })),
+          Containers: all,
+          Volumes: [],
+          BuildCache: [],
+        };
+      },
+      async close() {
+        await containers.close();
+        lifecycle.close();
+      },
+    };
+    return engine;
+  } catch (e) {
+    lifecycle.close();
+    throw e;
+  }
+}

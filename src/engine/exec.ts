@@ -1,0 +1,186 @@
+// `docker exec`: exec configs (kept in memory, as dockerd does), start attached or detached, exit codes, exec_* events.
+import { randomBytes } from 'node:crypto';
+import { errConflict, errInvalid, errNotFound, errPrecondition } from '../common/errors.js';
+import type { Lifecycle } from '../lifecycle/lifecycle.js';
+import type { Process } from '../runtime/spec/types.js';
+import { bridge } from './attach.js';
+import type { ContainerRecord } from './store.js';
+import type { EventService, ExecConfig, ExecInspect, StreamAttach } from './types.js';
+import { resolveContainerUser } from './user.js';
+
+interface ExecRecord {
+  id: string;
+  containerId: string;
+  config: ExecConfig;
+  running: boolean;
+  started: boolean;
+  exitCode: number | null;
+  pid: number;
+  done: Promise<void>;
+  finish: () => void;
+}
+
+/** What the exec manager needs from the container side. */
+export interface ExecHost {
+  lifecycle: Lifecycle;
+  events: EventService;
+  /** The container (resolved from a ref) and whether it is running and not paused. */
+  container(ref: string): ContainerRecord;
+  rootfsPath(id: string): string;
+  eventAttrs(c: ContainerRecord): Record<string, string>;
+}
+
+/** Every capability the kernel knows (for Privileged execs). */
+const ALL_CAPS = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ',
+];
+
+export class ExecManager {
+  private readonly execs = new Map<string, ExecRecord>();
+
+  constructor(private readonly host: ExecHost) {}
+
+  /** Exec ids of a container (inspect's ExecIDs). */
+  idsOf(containerId: string): string[] {
+    return [...this.execs.values()].filter((e) => e.containerId === containerId).map((e) => e.id);
+  }
+
+  /** Forget a removed container's execs. */
+  forget(containerId: string): void {
+    for (const [id, e] of this.execs) if (e.containerId === containerId) this.execs.delete(id);
+  }
+
+  private get(execId: string): ExecRecord {
+    const e = this.execs.get(execId);
+    if (!e) throw errNotFound(`No such exec instance: ${execId}`);
+    return e;
+  }
+
+  create(ref: string, cfg: ExecConfig): { Id: string } {
+    const c = this.host.container(ref);
+    if (c.state.status !== 'running' && c.state.status !== 'paused') throw errConflict(`Container ${c.id} is not running`);
+    if (c.state.status === 'paused') throw errConflict(`Container ${c.id} is paused, unpause the container before exec`);
+    if (!cfg.Cmd || cfg.Cmd.length === 0) throw errInvalid('No exec command specified');
+    const id = randomBytes(32).toString('hex');
+    let finish!: () => void;
+    const done = new Promise<void>((r) => (finish = r));
+    this.execs.set(id, { id, containerId: c.id, config: structuredClone(cfg), running: false, started: false, exitCode: null, pid: 0, done, finish });
+    this.host.events.publish({
+      Type: 'container', Action: `exec_create: ${cfg.Cmd.join(' ')}`,
+      Actor: { ID: c.id, Attributes: { ...this.host.eventAttrs(c), execID: id } },
+    });
+    return { Id: id };
+  }
+
+  inspect(execId: string): ExecInspect {
+    const e = this.get(execId);
+    const [entrypoint = '', ...args] = e.config.Cmd;
+    return {
+      CanRemove: false,
+      DetachKeys: e.config.DetachKeys ?? '',
+      ID: e.id,
+      Running: e.running,
+      ExitCode: e.exitCode,
+      ProcessConfig: { privileged: !!e.config.Privileged, user: e.config.User ?? '', tty: !!e.config.Tty, entrypoint, arguments: args },
+      OpenStdin: !!e.config.AttachStdin,
+      OpenStderr: !!e.config.AttachStderr,
+      OpenStdout: !!e.config.AttachStdout,
+      ContainerID: e.containerId,
+      Pid: e.pid,
+    };
+  }
+
+  /** The exec's OCI process: the container's, with the exec's command, env, user and dir. */
+  private process(e: ExecRecord, tty: boolean): Process {
+    const spec = this.host.lifecycle.getContainer(e.containerId).spec;
+    const base = spec.process!;
+    const env = [...(base.env ?? [])];
+    for (const kv of e.config.Env ?? []) {
+      const k = kv.split('=')[0];
+      const i = env.findIndex((x) => x.split('=')[0] === k);
+      if (i >= 0) env[i] = kv;
+      else env.push(kv);
+    }
+    let user = base.user;
+    if (e.config.User) {
+      const u = resolveContainerUser(this.host.rootfsPath(e.containerId), e.config.User);
+      user = { uid: u.uid, gid: u.gid, additionalGids: u.additionalGids };
+    }
+    const caps = e.config.Privileged ? { bounding: ALL_CAPS, effective: ALL_CAPS, permitted: ALL_CAPS } : base.capabilities;
+    return {
+      terminal: tty,
+      user,
+      args: [...e.config.Cmd],
+      env,
+      cwd: e.config.WorkingDir || base.cwd || '/',
+      ...(caps ? { capabilities: caps } : {}),
+      ...(base.rlimits ? { rlimits: base.rlimits } : {}),
+      noNewPrivileges: base.noNewPrivileges ?? false,
+      ...(e.config.ConsoleSize ? { consoleSize: { height: e.config.ConsoleSize[0], width: e.config.ConsoleSize[1] } } : {}),
+    };
+  }
+
+  async start(execId: string, opts: { detach: boolean; tty?: boolean; consoleSize?: [number, number] }, a?: StreamAttach): Promise<void> {
+    const e = this.get(execId);
+    if (e.started) throw errConflict(`Error: Exec command ${execId} has already run`);
+    const c = this.host.container(e.containerId);
+    if (c.state.status !== 'running') throw errConflict(`Container ${c.id} is not running`);
+    e.started = true;
+    const tty = opts.tty ?? !!e.config.Tty;
+    const stdin = !opts.detach && !!a?.stdin && !!e.config.AttachStdin;
+    const lc = this.host.lifecycle;
+    let r: { pid: number; stream: import('node:net').Socket };
+    try {
+      r = await lc.exec(e.containerId, execId, this.process(e, tty), { terminal: tty, stdin });
+    } catch (err) {
+      e.exitCode = 126;
+      e.finish();
+      throw errPrecondition(`OCI runtime exec failed: ${(err as Error).message}`, err);
+    }
+    e.running = true;
+    e.pid = r.pid;
+    const size = opts.consoleSize ?? e.config.ConsoleSize;
+    if (tty && size) await lc.resize(e.containerId, size[0], size[1], execId).catch(() => undefined);
+    this.host.events.publish({
+      Type: 'container', Action: `exec_start: ${e.config.Cmd.join(' ')}`,
+      Actor: { ID: c.id, Attributes: { ...this.host.eventAttrs(c), execID: execId } },
+    });
+    const ended = (async () => {
+      let code = 126;
+      try {
+        code = (await lc.waitExec(e.containerId, execId)).exitCode;
+      } catch {
+        // the container ended (and its shim with it) first: Docker reports the exec as killed
+        code = 137;
+      }
+      e.exitCode = code;
+      e.running = false;
+      e.finish();
+      this.host.events.publish({
+        Type: 'container', Action: 'exec_die',
+        Actor: { ID: c.id, Attributes: { ...this.host.eventAttrs(c), execID: execId, exitCode: String(code) } },
+      });
+    })();
+    if (opts.detach || !a) {
+      r.stream.resume();
+      r.stream.on('error', () => undefined);
+      return;
+    }
+    const how = await bridge({
+      conn: a.conn, source: r.stream, stdin, ...(a.detachKeys ? { detachKeys: a.detachKeys } : {}),
+      onStdinEnd: () => { void lc.closeStdin(e.containerId, execId).catch(() => undefined); },
+    });
+    // Detached (keys) or gone: the exec goes on; its exit is still recorded by `ended`.
+    if (how === 'ended') await ended;
+  }
+
+  async resize(execId: string, height: number, width: number): Promise<void> {
+    const e = this.get(execId);
+    if (!e.running) throw errConflict(`Exec ${execId} is not running`);
+    await this.host.lifecycle.resize(e.containerId, height, width, execId);
+  }
+}

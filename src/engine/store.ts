@@ -1,0 +1,121 @@
+// The engine's container table (`engine_containers`) in the shared metadata.db: one row per container, changed in transactions.
+import type Database from 'better-sqlite3';
+import { errNotFound } from '../common/errors.js';
+import { nameInUse, resolveRef } from './names.js';
+import type { ContainerConfig, ContainerState, HealthState, HostConfig } from './types.js';
+
+/** What the engine keeps of a container's state; Running/Paused/... are derived from `status` on the wire. */
+export interface StoredState {
+  status: ContainerState['Status'];
+  pid: number;
+  exitCode: number;
+  error: string;
+  oomKilled: boolean;
+  startedAt: string;
+  finishedAt: string;
+  health?: HealthState;
+}
+
+/** A container as the engine records it (the lifecycle keeps the OCI spec and the task). */
+export interface ContainerRecord {
+  id: string;
+  /** With the leading slash. */
+  name: string;
+  created: string;
+  path: string;
+  args: string[];
+  /** The merged config (image defaults + request), as inspect shows it. */
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  /** Image id (`sha256:...`). */
+  image: string;
+  /** The image as the request named it (Config.Image). */
+  imageRef: string;
+  snapshotKey: string;
+  state: StoredState;
+  restartCount: number;
+  hasBeenStarted: boolean;
+  /** Set by stop/kill from the user; restart policies (a later issue) read it. */
+  manuallyStopped: boolean;
+  logPath: string;
+  /** json-file rotation from LogConfig (max-size in bytes, max-file). */
+  logOpts?: { maxSize?: number; maxFiles?: number };
+  hostnamePath: string;
+  hostsPath: string;
+  resolvConfPath: string;
+  platform: string;
+}
+
+/** Docker's zero time, which inspect shows for times not set. */
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+type Row = { id: string; name: string; created: string; data: string };
+
+/** The table; all methods are synchronous (better-sqlite3) and each write is one transaction. */
+export class ContainerStore {
+  constructor(private readonly db: Database.Database) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS engine_containers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created TEXT NOT NULL,
+        data TEXT NOT NULL
+      );
+    `);
+  }
+
+  private decode(r: Row): ContainerRecord {
+    return { ...(JSON.parse(r.data) as ContainerRecord), id: r.id, name: r.name, created: r.created };
+  }
+
+  list(): ContainerRecord[] {
+    return (this.db.prepare('SELECT * FROM engine_containers ORDER BY created, id').all() as Row[]).map((r) => this.decode(r));
+  }
+
+  find(id: string): ContainerRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM engine_containers WHERE id = ?').get(id) as Row | undefined;
+    return r ? this.decode(r) : undefined;
+  }
+
+  get(id: string): ContainerRecord {
+    const c = this.find(id);
+    if (!c) throw errNotFound(`No such container: ${id}`);
+    return c;
+  }
+
+  /** Resolve a user reference (full id, name, unique id prefix). */
+  resolve(ref: string): ContainerRecord {
+    const rows = this.db.prepare('SELECT id, name FROM engine_containers').all() as Array<{ id: string; name: string }>;
+    return this.get(resolveRef(rows, ref).id);
+  }
+
+  /** Which container holds `name` (with the slash), if any. */
+  byName(name: string): string | undefined {
+    return (this.db.prepare('SELECT id FROM engine_containers WHERE name = ?').get(name) as { id: string } | undefined)?.id;
+  }
+
+  insert(c: ContainerRecord): void {
+    this.db.transaction(() => {
+      const holder = this.byName(c.name);
+      if (holder) throw nameInUse(c.name, holder);
+      this.db.prepare('INSERT INTO engine_containers (id, name, created, data) VALUES (?, ?, ?, ?)').run(c.id, c.name, c.created, JSON.stringify(c));
+    }).immediate();
+  }
+
+  /** Read-modify-write in one transaction; `fn` may mutate the record. Returns the new record. */
+  update(id: string, fn: (c: ContainerRecord) => void): ContainerRecord {
+    return this.db.transaction(() => {
+      const c = this.get(id);
+      fn(c);
+      if (c.id !== id) throw new Error('store: the id of a container cannot change');
+      const holder = this.byName(c.name);
+      if (holder && holder !== id) throw nameInUse(c.name, holder);
+      this.db.prepare('UPDATE engine_containers SET name = ?, data = ? WHERE id = ?').run(c.name, JSON.stringify(c), id);
+      return c;
+    }).immediate();
+  }
+
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM engine_containers WHERE id = ?').run(id);
+  }
+}
