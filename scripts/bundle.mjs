@@ -4,7 +4,7 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: { 'berth-runc': 'src/runtime/runc-cli/main.ts' },
+  entryPoints: { 'berth-runc': 'src/runtime/runc-cli/main.ts', berth: 'src/cli/main.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.cjs' },
   bundle: true,

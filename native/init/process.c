@@ -1,4 +1,5 @@
 /* process.c: the fixed tail of the plan: console, limits, identity, caps, fds, exec. */
+#include <ctype.h>
 #include "init.h"
 
 #include <errno.h>
@@ -156,6 +157,17 @@ static int caps(struct plan *p, struct berr *e)
   return 0;
 }
 
+/* Errors of the exec step read as runc's (Go's lower-case errno texts): Docker clients match
+ * "no such file or directory", "executable file not found", "permission denied" and
+ * "is a directory" to pick the exit codes 127 and 126. */
+static const char *go_strerror(int err)
+{
+  static char buf[128];
+  snprintf(buf, sizeof buf, "%s", strerror(err));
+  buf[0] = (char)tolower((unsigned char)buf[0]);
+  return buf;
+}
+
 static int find_exec(struct plan *p, char *out, size_t n, struct berr *e)
 {
   const char *arg0 = p->args[0];
@@ -165,9 +177,9 @@ static int find_exec(struct plan *p, char *out, size_t n, struct berr *e)
     struct stat st;
     snprintf(out, n, "%s", arg0);
     if (stat(out, &st) < 0)
-      return fail_msg(e, "exec", arg0, errno, "exec `%s`: %s", arg0, strerror(errno));
+      return fail_msg(e, "exec", arg0, errno, "exec: \"%s\": stat %s: %s", arg0, arg0, go_strerror(errno));
     if (S_ISDIR(st.st_mode) || access(out, X_OK) < 0)
-      return fail_msg(e, "exec", arg0, EACCES, "exec `%s`: %s", arg0, strerror(EACCES));
+      return fail_msg(e, "exec", arg0, EACCES, "exec: \"%s\": %s", arg0, go_strerror(S_ISDIR(st.st_mode) ? EISDIR : EACCES));
     return 0;
   }
   const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -188,7 +200,7 @@ static int find_exec(struct plan *p, char *out, size_t n, struct berr *e)
       break;
     s = end;
   }
-  return fail_msg(e, "exec", arg0, err, "exec `%s`: %s in PATH", arg0, strerror(err));
+  return fail_msg(e, "exec", arg0, err, "exec: \"%s\": executable file not found in $PATH", arg0);
 }
 
 /* runc's `start` reads one byte from the fifo; a reader that already went away must not

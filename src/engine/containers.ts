@@ -474,7 +474,16 @@ export class ContainerManager implements ContainerService {
       const msg = (e as Error).message;
       // Docker's codes for a start that failed before the process ran: 127 not found, 126 not executable.
       const code = isNotFound(e) ? 127 : (e as BerthError).code === 'permission-denied' ? 126 : 128;
-      this.store.update(id, (r) => { r.state = { ...r.state, status: r.hasBeenStarted ? 'exited' : 'created', error: msg, exitCode: code }; });
+      const failed = this.store.update(id, (r) => { r.state = { ...r.state, status: r.hasBeenStarted ? 'exited' : 'created', error: msg, exitCode: code }; });
+      // dockerd removes an AutoRemove container whose start failed: a client waiting on
+      // `condition=removed` (docker run --rm) would otherwise wait forever. After our lock is released.
+      if (failed.hostConfig.AutoRemove) {
+        setImmediate(() => {
+          this.lock(id, () => this.removeLocked(id)).catch((err) => {
+            if (!isNotFound(err)) this.log.warn('AutoRemove after a failed start failed', { id, err: (err as Error).message });
+          });
+        });
+      }
       throw e;
     }
     const rec = this.store.update(id, (r) => {

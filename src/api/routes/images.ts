@@ -126,20 +126,26 @@ function globMatch(pattern: string, s: string): boolean {
   return new RegExp(`^${re}$`).test(s);
 }
 
-function referenceMatches(patterns: string[], img: ImageSummary): boolean {
+function nameMatches(patterns: string[], name: string): boolean {
+  const repo = name.replace(/(@.*|:[^:/]*)$/, '');
   for (const p of patterns) {
-    for (const tag of [...img.RepoTags, ...img.RepoDigests]) {
-      const repo = tag.replace(/(@.*|:[^:/]*)$/, '');
-      if (globMatch(p, tag) || globMatch(p, repo)) return true;
-      try {
-        // `busybox` also matches `docker.io/library/busybox:latest`, as Docker's normalized match.
-        if (normalize(p) === normalize(tag)) return true;
-      } catch {
-        // a pattern with glob characters is not a reference
-      }
+    if (globMatch(p, name) || globMatch(p, repo)) return true;
+    try {
+      // `busybox` also matches `docker.io/library/busybox:latest`, as Docker's normalized match.
+      if (normalize(p) === normalize(name)) return true;
+    } catch {
+      // a pattern with glob characters is not a reference
     }
   }
   return false;
+}
+
+/** The image with only the names the `reference` patterns match (as dockerd shows it), or undefined. */
+function referenceFilter(patterns: string[], img: ImageSummary): ImageSummary | undefined {
+  const tags = img.RepoTags.filter((t) => nameMatches(patterns, t));
+  const digests = img.RepoDigests.filter((t) => nameMatches(patterns, t));
+  if (tags.length === 0 && digests.length === 0) return undefined;
+  return { ...img, RepoTags: tags, RepoDigests: digests };
 }
 
 function labelMatches(wanted: string[], labels: Record<string, string> | null | undefined): boolean {
@@ -158,7 +164,7 @@ async function filterImages(deps: ImageRouteDeps, list: ImageSummary[], f: Filte
   let out = list;
   if (dangling !== undefined) out = out.filter((i) => (i.RepoTags.length === 0) === dangling);
   if (f.get('label').length) out = out.filter((i) => labelMatches(f.get('label'), i.Labels));
-  if (f.get('reference').length) out = out.filter((i) => referenceMatches(f.get('reference'), i));
+  if (f.get('reference').length) out = out.map((i) => referenceFilter(f.get('reference'), i)).filter((i): i is ImageSummary => i !== undefined);
   for (const key of ['before', 'since'] as const) {
     for (const ref of f.get(key)) {
       const pivot = await deps.images.get(ref);

@@ -63,8 +63,7 @@ function goJSONTime(d: Date): string {
  * `undefined` (a missing map key) encodes as `null`; own `undefined` properties are omitted.
  */
 export function goJSON(v: unknown, opts: GoJSONOptions = {}): string {
-  const html = opts.escapeHTML ?? false;
-  const enc = (x: unknown): string => {
+  const enc = (x: unknown, html: boolean = opts.escapeHTML ?? false): string => {
     switch (goKind(x)) {
       case 'invalid': case 'nil': return 'null';
       case 'bool': return x ? 'true' : 'false';
@@ -77,19 +76,22 @@ export function goJSON(v: unknown, opts: GoJSONOptions = {}): string {
       }
       case 'string': return goJSONString(x as string, html);
       case 'time': return goJSONTime(x as Date);
-      case 'slice': return '[' + Array.from(x as ArrayLike<unknown>, enc).join(',') + ']';
+      case 'slice': return '[' + Array.from(x as ArrayLike<unknown>, (e) => enc(e, html)).join(',') + ']';
       case 'func': throw new GoJSONError('json: unsupported type: func()');
       case 'map': {
         const entries = x instanceof Map ? sortedEntries(x) : Object.entries(x as object).filter(([, e]) => e !== undefined);
-        return '{' + entries.map(([k, e]) => goJSONString(String(k), html) + ':' + enc(e)).join(',') + '}';
+        return '{' + entries.map(([k, e]) => goJSONString(String(k), html) + ':' + enc(e, html)).join(',') + '}';
       }
       case 'struct': {
         const o = x as { toJSON?: () => unknown };
-        if (typeof o.toJSON === 'function') return enc(o.toJSON());
+        if (typeof o.toJSON === 'function') return enc(o.toJSON(), html);
+        // docker's contexts marshal themselves with json.Marshal, which escapes <, > and & whatever
+        // the outer encoder says (`{{json .}}` on a ps row prints `\u003cnone\u003e`).
+        html = true;
         // Only Go-exported (capitalised) names, as docker's marshalMap takes exported methods.
         const fields = structFields(x as object).filter(([k, e]) => /^\p{Lu}/u.test(k) && e !== undefined && typeof e !== 'function');
         fields.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-        return '{' + fields.map(([k, e]) => goJSONString(k, html) + ':' + enc(e)).join(',') + '}';
+        return '{' + fields.map(([k, e]) => goJSONString(k, html) + ':' + enc(e, html)).join(',') + '}';
       }
     }
   };

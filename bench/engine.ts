@@ -1,0 +1,143 @@
+// bench/engine: the whole engine through the real docker CLI, side by side: berthd vs a private dockerd (+ containerd).
+//
+// Same CLI, same image (the busybox fixture loaded into both), containers with --network none:
+//   - median latency of `docker run --rm --network none busybox true`
+//   - 20 containers `run -d` one after another (containers per second), and 10 at once (wall time)
+//   - idle RSS of berthd vs dockerd + containerd
+// Run as root after a build: `npx tsc -p . && node dist/bench/engine.js [--runs N]`.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DOCKER, berthdSkipReason, startBerthd, type Berthd } from '../test/fixtures/berthd.js';
+import { dockerdSkipReason, makeTestCgroup, startDockerd, type Dockerd, type TestCgroup } from '../test/fixtures/daemons.js';
+import { buildDockerSaveTar } from '../test/fixtures/image.js';
+import { tempDir } from '../test/fixtures/rootfs.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: number) => Number(args[args.indexOf(name) + 1] ?? 0) || def;
+const runs = opt('--runs', 15);
+const SEQ = 20;
+const PAR = 10;
+const IMAGE = 'busybox:latest';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+function rssKb(pid: number): number {
+  try {
+    return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
+
+interface Target {
+  name: string;
+  env: NodeJS.ProcessEnv;
+  /** PIDs whose RSS makes the daemon's idle footprint. */
+  pids: number[];
+}
+
+function docker(t: Target, a: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(DOCKER, a, { env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (x: Buffer) => { stdout += x.toString(); });
+    c.stderr.on('data', (x: Buffer) => { stderr += x.toString(); });
+    c.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+async function must(t: Target, a: string[]): Promise<string> {
+  const r = await docker(t, a);
+  if (r.status !== 0) throw new Error(`${t.name}: docker ${a.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+interface Result { idleRssKb: number; runMs?: number; seqPerSec?: number; parMs?: number; note?: string }
+
+async function measure(t: Target, canRun: boolean): Promise<Result> {
+  const res: Result = { idleRssKb: t.pids.reduce((n, p) => n + rssKb(p), 0) };
+  if (!canRun) {
+    res.note = 'no containers (engine not built)';
+    return res;
+  }
+  const run = ['run', '--rm', '--network', 'none', IMAGE, 'true'];
+  for (let i = 0; i < 2; i++) await must(t, run); // warm-up
+  const lat: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = now();
+    await must(t, run);
+    lat.push(now() - t0);
+  }
+  res.runMs = median(lat);
+  const ids: string[] = [];
+  const t0 = now();
+  for (let i = 0; i < SEQ; i++) ids.push((await must(t, ['run', '-d', '--network', 'none', IMAGE, 'sleep', '600'])).trim());
+  res.seqPerSec = SEQ / ((now() - t0) / 1000);
+  await must(t, ['rm', '-f', ...ids]);
+  const t1 = now();
+  const par = await Promise.all(Array.from({ length: PAR }, () => must(t, ['run', '-d', '--network', 'none', IMAGE, 'sleep', '600'])));
+  res.parMs = now() - t1;
+  await must(t, ['rm', '-f', ...par.map((s) => s.trim())]);
+  return res;
+}
+
+const fmt = (v: number | undefined, d = 1) => (v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(d));
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !b ? 'n/a' : `${(a / b).toFixed(2)}x`);
+
+async function main(): Promise<number> {
+  const skip = berthdSkipReason();
+  if (skip) {
+    console.error(`bench/engine: ${skip}`);
+    return 2;
+  }
+  const tmp = tempDir('berth-bench-engine-');
+  let b: Berthd | undefined;
+  let dd: Dockerd | undefined;
+  let cg: TestCgroup | undefined;
+  try {
+    const tar = buildDockerSaveTar(tmp.path, IMAGE);
+    b = await startBerthd({ prefix: 'berthd-bench-' });
+    const bt: Target = { name: 'berthd', env: b.env, pids: [b.pid] };
+    await must(bt, ['load', '-i', tar]);
+    const canRun = b.hasEngine;
+    const results: Record<string, Result> = {};
+    results['berthd'] = await measure(bt, canRun);
+
+    const dskip = dockerdSkipReason();
+    const made = dskip ? dskip : makeTestCgroup('bench-engine');
+    if (typeof made === 'string') {
+      console.error(`bench/engine: dockerd side skipped: ${made}`);
+    } else {
+      cg = made;
+      dd = await startDockerd(join(tmp.path, 'dockerd'), { cgroupParent: cg.path });
+      const cli = join(tmp.path, 'dockerd-cli');
+      mkdirSync(cli, { recursive: true });
+      const dt: Target = { name: 'dockerd', env: { PATH: process.env.PATH, HOME: tmp.path, DOCKER_HOST: dd.host, DOCKER_CONFIG: cli }, pids: [dd.pid, dd.containerd.pid] };
+      await must(dt, ['load', '-i', tar]);
+      results['dockerd'] = await measure(dt, canRun);
+    }
+
+    const B = results['berthd']!;
+    const D = results['dockerd'];
+    console.log(`bench/engine: docker CLI ${DOCKER}, ${runs} runs, image ${IMAGE}${canRun ? '' : ' (containers skipped: engine not built)'}`);
+    console.log(['metric', 'berthd', 'dockerd', 'berthd/dockerd'].join('\t'));
+    console.log(['run --rm true (median ms)', fmt(B.runMs), fmt(D?.runMs), ratio(B.runMs, D?.runMs)].join('\t'));
+    console.log([`run -d x${SEQ} sequential (per s)`, fmt(B.seqPerSec, 2), fmt(D?.seqPerSec, 2), ratio(B.seqPerSec, D?.seqPerSec)].join('\t'));
+    console.log([`run -d x${PAR} at once (ms)`, fmt(B.parMs), fmt(D?.parMs), ratio(B.parMs, D?.parMs)].join('\t'));
+    console.log(['idle RSS (MiB)', fmt(B.idleRssKb / 1024), fmt(D ? D.idleRssKb / 1024 : undefined), ratio(B.idleRssKb, D?.idleRssKb)].join('\t'));
+    return 0;
+  } finally {
+    await b?.stop();
+    await dd?.stop();
+    await cg?.cleanup();
+    if (existsSync(tmp.path)) tmp.cleanup();
+  }
+}
+
+main().then((code) => { process.exitCode = code; }, (e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});

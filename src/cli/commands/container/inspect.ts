@@ -1,0 +1,15 @@
+// `berth container inspect`: GET /containers/{id}/json for each container.
+import type { Command } from '../../command.js';
+import { addInspectFlags, getRaw, inspectRefs } from '../system/inspect.js';
+
+export const command: Command = {
+  name: 'inspect',
+  use: '[OPTIONS] CONTAINER [CONTAINER...]',
+  short: 'Display detailed information on one or more containers',
+  args: { min: 1 },
+  flags: (fs) => addInspectFlags(fs, true),
+  async run(cli, flags, args) {
+    const size = flags.bool('size') || undefined;
+    await inspectRefs(cli, args, (ref) => getRaw(cli, `/containers/${encodeURIComponent(ref)}/json`, { size }), flags.str('format'));
+  },
+};

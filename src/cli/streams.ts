@@ -1,0 +1,76 @@
+// Local terminal plumbing for attach/exec/run: copy a hijacked connection to stdout/stderr, stdin to it, raw mode, resize.
+import type { Duplex } from 'node:stream';
+import { demux } from '../api/stdcopy.js';
+import type { Hijacked } from '../client/client.js';
+import type { Io } from './command.js';
+
+/** Options for {@link pumpStreams}. */
+export interface PumpOptions {
+  /** Copy local stdin to the connection (and half-close it at stdin's end). */
+  stdin: boolean;
+  /** The container has a tty: output is raw, and the local terminal goes raw while attached. */
+  tty: boolean;
+  /** Called with [rows, cols] now and on every SIGWINCH while attached (tty only). */
+  resize?: (rows: number, cols: number) => void;
+}
+
+/**
+ * Pump a hijacked attach/exec connection until its output ends: stdcopy frames demultiplexed
+ * to stdout/stderr (or raw bytes for a tty), stdin copied in. With a tty on a local terminal,
+ * stdin is put in raw mode (restored on return) and window changes are forwarded.
+ */
+export async function pumpStreams(io: Io, h: Hijacked, opts: PumpOptions): Promise<void> {
+  const conn: Duplex = h.stream;
+  const stdin = io.stdin;
+  const raw = opts.tty && opts.stdin && stdin.isTTY === true && typeof stdin.setRawMode === 'function';
+  if (raw) stdin.setRawMode!(true);
+  let onWinch: (() => void) | undefined;
+  if (opts.tty && opts.resize && io.stdout.isTTY) {
+    const send = () => {
+      const { rows, columns } = io.stdout;
+      if (rows && columns) opts.resize!(rows, columns);
+    };
+    onWinch = send;
+    process.on('SIGWINCH', onWinch);
+  }
+  const onData = (c: Buffer) => {
+    if (!conn.destroyed) conn.write(c);
+  };
+  const onEnd = () => {
+    if (!conn.destroyed) conn.end();
+  };
+  if (opts.stdin) {
+    stdin.on('data', onData);
+    stdin.once('end', onEnd);
+    stdin.resume();
+  }
+  try {
+    if (h.multiplexed && !opts.tty) {
+      await demux(conn, io.stdout, io.stderr);
+    } else {
+      for await (const c of conn) {
+        if (!io.stdout.write(c as Buffer)) await new Promise((r) => io.stdout.once('drain', r));
+      }
+    }
+  } catch (e) {
+    // A connection reset at the end of a container's life is the end of its output.
+    if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET') throw e;
+  } finally {
+    if (opts.stdin) {
+      stdin.off('data', onData);
+      stdin.off('end', onEnd);
+      stdin.pause();
+      // Let the process exit although stdin is still open.
+      (stdin as unknown as { unref?: () => void }).unref?.();
+    }
+    if (onWinch) process.off('SIGWINCH', onWinch);
+    if (raw) stdin.setRawMode!(false);
+    if (!conn.destroyed) conn.destroy();
+  }
+}
+
+/** The local terminal's [rows, cols] when stdout is a tty (for ConsoleSize), else undefined. */
+export function consoleSize(io: Io): [number, number] | undefined {
+  if (!io.stdout.isTTY || !io.stdout.rows || !io.stdout.columns) return undefined;
+  return [io.stdout.rows, io.stdout.columns];
+}

@@ -1,0 +1,2 @@
+// The berth CLI's version string.
+export const VERSION = '0.1.0';

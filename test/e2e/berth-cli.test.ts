@@ -1,0 +1,173 @@
+// The berth CLI (bin/berth.cjs, a real process) against a private berthd: run, ps, images, exit codes, autostart.
+//
+// Every call passes -H and BERTH_NO_AUTOSTART=1 with a temp DOCKER_CONFIG, except the autostart test, which uses
+// its own temp exec/data roots (BERTH_EXEC_ROOT, BERTH_DATA_ROOT) and stops the berthd it caused by its pidfile.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
+import { buildDockerSaveTar } from '../fixtures/image.js';
+import { repoRoot } from '../fixtures/rootfs.js';
+
+const BERTH = join(repoRoot, 'bin', 'berth.cjs');
+const skip =
+  berthdSkipReason() ??
+  (existsSync(join(repoRoot, 'dist', 'berth.cjs')) ? undefined : 'the berth bundle is not built (node scripts/bundle.mjs)') ??
+  (existsSync(join(repoRoot, 'dist', 'src', 'engine', 'engine.js')) ? undefined : 'the engine is not built');
+const NONE = ['--network', 'none'];
+
+interface Result { code: number | null; stdout: string; stderr: string }
+
+function berth(args: string[], opts: { env?: Record<string, string>; input?: string; timeout?: number } = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BERTH, ...args], {
+      env: { PATH: process.env['PATH'], HOME: cfg, DOCKER_CONFIG: cfg, LANG: 'C', ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout ?? 60000);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+let d: Berthd;
+let cfg: string;
+let tmp: string;
+
+/** berth with -H and no autostart. */
+const b = (args: string[], opts: { input?: string; timeout?: number } = {}) => berth(['-H', d.host, ...args], { ...opts, env: { BERTH_NO_AUTOSTART: '1' } });
+
+async function ok(args: string[], opts: { input?: string } = {}): Promise<string> {
+  const r = await b(args, opts);
+  assert.equal(r.code, 0, `berth ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r.stdout;
+}
+
+describe('berth CLI against berthd', { skip }, () => {
+  before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'berth-cli-e2e-'));
+    cfg = join(tmp, 'config');
+    d = await startBerthd({ prefix: 'berth-cli-e2e-' });
+    const tar = buildDockerSaveTar(tmp, 'busybox:latest');
+    await ok(['load', '-i', tar]);
+  });
+  after(async () => {
+    await d?.stop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('run --rm hello', async () => {
+    const out = await ok(['run', '--rm', ...NONE, 'hello']);
+    assert.ok(out.length > 0, 'hello printed nothing');
+  });
+
+  test('run --rm busybox sh -c "exit 3" exits 3', async () => {
+    const r = await b(['run', '--rm', ...NONE, 'busybox', 'sh', '-c', 'exit 3']);
+    assert.equal(r.code, 3, r.stderr);
+  });
+
+  test('run: stdout and stderr are separated', async () => {
+    const r = await b(['run', '--rm', ...NONE, 'busybox', 'sh', '-c', 'echo out; echo err >&2']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'out\n');
+    assert.equal(r.stderr, 'err\n');
+  });
+
+  test('run -i passes stdin through', async () => {
+    const r = await b(['run', '--rm', '-i', ...NONE, 'busybox', 'cat'], { input: 'hello stdin\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'hello stdin\n');
+  });
+
+  test('a missing command exits 127', async () => {
+    const r = await b(['run', '--rm', ...NONE, 'busybox', '/no/such/binary']);
+    assert.equal(r.code, 127, `${r.stdout}${r.stderr}`);
+  });
+
+  test('ps -a, images, and the detached lifecycle', async () => {
+    const id = (await ok(['run', '-d', '--name', 'cli-e2e', ...NONE, 'busybox', 'sh', '-c', 'echo started; sleep 60'])).trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    const ps = await ok(['ps', '-a']);
+    assert.match(ps.split('\n')[0]!, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
+    assert.match(ps, /cli-e2e/);
+    assert.match(await ok(['ps', '--format', '{{.Names}} {{.State}}']), /cli-e2e running/);
+    const images = await ok(['images']);
+    assert.match(images.split('\n')[0]!, /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
+    assert.match(images, /^busybox\s+latest\s/m);
+    assert.equal(await ok(['exec', 'cli-e2e', 'sh', '-c', 'echo $((6*7))']), '42\n');
+    const execFail = await b(['exec', 'cli-e2e', 'sh', '-c', 'exit 5']);
+    assert.equal(execFail.code, 5);
+    assert.equal(await ok(['logs', 'cli-e2e']), 'started\n');
+    assert.equal(await ok(['inspect', '--format', '{{.State.Running}}', 'cli-e2e']), 'true\n');
+    assert.equal(await ok(['stop', '-t', '1', 'cli-e2e']), 'cli-e2e\n');
+    assert.match(await ok(['wait', 'cli-e2e']), /^\d+\n$/);
+    assert.equal(await ok(['rm', 'cli-e2e']), 'cli-e2e\n');
+    const gone = await b(['inspect', 'cli-e2e']);
+    assert.equal(gone.code, 1);
+  });
+
+  test('errors from the daemon: message and status', async () => {
+    const r = await b(['stop', 'no-such-container']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^Error response from daemon: .*no-such-container/);
+    const run = await b(['run', '--pull', 'never', ...NONE, 'no-such-image:x']);
+    assert.equal(run.code, 125);
+    assert.match(run.stderr, /^berth: Error response from daemon: /);
+  });
+});
+
+describe('autostart', { skip }, () => {
+  test('starts berthd when nothing answers on the default socket', async () => {
+    // Short exec root: shim sockets under it must fit sun_path.
+    const execRoot = mkdtempSync('/tmp/bq');
+    const dataRoot = mkdtempSync(join(tmpdir(), 'berth-autostart-data-'));
+    const conf = mkdtempSync(join(tmpdir(), 'berth-autostart-cfg-'));
+    try {
+      const r = await berth(['version', '--format', '{{.Server.Version}}'], {
+        env: { BERTH_EXEC_ROOT: execRoot, BERTH_DATA_ROOT: dataRoot, DOCKER_CONFIG: conf },
+        timeout: 30000,
+      });
+      assert.match(r.stderr, new RegExp(`^Starting berthd \\(log: ${execRoot}/berthd.log\\)`), r.stderr);
+      assert.equal(r.code, 0, `${r.stderr}\n${existsSync(join(execRoot, 'berthd.log')) ? readFileSync(join(execRoot, 'berthd.log'), 'utf8').slice(-2000) : ''}`);
+      assert.ok(existsSync(join(execRoot, 'berth.sock')));
+      // A second call finds it running: no notice.
+      const again = await berth(['version', '--format', '{{.Server.Version}}'], { env: { BERTH_EXEC_ROOT: execRoot, BERTH_DATA_ROOT: dataRoot, DOCKER_CONFIG: conf } });
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(again.stderr, '');
+    } finally {
+      // Stop the berthd this test caused, by the pid in its pidfile.
+      const pidfile = join(execRoot, 'berthd.pid');
+      if (existsSync(pidfile)) {
+        const pid = Number(readFileSync(pidfile, 'utf8').trim());
+        if (pid > 1) {
+          try {
+            process.kill(pid, 'SIGTERM');
+          } catch {
+            // already gone
+          }
+          for (let i = 0; i < 100; i++) {
+            try {
+              process.kill(pid, 0);
+            } catch {
+              break;
+            }
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+      }
+      rmSync(execRoot, { recursive: true, force: true });
+      rmSync(dataRoot, { recursive: true, force: true });
+      rmSync(conf, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,550 @@
+// The real docker CLI against a private berthd: images, system, containers end to end, and bad input.
+//
+// DOCKER_HOST points at the test's socket and DOCKER_CONFIG at a temp dir; DOCKER_API_VERSION is unset, so the
+// CLI negotiates. Every container runs with --network none. Registry traffic stays on 127.0.0.1.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { berthdSkipReason, DOCKER, startBerthd, type Berthd } from '../fixtures/berthd.js';
+import { buildDockerSaveTar } from '../fixtures/image.js';
+import { freePort, registrySkipReason, startRegistry, type Registry } from '../fixtures/registry.js';
+import { haveCommand, repoRoot } from '../fixtures/rootfs.js';
+
+const skip = berthdSkipReason();
+const engineSkip = existsSync(join(repoRoot, 'dist', 'src', 'engine', 'engine.js')) ? undefined : 'the engine (src/engine/engine.ts) is not built yet';
+const IMAGE = 'busybox:latest';
+const NONE = ['--network', 'none'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let d: Berthd;
+let tmp: string;
+let imageTar: string;
+let reg: Registry | undefined;
+
+/** Run docker and fail with its output unless it exits 0; returns stdout. */
+function ok(args: string[], opts: { input?: string; timeout?: number } = {}): string {
+  const r = d.docker(args, opts);
+  assert.equal(r.status, 0, `docker ${args.join(' ')} exited ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}\nlog:\n${tailLog()}`);
+  return r.stdout;
+}
+
+function tailLog(n = 25): string {
+  try {
+    return readFileSync(d.log, 'utf8').split('\n').filter((l) => /"level":(40|50|60)/.test(l)).slice(-n).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** A raw HTTP exchange on the daemon's socket: write `data` (and half-close when `end`), collect the answer. */
+function raw(data: string | Buffer, opts: { end?: boolean; waitMs?: number } = {}): Promise<string> {
+  return new Promise((resolve) => {
+    const c = net.connect(d.socket);
+    let buf = '';
+    c.on('data', (x) => { buf += x.toString(); });
+    c.once('error', () => resolve(buf));
+    c.once('close', () => resolve(buf));
+    c.once('connect', () => {
+      c.write(data);
+      if (opts.end) c.end();
+    });
+    setTimeout(() => c.destroy(), opts.waitMs ?? 5000);
+  });
+}
+
+function daemonHealthy(): void {
+  const r = d.docker(['version', '--format', '{{.Server.Version}}'], { timeout: 15000 });
+  assert.equal(r.status, 0, `daemon no longer answers: ${r.stderr}`);
+}
+
+describe('docker CLI against berthd', { skip }, () => {
+  before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'berth-e2e-cli-'));
+    imageTar = buildDockerSaveTar(tmp, IMAGE);
+    d = await startBerthd();
+    ok(['load', '-i', imageTar]);
+  });
+  after(async () => {
+    await d?.stop();
+    await reg?.stop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  describe('system', () => {
+    test('docker version shows both sections, negotiated to the server API', () => {
+      const out = ok(['version']);
+      assert.match(out, /^Client:/m);
+      assert.match(out, /^Server: Berth Engine/m);
+      assert.match(out, /API version:\s+1\.50 \(minimum version 1\.24\)/);
+      assert.match(out, /berth-shim:/);
+      const j = JSON.parse(ok(['version', '--format', '{{json .}}'])) as { Client: { ApiVersion: string }; Server: { ApiVersion: string; Components: Array<{ Name: string }> } };
+      assert.equal(j.Server.ApiVersion, '1.50');
+      assert.deepEqual(j.Server.Components.map((c) => c.Name).slice(0, 1), ['Engine']);
+    });
+
+    test('docker info reports the daemon facts', () => {
+      const info = JSON.parse(ok(['info', '--format', '{{json .}}'])) as Record<string, unknown>;
+      assert.equal(info['Driver'], 'overlayfs');
+      assert.equal(info['DockerRootDir'], d.dataRoot);
+      assert.equal(info['CgroupDriver'], 'cgroupfs');
+      assert.equal(info['DefaultRuntime'], 'berth');
+      assert.equal(info['LoggingDriver'], 'json-file');
+      assert.ok((info['Images'] as number) >= 1);
+      assert.ok((info['NCPU'] as number) >= 1);
+      assert.ok((info['MemTotal'] as number) > 0);
+      assert.match(String(info['CgroupVersion']), /^[12]$/);
+      assert.deepEqual(info['SecurityOptions'] && (info['SecurityOptions'] as string[])[0], 'name=seccomp,profile=builtin');
+      assert.ok((info['Runtimes'] as Record<string, unknown>)['berth']);
+      const text = ok(['info']);
+      assert.match(text, /Storage Driver: overlayfs/);
+    });
+
+    test('docker system df', () => {
+      const out = ok(['system', 'df']);
+      assert.match(out, /^Images\s+\d+/m);
+      assert.match(out, /^Containers\s+\d+/m);
+    });
+
+    test('a second berthd runs side by side with its own roots and socket', async () => {
+      const d2 = await startBerthd({ prefix: 'berthd-e2e-2-' });
+      try {
+        const a = JSON.parse(ok(['info', '--format', '{{json .}}'])) as { ID: string; DockerRootDir: string };
+        const b = JSON.parse(d2.docker(['info', '--format', '{{json .}}']).stdout) as { ID: string; DockerRootDir: string };
+        assert.notEqual(a.ID, b.ID);
+        assert.equal(b.DockerRootDir, d2.dataRoot);
+        assert.equal(readFileSync(d2.pidfile, 'utf8').trim(), String(d2.pid));
+      } finally {
+        await d2.stop();
+      }
+      assert.equal(existsSync(d2.socket), false);
+      daemonHealthy();
+    });
+
+    test('tcp with --tlsverify: a client certificate from the CA gets in, none does not', { skip: haveCommand('openssl') ? undefined : 'missing openssl' }, async () => {
+      const pki = join(tmp, 'pki');
+      const sh = (cmd: string) => {
+        const r = spawnSync('sh', ['-ec', cmd], { cwd: pki, encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+      };
+      spawnSync('mkdir', ['-p', pki]);
+      sh([
+        'openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 1 -subj /CN=berth-test-ca 2>/dev/null',
+        'for n in server client; do openssl req -newkey rsa:2048 -nodes -keyout $n-key.pem -out $n.csr -subj /CN=$n 2>/dev/null; done',
+        'printf "subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n" > server.ext',
+        'printf "extendedKeyUsage=clientAuth\\n" > client.ext',
+        'for n in server client; do openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out $n.pem -days 1 -extfile $n.ext 2>/dev/null; done',
+      ].join('\n'));
+      const port = await freePort();
+      const tcp = `tcp://127.0.0.1:${port}`;
+      const d3 = await startBerthd({ prefix: 'berthd-e2e-tls-', args: ['-H', tcp, '--tlsverify', '--tlscacert', join(pki, 'ca.pem'), '--tlscert', join(pki, 'server.pem'), '--tlskey', join(pki, 'server-key.pem')] });
+      try {
+        const env = { ...d3.env, DOCKER_HOST: tcp };
+        const tlsArgs = ['--tlsverify', '--tlscacert', join(pki, 'ca.pem'), '--tlscert', join(pki, 'client.pem'), '--tlskey', join(pki, 'client-key.pem')];
+        const good = spawnSync(DOCKER, [...tlsArgs, 'version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', env, timeout: 20000 });
+        assert.equal(good.status, 0, good.stderr);
+        const bad = spawnSync(DOCKER, ['--tlsverify', '--tlscacert', join(pki, 'ca.pem'), 'version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', env: { ...env, DOCKER_CERT_PATH: join(tmp, 'none') }, timeout: 20000 });
+        assert.notEqual(bad.status, 0);
+      } finally {
+        await d3.stop();
+      }
+    });
+
+    test('daemon.json with an unknown key refuses to start, naming the key', () => {
+      const cfg = join(tmp, 'bad-daemon.json');
+      writeFileSync(cfg, JSON.stringify({ 'data-root': join(tmp, 'x'), 'bogus-key': 1 }));
+      const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'berthd.js'), '--config-file', cfg, '-H', `unix://${join(tmp, 'never.sock')}`], { encoding: 'utf8', timeout: 20000 });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /bogus-key/);
+    });
+  });
+
+  describe('images', () => {
+    test('docker load prints what it loaded; docker images lists it', () => {
+      const out = ok(['load', '-i', imageTar]);
+      assert.match(out, /Loaded image: busybox:latest/);
+      const list = ok(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']);
+      assert.match(list, /^busybox:latest [0-9a-f]{12}$/m);
+      const q = ok(['load', '-q', '-i', imageTar]);
+      assert.match(q, /Loaded image: busybox:latest/);
+    });
+
+    test('tag, filters, history, inspect, rmi', () => {
+      ok(['tag', IMAGE, 'example.test/team/bb:v1']);
+      const id = ok(['image', 'inspect', '--format', '{{.Id}}', IMAGE]).trim();
+      assert.match(id, /^sha256:[0-9a-f]{64}$/);
+      const tags = ok(['image', 'inspect', '--format', '{{json .RepoTags}}', id]);
+      assert.deepEqual((JSON.parse(tags) as string[]).sort(), ['busybox:latest', 'example.test/team/bb:v1']);
+      assert.match(ok(['images', '--filter', 'reference=example.test/*/*', '--format', '{{.Repository}}']), /^example\.test\/team\/bb$/m);
+      assert.doesNotMatch(ok(['images', '--filter', 'reference=example.test/*/*', '--format', '{{.Repository}}']), /^busybox$/m);
+      assert.equal(ok(['images', '--filter', 'dangling=true', '-q']).trim(), '');
+      const hist = ok(['history', IMAGE]);
+      assert.match(hist, /berth test fixture: busybox-static rootfs/);
+      const rm = ok(['rmi', 'example.test/team/bb:v1']);
+      assert.match(rm, /Untagged: example\.test\/team\/bb:v1/);
+      assert.doesNotMatch(rm, /Deleted/);
+      const miss = d.docker(['rmi', 'nothere:1']);
+      assert.equal(miss.status, 1);
+      assert.match(miss.stderr, /No such image: nothere:1/);
+      const inspectMiss = d.docker(['image', 'inspect', 'nothere:1']);
+      assert.notEqual(inspectMiss.status, 0);
+      assert.match(inspectMiss.stderr, /No such image/);
+    });
+
+    test('docker save then docker load round trips the image', () => {
+      const id = ok(['image', 'inspect', '--format', '{{.Id}}', IMAGE]).trim();
+      ok(['tag', IMAGE, 'roundtrip:1']);
+      const out = join(tmp, 'saved.tar');
+      ok(['save', '-o', out, 'roundtrip:1']);
+      const members = spawnSync('tar', ['-tf', out], { encoding: 'utf8' }).stdout;
+      assert.match(members, /manifest\.json/);
+      assert.match(members, /index\.json/);
+      const rm = ok(['rmi', 'roundtrip:1']);
+      assert.match(rm, /Untagged: roundtrip:1/);
+      const loaded = ok(['load', '-i', out]);
+      assert.match(loaded, /Loaded image: roundtrip:1/);
+      assert.equal(ok(['image', 'inspect', '--format', '{{.Id}}', 'roundtrip:1']).trim(), id);
+      // Through stdout too (GET /images/get as a stream).
+      const piped = spawnSync('sh', ['-c', `${DOCKER} save roundtrip:1 | ${DOCKER} load`], { encoding: 'utf8', env: d.env });
+      assert.equal(piped.status, 0, piped.stderr);
+      assert.match(piped.stdout, /Loaded image: roundtrip:1/);
+      ok(['rmi', 'roundtrip:1']);
+    });
+
+    test('docker import from stdin', () => {
+      const rootfs = join(tmp, 'import.tar');
+      spawnSync('tar', ['-cf', rootfs, '-C', tmp, 'busybox-docker.tar']);
+      const id = ok(['import', '-c', 'CMD ["/bin/sh"]', rootfs, 'imported:1']).trim();
+      assert.match(id, /^sha256:[0-9a-f]{64}$/);
+      assert.equal(ok(['image', 'inspect', '--format', '{{json .Config.Cmd}}', 'imported:1']).trim(), '["/bin/sh"]');
+      ok(['rmi', 'imported:1']);
+    });
+
+    test('docker push to and pull from a local registry', { skip: registrySkipReason() }, async () => {
+      reg ??= await startRegistry();
+      const ref = `${reg.host}/test/bb:1`;
+      ok(['tag', IMAGE, ref]);
+      const pushed = ok(['push', ref]);
+      assert.match(pushed, /The push refers to repository/);
+      assert.match(pushed, /1: digest: sha256:[0-9a-f]{64}/);
+      const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed)![1];
+      if (haveCommand('skopeo')) {
+        // An independent client sees what we pushed.
+        const s = spawnSync('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${ref}`], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: tmp } });
+        assert.equal(s.status, 0, s.stderr);
+        assert.match(s.stdout, /schemaVersion/);
+      }
+      const id = ok(['image', 'inspect', '--format', '{{.Id}}', IMAGE]).trim();
+      ok(['rmi', ref]);
+      const pulled = ok(['pull', ref]);
+      assert.match(pulled, /1: Pulling from test\/bb/);
+      assert.match(pulled, new RegExp(`Digest: ${digest}`));
+      assert.equal(ok(['image', 'inspect', '--format', '{{.Id}}', ref]).trim(), id);
+      assert.match(ok(['image', 'inspect', '--format', '{{json .RepoDigests}}', ref]), new RegExp(digest));
+      ok(['rmi', ref]);
+      const miss = d.docker(['pull', `${reg.host}/test/nothere:1`]);
+      assert.equal(miss.status, 1);
+      assert.match(miss.stderr, /Error response from daemon: .*(manifest unknown|not found)/i);
+    });
+
+    test('image events with --since/--until', async () => {
+      const since = Math.floor(Date.now() / 1000) - 1;
+      ok(['tag', IMAGE, 'evt:1']);
+      ok(['rmi', 'evt:1']);
+      await sleep(1100);
+      const until = Math.floor(Date.now() / 1000) + 1;
+      const out = ok(['events', '--since', String(since), '--until', String(until), '--filter', 'type=image', '--format', '{{.Type}} {{.Action}} {{.Actor.ID}}'], { timeout: 20000 });
+      assert.match(out, /^image tag evt:1$/m);
+      assert.match(out, /^image untag evt:1$/m);
+    });
+  });
+
+  describe('bad input', () => {
+    test('a cut-off load body is an error, and leaves no image', async () => {
+      const tar = readFileSync(imageTar).subarray(0, 4096);
+      const head = `POST /v1.50/images/load HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\nContent-Length: ${tar.length + 100000}\r\n\r\n`;
+      await raw(Buffer.concat([Buffer.from(head), tar]), { end: true });
+      daemonHealthy();
+    });
+
+    test('garbage instead of HTTP gets a 400, and the daemon stays up', async () => {
+      const ans = await raw('NOT HTTP AT ALL\r\n\r\n', { end: true });
+      assert.match(ans, /^HTTP\/1\.1 400/);
+      daemonHealthy();
+    });
+
+    test('an unknown path is 404 with a JSON message', async () => {
+      const ans = await raw('GET /v1.50/nothing/here HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      assert.match(ans, /^HTTP\/1\.1 404/);
+      assert.match(ans, /"message"/);
+    });
+
+    test('a too-new API version is refused with dockerd\'s text', async () => {
+      const ans = await raw('GET /v9.99/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      assert.match(ans, /^HTTP\/1\.1 400/);
+      assert.match(ans, /client version 9\.99 is too new/);
+    });
+  });
+
+  describe('containers', { skip: engineSkip }, () => {
+    const names: string[] = [];
+    const name = (n: string) => {
+      names.push(n);
+      return n;
+    };
+    const inspect = (ref: string) => JSON.parse(ok(['inspect', ref]))[0] as {
+      Id: string; Name: string; State: { Status: string; Running: boolean; Paused: boolean; Pid: number; ExitCode: number; OOMKilled: boolean };
+      Config: { Tty: boolean }; HostConfig: { Memory: number };
+    };
+    const waitFor = async (what: string, f: () => boolean, ms = 15000) => {
+      const end = Date.now() + ms;
+      while (!f()) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await sleep(100);
+      }
+    };
+
+    test('run --rm prints the output and removes the container', () => {
+      assert.equal(ok(['run', '--rm', ...NONE, IMAGE, 'echo', 'hi']), 'hi\n');
+      assert.equal(ok(['ps', '-aq', '--filter', 'status=exited']).trim(), '');
+    });
+
+    test('exit codes: the command\'s, 125 for a missing image', async () => {
+      const three = d.docker(['run', '--rm', ...NONE, IMAGE, 'sh', '-c', 'exit 3']);
+      assert.equal(three.status, 3, three.stderr);
+      reg ??= await startRegistry();
+      const missing = d.docker(['run', '--rm', ...NONE, `${reg.host}/test/absent:1`, 'true']);
+      assert.equal(missing.status, 125);
+      assert.match(missing.stderr, /Unable to find image '127\.0\.0\.1:\d+\/test\/absent:1' locally/);
+    });
+
+    test('a missing command exits 127 (plain and with --rm)', () => {
+      const plain = d.docker(['run', ...NONE, IMAGE, '/no/such/command'], { timeout: 20000 });
+      assert.equal(plain.status, 127, `exit ${plain.status}: ${plain.stderr}`);
+      // With --rm the CLI waits until the daemon removed the container that failed to start.
+      const rm = d.docker(['run', '--rm', ...NONE, IMAGE, '/no/such/command'], { timeout: 20000 });
+      assert.equal(rm.status, 127, `exit ${rm.status} (null: the CLI hung waiting for the removal): ${rm.stderr}`);
+    });
+
+    test('run -d, ps, logs, logs -f, inspect, exec, exec -i, exit codes', async () => {
+      const c = name('e2e-daemon');
+      const id = ok(['run', '-d', '--name', c, ...NONE, IMAGE, 'sh', '-c', 'echo started; echo err >&2; i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done']).trim();
+      assert.match(id, /^[0-9a-f]{64}$/);
+      assert.match(ok(['ps', '--format', '{{.Names}} {{.Status}}']), new RegExp(`^${c} Up`, 'm'));
+      const st = inspect(c);
+      assert.equal(st.State.Running, true);
+      assert.ok(st.State.Pid > 0);
+      assert.ok(existsSync(`/proc/${st.State.Pid}`));
+      await waitFor('logs', () => /tick2/.test(d.docker(['logs', c]).stdout));
+      const logs = d.docker(['logs', c]);
+      assert.match(logs.stdout, /^started$/m);
+      assert.match(logs.stderr, /^err$/m);
+      assert.doesNotMatch(logs.stdout, /^err$/m);
+      assert.match(ok(['logs', '--tail', '1', c]), /^tick\d+\n$/);
+      assert.match(ok(['logs', '-t', c]), /^\d{4}-\d\d-\d\dT\S+ started$/m);
+      // logs -f keeps streaming new lines.
+      const f = d.spawnDocker(['logs', '-f', '--tail', '0', c]);
+      let followed = '';
+      f.stdout!.on('data', (x: Buffer) => { followed += x.toString(); });
+      await waitFor('logs -f output', () => /tick\d+\ntick\d+\n/.test(followed));
+      f.kill('SIGTERM');
+      // exec: output, exit code, stdin.
+      assert.equal(ok(['exec', c, 'echo', 'from-exec']), 'from-exec\n');
+      const ex = d.docker(['exec', c, 'sh', '-c', 'exit 5']);
+      assert.equal(ex.status, 5);
+      assert.equal(ok(['exec', '-i', c, 'cat'], { input: 'through stdin\n' }), 'through stdin\n');
+      // dockerd reports a missing exec command as 126 or 127 depending on where it fails.
+      const exMissing = d.docker(['exec', c, '/no/such/thing']);
+      assert.ok(exMissing.status === 126 || exMissing.status === 127, `exec of a missing command exited ${exMissing.status}: ${exMissing.stderr}`);
+      ok(['exec', '-d', c, 'sh', '-c', 'echo detached > /tmp/d']);
+      await waitFor('detached exec', () => d.docker(['exec', c, 'cat', '/tmp/d']).stdout === 'detached\n');
+      // top and stats.
+      assert.match(ok(['top', c]), /sleep|sh/);
+      const stats = ok(['stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}', c]);
+      assert.match(stats, new RegExp(`^${c} \\S+`));
+    });
+
+    test('stop -t 1, start, restart, kill, wait, pause/unpause, rename, rm -f', () => {
+      const c = name('e2e-life');
+      ok(['run', '-d', '--name', c, ...NONE, IMAGE, 'sleep', '1000']);
+      const t0 = Date.now();
+      ok(['stop', '-t', '1', c]);
+      assert.ok(Date.now() - t0 < 8000, 'stop -t 1 took too long');
+      let s = inspect(c);
+      assert.equal(s.State.Running, false);
+      assert.equal(s.State.ExitCode, 137);
+      ok(['start', c]);
+      assert.equal(inspect(c).State.Running, true);
+      const pid1 = inspect(c).State.Pid;
+      ok(['restart', '-t', '1', c]);
+      s = inspect(c);
+      assert.equal(s.State.Running, true);
+      assert.notEqual(s.State.Pid, pid1);
+      ok(['pause', c]);
+      assert.equal(inspect(c).State.Status, 'paused');
+      assert.match(ok(['ps', '--filter', `name=${c}`, '--format', '{{.Status}}']), /Paused/);
+      ok(['unpause', c]);
+      assert.equal(inspect(c).State.Status, 'running');
+      ok(['rename', c, `${c}-2`]);
+      names.push(`${c}-2`);
+      assert.equal(inspect(`${c}-2`).Name, `/${c}-2`);
+      ok(['kill', `${c}-2`]);
+      assert.equal(ok(['wait', `${c}-2`]).trim(), '137');
+      const notRunning = d.docker(['kill', `${c}-2`]);
+      assert.notEqual(notRunning.status, 0);
+      assert.match(notRunning.stderr, /is not running/);
+      ok(['start', `${c}-2`]);
+      ok(['rm', '-f', `${c}-2`]);
+      const gone = d.docker(['inspect', `${c}-2`]);
+      assert.notEqual(gone.status, 0);
+      assert.match(gone.stderr, /No such (container|object)/);
+    });
+
+    test('attach sees the output and the exit', async () => {
+      const c = name('e2e-attach');
+      ok(['run', '-d', '--name', c, ...NONE, IMAGE, 'sh', '-c', 'sleep 1; i=0; while [ $i -lt 5 ]; do echo att$i; i=$((i+1)); sleep 0.2; done; exit 4']);
+      const r = await d.dockerAsync(['attach', '--no-stdin', c], { timeout: 20000 });
+      assert.match(r.stdout, /att4/);
+      assert.equal(r.status, 4);
+    });
+
+    test('run options: -e, --env-file, -w, -u, --entrypoint, --hostname', () => {
+      const envFile = join(tmp, 'env');
+      writeFileSync(envFile, 'B=two\n# comment\n');
+      const out = ok(['run', '--rm', ...NONE, '-e', 'A=one', '--env-file', envFile, '-w', '/tmp', '-u', '65534:65534', '--hostname', 'hh',
+        '--entrypoint', 'sh', IMAGE, '-c', 'echo $A $B $(pwd) $(id -u):$(id -g) $(hostname)']);
+      assert.equal(out, 'one two /tmp 65534:65534 hh\n');
+    });
+
+    test('--read-only, --cap-drop ALL, --memory in the cgroup, --pids-limit', () => {
+      const ro = d.docker(['run', '--rm', ...NONE, '--read-only', IMAGE, 'touch', '/x']);
+      assert.notEqual(ro.status, 0);
+      assert.match(ro.stderr, /Read-only file system/);
+      assert.match(ok(['run', '--rm', ...NONE, '--cap-drop', 'ALL', IMAGE, 'grep', 'CapEff', '/proc/self/status']), /CapEff:\s+0000000000000000/);
+      const mem = ok(['run', '--rm', ...NONE, '--memory', '32m', IMAGE, 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max']);
+      assert.equal(mem.trim(), String(32 * 1024 * 1024));
+      const bomb = d.docker(['run', '--rm', ...NONE, '--pids-limit', '10', IMAGE, 'sh', '-c', 'for i in $(seq 50); do sleep 5 & done 2>&1; echo done'], { timeout: 60000 });
+      assert.match(bomb.stdout + bomb.stderr, /fork|Resource temporarily unavailable/i);
+    });
+
+    test('OOMKilled with --memory 16m and a memory hog', () => {
+      const c = name('e2e-oom');
+      const r = d.docker(['run', '--name', c, ...NONE, '--memory', '16m', IMAGE, 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1'], { timeout: 60000 });
+      assert.equal(r.status, 137, r.stderr);
+      const s = inspect(c);
+      assert.equal(s.State.OOMKilled, true);
+      assert.equal(s.State.ExitCode, 137);
+      ok(['rm', c]);
+    });
+
+    test('-t gives the process a terminal (docker CLI under script)', { skip: haveCommand('script') ? undefined : 'missing script (util-linux)' }, () => {
+      const r = spawnSync('script', ['-qec', `${DOCKER} run --rm -t ${NONE.join(' ')} ${IMAGE} sh -c 'test -t 1 && echo is-a-tty'`, '/dev/null'], { encoding: 'utf8', env: d.env, timeout: 30000 });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /is-a-tty/);
+    });
+
+    test('cp both ways, and paths cannot leave the container', () => {
+      const c = name('e2e-cp');
+      ok(['run', '-d', '--name', c, ...NONE, IMAGE, 'sh', '-c', 'echo inside > /marker; ln -s / /tmp/root; sleep 1000']);
+      const src = join(tmp, 'to-container.txt');
+      writeFileSync(src, 'hello container\n');
+      ok(['cp', src, `${c}:/tmp/`]);
+      assert.equal(ok(['exec', c, 'cat', '/tmp/to-container.txt']), 'hello container\n');
+      const back = join(tmp, 'back');
+      ok(['cp', `${c}:/tmp/to-container.txt`, back]);
+      assert.equal(readFileSync(back, 'utf8'), 'hello container\n');
+      // `..` past the root stays at the container's root.
+      const up = join(tmp, 'up');
+      ok(['cp', `${c}:/../../../../marker`, up]);
+      assert.equal(readFileSync(up, 'utf8'), 'inside\n');
+      // A symlink to / inside the container resolves inside the container.
+      const pw = join(tmp, 'passwd');
+      ok(['cp', `${c}:/tmp/root/etc/passwd`, pw]);
+      assert.equal(readFileSync(pw, 'utf8'), ok(['exec', c, 'cat', '/etc/passwd']));
+      assert.doesNotMatch(readFileSync(pw, 'utf8'), /^daemon:/m);
+      const marker = `berth-e2e-escape-${process.pid}`;
+      ok(['cp', src, `${c}:/tmp/root/../../tmp/${marker}`]);
+      assert.equal(existsSync(join('/tmp', marker)), false, 'cp wrote outside the container');
+      const missing = d.docker(['cp', `${c}:/no/such/file`, join(tmp, 'x')]);
+      assert.notEqual(missing.status, 0);
+      assert.match(missing.stderr, /Could not find the file|No such/);
+      // export
+      const exp = join(tmp, 'export.tar');
+      ok(['export', '-o', exp, c]);
+      assert.match(spawnSync('tar', ['-tf', exp], { encoding: 'utf8' }).stdout, /^bin\/busybox$/m);
+      ok(['rm', '-f', c]);
+    });
+
+    test('container events with --since/--until', async () => {
+      const since = Math.floor(Date.now() / 1000) - 1;
+      const c = name('e2e-events');
+      ok(['run', '--name', c, ...NONE, IMAGE, 'true']);
+      ok(['rm', c]);
+      await sleep(1100);
+      const until = Math.floor(Date.now() / 1000) + 1;
+      const out = ok(['events', '--since', String(since), '--until', String(until), '--filter', `container=${c}`, '--format', '{{.Action}}'], { timeout: 20000 });
+      const actions = out.split('\n').filter(Boolean);
+      for (const a of ['create', 'start', 'die', 'destroy']) assert.ok(actions.includes(a), `missing ${a} in ${actions.join(',')}`);
+    });
+
+    test('SIGTERM stops berthd gracefully; containers keep running and the next berthd adopts them', async () => {
+      const d1 = await startBerthd({ prefix: 'berthd-e2e-lr-' });
+      let d2: Berthd | undefined;
+      try {
+        d1.docker(['load', '-i', imageTar]);
+        const id = d1.docker(['run', '-d', '--name', 'lr', ...NONE, IMAGE, 'sh', '-c', 'echo before; sleep 1000']).stdout.trim();
+        const pid = (JSON.parse(d1.docker(['inspect', 'lr']).stdout) as Array<{ State: { Pid: number } }>)[0]!.State.Pid;
+        assert.ok(pid > 0);
+        await d1.stop({ keepContainers: true });
+        assert.equal(existsSync(d1.pidfile), false, 'pidfile removed on stop');
+        assert.equal(existsSync(d1.socket), false, 'socket removed on stop');
+        assert.ok(existsSync(`/proc/${pid}`), 'the container survived the daemon');
+        d2 = await startBerthd({ reuse: { dir: d1.dir, execRoot: d1.execRoot } });
+        const st = (JSON.parse(d2.docker(['inspect', id]).stdout) as Array<{ State: { Running: boolean; Pid: number } }>)[0]!.State;
+        assert.equal(st.Running, true);
+        assert.equal(st.Pid, pid);
+        assert.match(d2.docker(['logs', 'lr']).stdout, /before/);
+        assert.equal(d2.docker(['exec', 'lr', 'echo', 'adopted']).stdout, 'adopted\n');
+      } finally {
+        if (d2) await d2.stop();
+        else await d1.stop();
+      }
+    });
+
+    test('system df counts containers', () => {
+      const c = name('e2e-df');
+      ok(['create', '--name', c, ...NONE, IMAGE, 'true']);
+      assert.match(ok(['system', 'df']), /^Containers\s+[1-9]/m);
+      ok(['rm', c]);
+    });
+
+    test('bad input: malformed JSON, a name conflict, a missing image, a cut-off body', async () => {
+      const bad = '{"Image": "busybox", bad';
+      const ans = await raw(`POST /v1.50/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${bad.length}\r\nConnection: close\r\n\r\n${bad}`);
+      assert.match(ans, /^HTTP\/1\.1 400/);
+      daemonHealthy();
+      const c = name('e2e-conflict');
+      ok(['create', '--name', c, ...NONE, IMAGE, 'true']);
+      const dup = d.docker(['run', '--name', c, ...NONE, IMAGE, 'true']);
+      assert.equal(dup.status, 125);
+      assert.match(dup.stderr, new RegExp(`Conflict\\. The container name "/${c}" is already in use by container "[0-9a-f]{64}"\\. You have to remove \\(or rename\\) that container to be able to reuse that name\\.`));
+      ok(['rm', c]);
+      const nf = await raw('POST /v1.50/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 22\r\nConnection: close\r\n\r\n{"Image":"nothere:9"}\n');
+      assert.match(nf, /^HTTP\/1\.1 404/);
+      assert.match(nf, /No such image: nothere:9/);
+      const cut = '{"Image":"busybox","Cmd":["true"]}';
+      await raw(`POST /v1.50/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${cut.length + 50}\r\n\r\n${cut}`, { end: true });
+      daemonHealthy();
+      const noSuch = d.docker(['start', 'no-such-container-x']);
+      assert.notEqual(noSuch.status, 0);
+      assert.match(noSuch.stderr, /No such container: no-such-container-x/);
+    });
+
+    after(() => {
+      for (const n of names) d?.docker(['rm', '-f', n]);
+    });
+  });
+});
