@@ -54,6 +54,8 @@ export interface DaemonConfig {
   tlsKey?: string;
   insecureRegistries: string[];
   registryMirrors: string[];
+  /** Parent of every container's cgroup (dockerd's --cgroup-parent); relative = under berthd's own cgroup. */
+  cgroupParent?: string;
 }
 
 type Partialcfg = Partial<DaemonConfig>;
@@ -73,6 +75,7 @@ const FILE_KEYS: Record<string, keyof DaemonConfig> = {
   tlskey: 'tlsKey',
   'insecure-registries': 'insecureRegistries',
   'registry-mirrors': 'registryMirrors',
+  'cgroup-parent': 'cgroupParent',
 };
 const FLAG_OF: Record<string, string> = Object.fromEntries(Object.entries(FILE_KEYS).map(([k, v]) => [v, k]));
 
@@ -81,6 +84,7 @@ export const USAGE = `Usage: berthd [OPTIONS]
 A self-sufficient runtime for containers (serves the Docker Engine API).
 
 Options:
+      --cgroup-parent string   Set parent cgroup for all containers (default "berth", under berthd's own cgroup)
       --config-file string     Daemon configuration file (default "${DEFAULT_CONFIG_FILE}")
       --data-root string       Root directory of persistent Berth state (default "${DEFAULT_DATA_ROOT}")
   -D, --debug                  Enable debug mode
@@ -121,6 +125,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   };
   const values: Record<string, (v: string) => void> = {
     '--data-root': (v) => { f.dataRoot = v; },
+    '--cgroup-parent': (v) => { f.cgroupParent = v; },
     '--exec-root': (v) => { f.execRoot = v; },
     '--host': (v) => { (f.hosts ??= []).push(v); },
     '-H': (v) => { (f.hosts ??= []).push(v); },
@@ -220,6 +225,7 @@ export function mergeConfig(flags: Partialcfg, file: Partialcfg): DaemonConfig {
     tlsKey: m.tlsKey,
     insecureRegistries: m.insecureRegistries ?? [],
     registryMirrors: m.registryMirrors ?? [],
+    cgroupParent: m.cgroupParent,
   };
 }
 
@@ -283,7 +289,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
   };
   let engine: Engine | undefined;
   try {
-    engine = await openEngine({ dataRoot: config.dataRoot, execRoot: config.execRoot, log: log.child({ component: 'engine' }), registry });
+    engine = await openEngine({ dataRoot: config.dataRoot, execRoot: config.execRoot, log: log.child({ component: 'engine' }), registry, ...(config.cgroupParent ? { cgroupParent: config.cgroupParent } : {}) });
     const eng = engine;
     const containers = eng.containers;
     const router = new Router();
