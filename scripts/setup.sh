@@ -8,6 +8,8 @@ PKGS=(
   gcc make libc6-dev libseccomp-dev pkg-config  # native/: berth-init, the probe
   busybox-static                                # test rootfs
   util-linux iproute2 procps                    # nsenter for hooks, ip for netns tests, ps
+  tini                                          # tini-static: docker-init for --init
+  openssl                                       # certificates for the TLS tests
   runc crun containerd docker.io                # anchors: side-by-side tests and benches
   hyperfine                                     # bench timing
   zstd tar attr                                 # zstd layers; GNU tar as the applier's anchor; setfattr for layer xattrs
