@@ -48,9 +48,10 @@ const CASES: string[][] = [
   ['busybox', 'ls', '-l', '--color'],
 ];
 
-/** docker 28 orders Env from a Go map (random between runs): compare it as a set. */
-function sortEnv(body: { Env?: string[] | null }): unknown {
+/** docker 28 builds Env and HostConfig.Binds from Go maps (random order between runs): compare them as sets. */
+function sortMapOrdered(body: { Env?: string[] | null; HostConfig?: { Binds?: string[] | null } }): unknown {
   if (body.Env) body.Env = [...body.Env].sort();
+  if (body.HostConfig?.Binds) body.HostConfig.Binds = [...body.HostConfig.Binds].sort();
   return body;
 }
 
@@ -79,7 +80,7 @@ describe('run -d: same create body as the docker CLI', { skip }, () => {
       const b = await runBerth(['-H', fake.host, 'run', '-d', ...combo], { env });
       const bc = creates(n);
       assert.equal(bc.length, 1, `berth did not create: ${b.stderr}`);
-      assert.deepEqual(sortEnv(JSON.parse(bc[0]!.body)), sortEnv(JSON.parse(dc[0]!.body)));
+      assert.deepEqual(sortMapOrdered(JSON.parse(bc[0]!.body)), sortMapOrdered(JSON.parse(dc[0]!.body)));
       assert.equal(bc[0]!.query.get('name'), dc[0]!.query.get('name'));
       assert.equal(bc[0]!.query.get('platform'), dc[0]!.query.get('platform'));
       assert.equal(b.code, 0, b.stderr);

@@ -35,7 +35,7 @@ import type {
   ContainerConfig, ContainerCreateRequest, ContainerInspect, ContainerService, ContainerState, ContainerSummary, ExecConfig,
   ExecInspect, HostConfig, LogLine, LogOptions, MountPoint, PathStat, StatsJSON, StreamAttach, Ulimit, WaitCondition,
 } from './types.js';
-import { resolveInRoot } from './user.js';
+import { readUserFiles, resolveInRoot, type UserFiles } from './user.js';
 
 export interface ContainerManagerOptions {
   dataRoot: string;
@@ -216,6 +216,8 @@ export class ContainerManager implements ContainerService {
   private closed = false;
   private readonly initBinary: string | undefined;
   private readonly cgroupVersion = detectCgroupLayout().version;
+  /** Per image (top chain id): its passwd/group texts and the WorkingDirs known to exist in it. */
+  private readonly imageFiles = new Map<string, { user: UserFiles; dirs: Set<string> }>();
 
   constructor(private readonly o: ContainerManagerOptions) {
     this.lc = o.lifecycle;
@@ -278,6 +280,13 @@ export class ContainerManager implements ContainerService {
       this.signals.on(`exit:${id}`, on);
     });
     return { done, cancel };
+  }
+
+  /** Keep an image's files for later creates; the oldest goes beyond a bound (images come and go). */
+  private rememberImageFiles(key: string, files: { user: UserFiles; dirs: Set<string> }): void {
+    this.imageFiles.delete(key);
+    this.imageFiles.set(key, files);
+    if (this.imageFiles.size > 64) this.imageFiles.delete(this.imageFiles.keys().next().value!);
   }
 
   private cgroupsPath(id: string, h: HostConfig): string {
@@ -396,14 +405,21 @@ export class ContainerManager implements ContainerService {
       undo.push(() => this.images.snapshotter.remove(rec.snapshotKey).catch(() => undefined));
 
       const rootfs = this.rootfs.path(id);
-      // The spec needs the image's files (/etc/passwd for User, WorkingDir): mount for the build only.
-      const built = await this.rootfs.with(id, rec.snapshotKey, async (root) => {
-        const out = buildContainerSpec({
-          id, config, hostConfig: withTmpfsMounts(hostConfig), rootfs: root, containerDir: dir, cgroupsPath: this.cgroupsPath(id, hostConfig), namespaces,
-          volumeMounts,
-          ...(this.initBinary ? { initBinary: this.initBinary } : {}),
-          ...(this.o.defaultUlimits?.length ? { defaultUlimits: this.o.defaultUlimits } : {}),
-        });
+      const specFor = (userFiles?: UserFiles) => buildContainerSpec({
+        id, config, hostConfig: withTmpfsMounts(hostConfig), rootfs, containerDir: dir, cgroupsPath: this.cgroupsPath(id, hostConfig), namespaces,
+        volumeMounts,
+        ...(userFiles ? { userFiles } : {}),
+        ...(this.initBinary ? { initBinary: this.initBinary } : {}),
+        ...(this.o.defaultUlimits?.length ? { defaultUlimits: this.o.defaultUlimits } : {}),
+      });
+      // The spec needs the image's files (/etc/passwd for User, WorkingDir). A fresh snapshot shows
+      // exactly its image's files, so what one create read is kept per image (by top chain id) and
+      // later creates skip the mount; else mount for the build only.
+      const imageKey = top ?? '';
+      const known = this.imageFiles.get(imageKey);
+      const built = known && (!config.WorkingDir || known.dirs.has(config.WorkingDir)) ? specFor(known.user) : await this.rootfs.with(id, rec.snapshotKey, async (root) => {
+        const files = known ?? { user: readUserFiles(root), dirs: new Set<string>() };
+        const out = specFor(files.user);
         // Docker creates a missing WorkingDir at create, owned by the container's user.
         if (config.WorkingDir) {
           const host = resolveInRoot(root, config.WorkingDir);
@@ -411,8 +427,11 @@ export class ContainerManager implements ContainerService {
             mkdirSync(host, { recursive: true, mode: 0o755 });
             const u = out.spec.process?.user;
             if (u) try { chownSync(host, u.uid, u.gid); } catch { /* best effort */ }
+          } else {
+            files.dirs.add(config.WorkingDir);
           }
         }
+        this.rememberImageFiles(imageKey, files);
         return out;
       });
       warnings.push(...built.warnings);

@@ -14,7 +14,7 @@ import { nullLogger, type Logger } from '../common/log.js';
 import { Lifecycle } from '../lifecycle/lifecycle.js';
 import { ensureBuiltinImages } from '../images/builtin.js';
 import { LocalContentStore } from '../images/content/local-store.js';
-import { pullImage, type PullResult } from '../images/distribution/pull.js';
+import type { PullResult } from '../images/distribution/pull.js';
 import type { RegistryClientOptions } from '../images/distribution/registry-client.js';
 import type { ProgressFn } from '../images/distribution/progress.js';
 import { GarbageCollector } from '../images/gc.js';
@@ -144,6 +144,8 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
       containers, events, images, lifecycle,
       ...(opts.registry ? { registry: opts.registry } : {}),
       async pull(ref, onProgress) {
+        // Loaded on first use: the registry client (undici) is most of an idle daemon's memory.
+        const { pullImage } = await import('../images/distribution/pull.js');
         const r = await pullImage(images, ref, { ...(opts.registry ? { registry: opts.registry } : {}), ...(onProgress ? { onProgress } : {}) });
         const img = await images.get(r.name);
         events.publish({ Type: 'image', Action: 'pull', Actor: { ID: familiarString(r.name), Attributes: { name: familiarString(r.name), ...(img.config.config?.Labels ?? {}) } } });

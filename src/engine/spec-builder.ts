@@ -16,7 +16,7 @@ import { DOCKER_DEFAULT_CAPS, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS, OCI_SP
 import type { Device, Mount, Namespace, Seccomp, Spec } from '../runtime/spec/types.js';
 import { buildDevices, buildResources, buildRlimits, checkResources, hostDevices, type ResourceHost } from './spec-resources.js';
 import type { ContainerConfig, HostConfig, Ulimit } from './types.js';
-import { resolveContainerUser } from './user.js';
+import { resolveContainerUser, type UserFiles } from './user.js';
 
 /** Docker's default PATH (oci.DefaultPathEnv for Linux). */
 export const DEFAULT_PATH_ENV = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -32,8 +32,13 @@ export interface SpecInput {
   /** Already merged with the image config (Env, Cmd, Entrypoint, WorkingDir, User...). */
   config: ContainerConfig;
   hostConfig: HostConfig;
-  /** Absolute path of the mounted rootfs. */
+  /** Absolute path of the rootfs (where it is, or will be, mounted). */
   rootfs: string;
+  /**
+   * The image's /etc/passwd and /etc/group, when the caller read them already (the engine keeps
+   * them per image, so a create need not mount the rootfs); else they are read under `rootfs`.
+   */
+  userFiles?: UserFiles;
   /** Holds hostname, hosts and resolv.conf, bind-mounted into /etc as Docker does. */
   containerDir: string;
   cgroupsPath: string;
@@ -332,7 +337,7 @@ export function buildContainerSpec(input: SpecInput): { spec: Spec; warnings: st
   if (!args.length) throw errInvalid('no command specified');
   const networkHost = input.namespaces.network === 'host' || hc.NetworkMode === 'host';
   const hostname = config.Hostname || (networkHost ? host.hostname : input.id.slice(0, 12));
-  const user = resolveContainerUser(input.rootfs, config.User ?? '', hc.GroupAdd ?? []);
+  const user = resolveContainerUser(input.userFiles ?? input.rootfs, config.User ?? '', hc.GroupAdd ?? []);
   const env = containerEnv(config.Env ?? [], hostname, !!config.Tty);
   // runc sets HOME from the user's passwd entry (or `/`) when the env lacks it or has it empty;
   // Berth's init does not read passwd, so the spec carries it.

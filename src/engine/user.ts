@@ -181,19 +181,31 @@ export function getAdditionalGroups(additional: readonly string[], group: GroupE
   return out;
 }
 
+/** The texts of a rootfs's /etc/passwd and /etc/group (undefined: no such file). */
+export interface UserFiles { passwd?: string; group?: string }
+
+/** Read /etc/passwd and /etc/group inside `rootfs`, without leaving it. */
+export function readUserFiles(rootfs: string): UserFiles {
+  const out: UserFiles = {};
+  const passwd = readFileInRoot(rootfs, '/etc/passwd');
+  const group = readFileInRoot(rootfs, '/etc/group');
+  if (passwd !== undefined) out.passwd = passwd;
+  if (group !== undefined) out.group = group;
+  return out;
+}
+
 /** The OCI process user Docker derives for a container (daemon/oci_linux.go getUser). */
 export interface ResolvedUser { uid: number; gid: number; additionalGids: number[]; home?: string }
 
 /**
- * Reads /etc/passwd and /etc/group inside `rootfs` (a missing file is fine) and resolves `User`
- * and `GroupAdd`. additionalGids is Docker's: the primary gid first, then the membership groups,
- * then GroupAdd (duplicates kept, as dockerd writes them).
+ * Reads /etc/passwd and /etc/group inside `rootfs` (a missing file is fine), or takes them as read
+ * before (`UserFiles`), and resolves `User` and `GroupAdd`. additionalGids is Docker's: the
+ * primary gid first, then the membership groups, then GroupAdd (duplicates kept, as dockerd writes them).
  */
-export function resolveContainerUser(rootfs: string, userSpec: string, groupAdd: readonly string[] = []): ResolvedUser {
-  const passwdText = readFileInRoot(rootfs, '/etc/passwd');
-  const groupText = readFileInRoot(rootfs, '/etc/group');
-  const passwd = passwdText === undefined ? undefined : parsePasswd(passwdText);
-  const group = groupText === undefined ? undefined : parseGroup(groupText);
+export function resolveContainerUser(rootfs: string | UserFiles, userSpec: string, groupAdd: readonly string[] = []): ResolvedUser {
+  const files = typeof rootfs === 'string' ? readUserFiles(rootfs) : rootfs;
+  const passwd = files.passwd === undefined ? undefined : parsePasswd(files.passwd);
+  const group = files.group === undefined ? undefined : parseGroup(files.group);
   const u = getExecUser(userSpec, passwd, group);
   const add = groupAdd.length ? getAdditionalGroups(groupAdd, group) : [];
   const out: ResolvedUser = { uid: u.uid, gid: u.gid, additionalGids: [u.gid, ...u.sgids, ...add] };

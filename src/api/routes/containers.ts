@@ -224,7 +224,9 @@ export function registerContainerRoutes(router: Router, containers: ContainerSer
       const p = containers.wait(ctx.params['id']!, cond as WaitCondition, ac.signal);
       // An immediate failure (no such container) is an HTTP error; after that, the 200 and its
       // headers go out at once (the docker CLI starts the container once they arrive), the body later.
-      const early = await Promise.race([p.then((v) => ({ v }), (e: unknown) => ({ e })), new Promise<undefined>((r) => setTimeout(r, 20))]);
+      // `wait` settles an immediate answer within microtasks, so one turn of the loop tells them apart
+      // (a timer here would hold up every `docker run` by its length).
+      const early = await Promise.race([p.then((v) => ({ v }), (e: unknown) => ({ e })), new Promise<undefined>((r) => setImmediate(() => r(undefined)))]);
       if (early && 'e' in early) throw early.e;
       if (!early) {
         ctx.res.writeHead(200, { 'Content-Type': 'application/json' });

@@ -13,8 +13,6 @@ import { loadArchive } from '../../images/archive/load.js';
 import { saveImages } from '../../images/archive/save.js';
 import type { Credentials } from '../../images/distribution/credentials.js';
 import type { ProgressEvent } from '../../images/distribution/progress.js';
-import { pullImage } from '../../images/distribution/pull.js';
-import { push } from '../../images/distribution/push.js';
 import type { RegistryClientOptions } from '../../images/distribution/registry-client.js';
 import type { ImageService, ImageSummary } from '../../images/images.js';
 import { familiarString, normalize, normalizeReference, parseReference, repoName } from '../../images/reference.js';
@@ -213,6 +211,8 @@ export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void 
       const ref = pullReference(fromImage, tag);
       const full = normalize(ref);
       await progressStream(ctx, async (onProgress) => {
+        // Loaded on first use: the registry client (undici) is most of an idle daemon's memory.
+        const { pullImage } = await import('../../images/distribution/pull.js');
         await pullImage(images, ref, { registry: registryOptions(deps, ctx), onProgress });
         publish(deps, 'pull', familiarString(full));
       }, (e) => /^Pulling from /.test(e.status));
@@ -320,6 +320,7 @@ export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void 
     });
     const target = img.records.find((r) => r.name === full)?.target ?? img.manifestDesc;
     await progressStream(ctx, async (onProgress) => {
+      const { push } = await import('../../images/distribution/push.js'); // on first use, as pull
       await push(full, { content: images.content, target, registry: registryOptions(deps, ctx), onProgress });
       publish(deps, 'push', familiarString(full));
     }, (e) => /^The push refers to/.test(e.status));
