@@ -2,7 +2,7 @@
 // testing/fake-daemon.ts, a TEST FAKE on a temp unix socket that serves fixed JSON (it is not an engine).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { encodeFrame } from '../api/stdcopy.js';
+import { encodeFrame } from '../common/stdcopy.js';
 import { startFakeDaemon, type FakeDaemon } from './testing/fake-daemon.js';
 import { dockerVersion, runBerth, runDocker } from './testing/run-cli.js';
 

@@ -2,7 +2,7 @@
 // is a TEST FAKE: canned attach frames, wait status and start errors; not an engine).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { encodeFrame } from '../api/stdcopy.js';
+import { encodeFrame } from '../common/stdcopy.js';
 import { startFakeDaemon, type FakeDaemon } from './testing/fake-daemon.js';
 import { dockerVersion, runBerth, runDocker } from './testing/run-cli.js';
 

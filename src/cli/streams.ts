@@ -1,6 +1,6 @@
 // Local terminal plumbing for attach/exec/run: copy a hijacked connection to stdout/stderr, stdin to it, raw mode, resize.
 import type { Duplex } from 'node:stream';
-import { demux } from '../api/stdcopy.js';
+import { demux } from '../common/stdcopy.js';
 import type { Hijacked } from '../client/client.js';
 import type { Io } from './command.js';
 

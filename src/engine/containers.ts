@@ -14,7 +14,7 @@ import type { Socket } from 'node:net';
 import { BerthError, errConflict, errInvalid, errNotImplemented, isNotFound } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Lifecycle, LifecycleEvent } from '../lifecycle/lifecycle.js';
-import { encodeStdcopyFrame } from '../lifecycle/stdcopy.js';
+import { encodeFrame } from '../common/stdcopy.js';
 import type { ImageService } from '../images/images.js';
 import { TarWriter } from '../images/tar/writer.js';
 import { parseSignal } from '../runtime/container/proc.js';
@@ -968,7 +968,7 @@ export class ContainerManager implements ContainerService {
       const ac = new AbortController();
       for await (const l of readLogs(c.logPath, { stdout: a.stdout, stderr: a.stderr }, ac.signal, () => false)) {
         if ((l.stream === 'stdout' && !a.stdout) || (l.stream === 'stderr' && !a.stderr)) continue;
-        a.conn.write(tty ? l.text : encodeStdcopyFrame(l.stream === 'stdout' ? 1 : 2, l.text));
+        a.conn.write(tty ? l.text : encodeFrame(l.stream === 'stdout' ? 1 : 2, l.text));
       }
     }
     if (!opts.stream) {

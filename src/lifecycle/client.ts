@@ -5,7 +5,7 @@ import type { LinuxResources, Process as OciProcess, Spec } from '../runtime/spe
 import type { CgroupStats } from '../runtime/cgroups/cgroups.js';
 import { Lifecycle, type ExitStatus, type LifecycleEvent, type LifecycleOptions, type NewTaskOptions } from './lifecycle.js';
 import type { ContainerRow, TaskRow } from './metadata.js';
-import { demuxStdcopy } from './stdcopy.js';
+import { demux } from '../common/stdcopy.js';
 
 /**
  * How a task's or exec's stdio reaches the caller (containerd's `cio` creators):
@@ -39,7 +39,7 @@ class Io {
       });
       sock.resume();
     } else {
-      this.done = demuxStdcopy(sock, dstOut, dstErr).catch(() => {});
+      this.done = demux(sock, dstOut, dstErr).then(() => {}, () => {});
     }
     void this.done.then(() => { out.end(); err.end(); });
     this.stdin = stdin

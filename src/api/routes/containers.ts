@@ -11,7 +11,7 @@ import { parseDetachKeys } from '../detach-keys.js';
 import { hijackContentType } from '../hijack.js';
 import type { Filters } from '../query.js';
 import type { Router } from '../router.js';
-import { STDERR, STDOUT, encodeFrame } from '../stdcopy.js';
+import { STDERR, STDOUT, encodeFrame } from '../../common/stdcopy.js';
 
 /** The header `docker cp` reads a path's stat from (base64 of its JSON). */
 export const PATH_STAT_HEADER = 'X-Docker-Container-Path-Stat';

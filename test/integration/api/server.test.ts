@@ -13,7 +13,7 @@ import { ApiServer, startApiServer } from '../../../src/api/server.js';
 import { registerPingRoutes } from '../../../src/api/ping.js';
 import { registerVersionRoute } from '../../../src/api/version.js';
 import type { Context } from '../../../src/api/context.js';
-import { FrameEncoder, STDERR, STDOUT, decodeFrames, encodeFrame, frameWriter } from '../../../src/api/stdcopy.js';
+import { FrameEncoder, STDERR, STDOUT, decodeFrames, encodeFrame, frameWriter } from '../../../src/common/stdcopy.js';
 import { ApiError, Client } from '../../../src/client/client.js';
 import { RawPeer, parseResponses, rawRequest } from './raw-peer.js';
 

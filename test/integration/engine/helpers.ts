@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough, Duplex } from 'node:stream';
 import { openEngine, type Engine, type EngineOptions } from '../../../src/engine/engine.js';
 import { loadArchive } from '../../../src/images/archive/load.js';
-import { demuxStdcopy } from '../../../src/lifecycle/stdcopy.js';
+import { demux as demuxFrames } from '../../../src/common/stdcopy.js';
 import { buildDockerSaveTar } from '../../fixtures/image.js';
 import { removeCgroupTree } from '../../fixtures/cgroup.js';
 import { nativeBuild, rootSkipReason } from '../../fixtures/rootfs.js';
@@ -116,7 +116,7 @@ export async function demux(buf: Buffer): Promise<{ out: string; err: string }> 
   const po = new PassThrough().on('data', (b: Buffer) => o.push(b));
   const pe = new PassThrough().on('data', (b: Buffer) => e.push(b));
   const src = new PassThrough();
-  const done = demuxStdcopy(src, po, pe);
+  const done = demuxFrames(src, po, pe).then(() => {});
   src.end(buf);
   await done;
   return { out: Buffer.concat(o).toString(), err: Buffer.concat(e).toString() };

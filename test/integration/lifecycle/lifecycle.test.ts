@@ -17,7 +17,7 @@ import { baseConfig } from '../../conformance/runc-cli.js';
 import { Lifecycle, SHIM_DIED_REASON, type LifecycleEvent } from '../../../src/lifecycle/lifecycle.js';
 import { MetadataStore } from '../../../src/lifecycle/metadata.js';
 import { BerthClient } from '../../../src/lifecycle/client.js';
-import { demuxStdcopy } from '../../../src/lifecycle/stdcopy.js';
+import { demux } from '../../../src/common/stdcopy.js';
 import { openCgroups } from '../../../src/runtime/cgroups/open.js';
 import { isSameLiveProcess } from '../../../src/runtime/container/proc.js';
 import { errorCode } from '../../../src/common/errors.js';
@@ -64,7 +64,7 @@ function collect(sock: NodeJS.ReadableStream & { resume(): void }, framed: boole
   }
   const po = new PassThrough().on('data', (b: Buffer) => o.push(b));
   const pe = new PassThrough().on('data', (b: Buffer) => e.push(b));
-  const done = demuxStdcopy(sock as never, po, pe);
+  const done = demux(sock as never, po, pe).then(() => {});
   return { out: () => Buffer.concat(o).toString(), err: () => Buffer.concat(e).toString(), done };
 }
 

@@ -1,6 +1,6 @@
 // `berth logs`: GET /containers/{id}/logs, demultiplexed unless the container has a tty.
 import type { ContainerInspect } from '../../../engine/types.js';
-import { demux } from '../../../api/stdcopy.js';
+import { demux } from '../../../common/stdcopy.js';
 import type { Command } from '../../command.js';
 import { parseTimestamp, pipeTo } from '../util.js';
 
