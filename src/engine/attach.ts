@@ -4,7 +4,8 @@ import type { Socket } from 'node:net';
 
 /**
  * Finds Docker's detach sequence in stdin: bytes that could start it are held back until the
- * next byte decides; on a match the held bytes are dropped and `detached` is set.
+ * next byte decides; on a match the held bytes are dropped and `detached` is set. Matching is
+ * overlap-aware: `ctrl-p,ctrl-p,ctrl-q` typed after an extra `ctrl-p` still detaches.
  */
 export class DetachScanner {
   private held: number[] = [];
@@ -13,24 +14,18 @@ export class DetachScanner {
 
   /** The bytes to forward from `chunk` (none after the sequence). */
   feed(chunk: Buffer): Buffer {
-    if (this.detached || this.keys.length === 0) return this.detached ? Buffer.alloc(0) : chunk;
+    if (this.detached) return Buffer.alloc(0);
+    if (this.keys.length === 0) return chunk;
     const out: number[] = [];
     for (const b of chunk) {
-      if (b === this.keys[this.held.length]) {
-        this.held.push(b);
-        if (this.held.length === this.keys.length) {
-          this.detached = true;
-          this.held = [];
-          break;
-        }
-        continue;
-      }
-      if (this.held.length) {
-        out.push(...this.held);
+      this.held.push(b);
+      // Keep the longest suffix of the held bytes that is still a prefix of the sequence.
+      while (this.held.length && !this.isPrefix(this.held)) out.push(this.held.shift()!);
+      if (this.held.length === this.keys.length) {
+        this.detached = true;
         this.held = [];
+        break;
       }
-      if (b === this.keys[0]) this.held.push(b);
-      else out.push(b);
     }
     return Buffer.from(out);
   }
@@ -40,6 +35,10 @@ export class DetachScanner {
     const b = Buffer.from(this.held);
     this.held = [];
     return b;
+  }
+
+  private isPrefix(bytes: number[]): boolean {
+    return bytes.length <= this.keys.length && bytes.every((x, i) => x === this.keys[i]);
   }
 }
 
