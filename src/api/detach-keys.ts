@@ -1,4 +1,4 @@
-// Detach keys (`--detach-keys`, default ctrl-p,ctrl-q): parsing and a stdin transform that stops at the sequence.
+// Detach keys (`--detach-keys`, default ctrl-p,ctrl-q): parsing docker's notation into the byte sequence the engine watches for.
 import { errInvalid } from '../common/errors.js';
 
 /** Docker's default detach sequence. */
