@@ -3,7 +3,8 @@
 // Lifecycle of a container, as the engine drives it (docs/engine.md):
 //   create: image -> snapshot (prepare) -> container dir -> OCI spec -> lifecycle container -> record
 //   start:  mount the snapshot -> lifecycle task (shim, log) -> pending attaches -> release the process
-//   exit:   (lifecycle /tasks/exit) record -> delete the task -> unmount -> oom/die events -> AutoRemove
+//   exit:   (lifecycle /tasks/exit) record -> delete the task -> unmount -> oom/die events -> restart policy (restart.ts) or AutoRemove
+//   health: a started container with a check gets one timer (health.ts); its probes are execs
 //   remove: kill (force) -> delete the task -> unmount -> lifecycle container + snapshot -> files -> record
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
@@ -24,6 +25,8 @@ import { extractArchive, overlayChanges, statPath as statInRoot, tarTree, writeA
 import { bridge } from './attach.js';
 import type { EventBus } from './events.js';
 import { ExecManager } from './exec.js';
+import { HealthMonitor, healthOnStart, mergeHealthcheck, validateHealthcheck } from './health.js';
+import { RestartManager, policyWantsRestart, validateRestartPolicy } from './restart.js';
 import { readLogs } from './logs.js';
 import { generateName, newContainerId, normalizeName, noSuchContainer } from './names.js';
 import { buildContainerSpec, type SpecInput } from './spec-builder.js';
@@ -55,6 +58,8 @@ export interface ContainerManagerOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const isLive = (s: ContainerState['Status']) => s === 'running' || s === 'paused';
+/** Docker's State.Running: a container waiting to be restarted counts as running (stop, kill, ps, wait). */
+const isUp = (s: ContainerState['Status']) => isLive(s) || s === 'restarting';
 const nowIso = () => new Date().toISOString();
 
 /** Docker's `units.HumanDuration`, for the Status column. */
@@ -201,6 +206,12 @@ interface PendingAttach {
 export class ContainerManager implements ContainerService {
   readonly rootfs: RootfsMounts;
   readonly execs: ExecManager;
+  readonly health: HealthMonitor;
+  readonly restarts = new RestartManager();
+  /** Restarts under way after their backoff (close waits for them). */
+  private readonly restarting = new Set<Promise<void>>();
+  /** During reconcile: exits are recorded; the policies are applied once, at the end (dockerd's restore). */
+  private restoring = false;
   private readonly lc: Lifecycle;
   private readonly images: ImageService;
   private readonly store: ContainerStore;
@@ -234,6 +245,11 @@ export class ContainerManager implements ContainerService {
       container: (ref) => this.resolve(ref),
       rootfsPath: (id) => this.rootfs.path(id),
       eventAttrs: (c) => this.attrs(c),
+    });
+    this.health = new HealthMonitor({
+      store: this.store, log: this.log,
+      probe: (id, cmd, timeoutMs, maxOutput) => this.execs.probe(id, cmd, timeoutMs, maxOutput),
+      publish: (c, action) => this.publish(c, action),
     });
     const onExit = (e: LifecycleEvent) => this.onTaskExit(e.id);
     this.lc.events.on('/tasks/exit', onExit);
@@ -329,7 +345,9 @@ export class ContainerManager implements ContainerService {
     config.ExposedPorts = req.ExposedPorts || ic.ExposedPorts ? { ...(ic.ExposedPorts ?? {}), ...(req.ExposedPorts ?? {}) } : undefined;
     config.Volumes = req.Volumes || ic.Volumes ? { ...(ic.Volumes ?? {}), ...(req.Volumes ?? {}) } : null;
     if (!config.StopSignal && ic.StopSignal) config.StopSignal = ic.StopSignal;
-    if (!config.Healthcheck && ic.Healthcheck) config.Healthcheck = ic.Healthcheck;
+    const hc = mergeHealthcheck(config.Healthcheck, ic.Healthcheck);
+    if (hc) config.Healthcheck = hc;
+    validateHealthcheck(config.Healthcheck);
     if (!config.Shell && ic.Shell) config.Shell = ic.Shell;
     if (config.StopSignal) signalOf(config.StopSignal, 15);
     config.Image = req.Image;
@@ -349,6 +367,7 @@ export class ContainerManager implements ContainerService {
     if (logFiles !== undefined && (!Number.isInteger(logFiles) || logFiles < 1)) throw errInvalid(`invalid value for max-file: ${hostConfig.LogConfig.Config?.['max-file']}`);
     hostConfig.RestartPolicy ??= { Name: 'no', MaximumRetryCount: 0 };
     if (hostConfig.RestartPolicy.Name === '') hostConfig.RestartPolicy = { Name: 'no', MaximumRetryCount: 0 };
+    validateRestartPolicy(hostConfig.RestartPolicy);
     if (hostConfig.AutoRemove && hostConfig.RestartPolicy.Name !== 'no') throw errInvalid(`can't create 'AutoRemove' container with restart policy`);
     hostConfig.IpcMode ||= 'private';
     hostConfig.CgroupnsMode ||= this.cgroupVersion === 2 ? 'private' : 'host';
@@ -455,21 +474,28 @@ export class ContainerManager implements ContainerService {
     const id = this.resolve(ref).id;
     return this.lock(id, async () => {
       const c = this.store.get(id);
-      if (isLive(c.state.status)) return false;
+      if (isUp(c.state.status)) return false;
       if (c.state.status === 'removing' || c.state.status === 'dead') throw errConflict(`cannot start container ${id}: container is marked for removal`);
       // An exit still being applied (a quick restart after an exit) must finish first.
       await this.exitHandling.get(id);
-      const p = this.startLocked(id);
-      this.starting.set(id, p);
-      try {
-        return await p;
-      } finally {
-        this.starting.delete(id);
-      }
+      return this.startTracked(id, false);
     });
   }
 
-  private async startLocked(id: string): Promise<boolean> {
+  /** startLocked, visible to logs/attach/wait as "starting". */
+  private async startTracked(id: string, auto: boolean): Promise<boolean> {
+    const p = this.startLocked(id, auto);
+    this.starting.set(id, p);
+    try {
+      return await p;
+    } finally {
+      this.starting.delete(id);
+    }
+  }
+
+  /** `auto`: a restart by the policy; otherwise a start by the user, which resets the restart state (dockerd's ResetRestartManager). */
+  private async startLocked(id: string, auto = false): Promise<boolean> {
+    if (!auto) this.restarts.reset(id);
     const c = this.store.get(id);
     const stale = this.lc.md.findTask(this.lc.namespace, id);
     if (stale) await this.lc.deleteTask(id, { force: true });
@@ -493,7 +519,8 @@ export class ContainerManager implements ContainerService {
       const msg = (e as Error).message;
       // Docker's codes for a start that failed before the process ran: 127 not found, 126 not executable.
       const code = isNotFound(e) ? 127 : (e as BerthError).code === 'permission-denied' ? 126 : 128;
-      const failed = this.store.update(id, (r) => { r.state = { ...r.state, status: r.hasBeenStarted ? 'exited' : 'created', error: msg, exitCode: code }; });
+      const failed = this.store.update(id, (r) => { r.state = { ...r.state, status: r.hasBeenStarted ? 'exited' : 'created', pid: 0, error: msg, exitCode: code }; });
+      if (auto) this.signals.emit(`exit:${id}`, code);
       // dockerd removes an AutoRemove container whose start failed: a client waiting on
       // `condition=removed` (docker run --rm) would otherwise wait forever. After our lock is released.
       if (failed.hostConfig.AutoRemove) {
@@ -509,8 +536,11 @@ export class ContainerManager implements ContainerService {
       r.state = { status: 'running', pid: task.pid, exitCode: 0, error: '', oomKilled: false, startedAt: task.startedAt || nowIso(), finishedAt: r.state.finishedAt };
       r.hasBeenStarted = true;
       r.manuallyStopped = false;
+      if (!auto) r.restartCount = 0;
+      healthOnStart(r);
     });
     this.publish(rec, 'start');
+    this.health.arm(rec);
     return true;
   }
 
@@ -541,7 +571,14 @@ export class ContainerManager implements ContainerService {
 
   private async stopLocked(id: string, opts: { signal?: string; timeout?: number }): Promise<boolean> {
     let c = this.store.get(id);
+    if (c.state.status === 'restarting') {
+      // dockerd: the restart manager is cancelled; no signal, the container is just stopped.
+      this.cancelRestart(id);
+      this.publish(this.store.get(id), 'stop');
+      return true;
+    }
     if (!isLive(c.state.status)) return false;
+    this.restarts.cancel(id);
     c = this.store.update(id, (r) => { r.manuallyStopped = true; });
     const sig = signalOf(opts.signal ?? c.config.StopSignal, 15);
     const timeout = opts.timeout ?? c.config.StopTimeout ?? 10;
@@ -601,8 +638,18 @@ export class ContainerManager implements ContainerService {
     const c0 = this.resolve(ref);
     await this.lock(c0.id, async () => {
       const c = this.store.get(c0.id);
-      if (!isLive(c.state.status)) throw errConflict(`Cannot kill container: ${ref}: Container ${c.id} is not running`);
+      if (!isUp(c.state.status)) throw errConflict(`Cannot kill container: ${ref}: Container ${c.id} is not running`);
       const sig = signalOf(signal, 9);
+      // dockerd's killWithSignal: SIGKILL, or the stop signal (any signal when none is configured),
+      // means "do not restart after this exit"; any kill marks the container stopped by the user.
+      const exitOnNext = sig === 9 || !c.config.StopSignal || signalOf(c.config.StopSignal, 15) === sig;
+      if (c.state.status === 'restarting') {
+        if (exitOnNext) this.cancelRestart(c.id);
+        else this.store.update(c.id, (r) => { r.manuallyStopped = true; });
+        return;
+      }
+      if (exitOnNext) this.restarts.cancel(c.id);
+      this.store.update(c.id, (r) => { r.manuallyStopped = true; });
       const exit = sig === 9 ? this.nextExit(c.id, 10_000) : undefined;
       try {
         await this.signalTask(c, sig);
@@ -621,7 +668,7 @@ export class ContainerManager implements ContainerService {
       const r = this.store.find(id);
       return r?.state.error ? { StatusCode: code, Error: { Message: r.state.error } } : { StatusCode: code };
     };
-    if (condition === 'not-running' && !isLive(c.state.status) && !this.starting.has(id)) return result(c.state.exitCode);
+    if (condition === 'not-running' && !isUp(c.state.status) && !this.starting.has(id)) return result(c.state.exitCode);
     return new Promise((resolve, reject) => {
       const ev = condition === 'removed' ? `removed:${id}` : `exit:${id}`;
       const on = (code: number) => { cleanup(); resolve(result(code)); };
@@ -631,6 +678,30 @@ export class ContainerManager implements ContainerService {
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) onAbort();
     });
+  }
+
+  /** A stop or kill during the backoff: the pending restart is called off and the container is stopped by the user. */
+  private cancelRestart(id: string): void {
+    this.restarts.cancel(id);
+    const rec = this.store.update(id, (r) => { r.state.status = 'exited'; r.state.pid = 0; r.manuallyStopped = true; });
+    this.signals.emit(`exit:${id}`, rec.state.exitCode);
+  }
+
+  /** After the backoff: start again, unless a stop, kill, remove or close came first. */
+  private scheduleRestart(id: string, delayMs: number): void {
+    const p = this.restarts.wait(id, delayMs).then(async (go) => {
+      if (!go || this.closed) return;
+      await this.lock(id, async () => {
+        const c = this.store.find(id);
+        if (!c || c.state.status !== 'restarting') return;
+        await this.exitHandling.get(id);
+        await this.startTracked(id, true);
+      });
+    }).catch((e) => {
+      // dockerd: a restart that fails to start leaves the container stopped (startLocked recorded the error).
+      this.log.warn('restart policy: start failed', { id, err: (e as Error).message });
+    }).finally(() => this.restarting.delete(p));
+    this.restarting.add(p);
   }
 
   // --- exit -------------------------------------------------------------------------------
@@ -651,6 +722,7 @@ export class ContainerManager implements ContainerService {
     if (!c) return;
     const t = this.lc.md.findTask(this.lc.namespace, id);
     if (!t || t.status !== 'stopped') return;
+    this.health.stop(id);
     try {
       await this.lc.deleteTask(id);
     } catch (e) {
@@ -662,17 +734,24 @@ export class ContainerManager implements ContainerService {
       this.log.warn('exit: unmount rootfs', { id, err: (e as Error).message });
     }
     const code = t.exitCode ?? 255;
+    const startedAt = t.startedAt || c.state.startedAt;
+    // dockerd's handleContainerExit: the policy decides (and the backoff advances) at each exit.
+    // While restoring, exits are only recorded; reconcile applies the policies once at the end.
+    const delay = this.restoring ? undefined
+      : this.restarts.decide(id, c.hostConfig.RestartPolicy, code, c.manuallyStopped, c.restartCount, Date.now() - Date.parse(startedAt));
     const rec = this.store.update(id, (r) => {
       r.state = {
-        ...r.state, status: 'exited', pid: 0, exitCode: code, oomKilled: t.oomKilled,
+        ...r.state, status: delay !== undefined ? 'restarting' : 'exited', pid: 0, exitCode: code, oomKilled: t.oomKilled,
         finishedAt: t.finishedAt || nowIso(), error: t.exitReason || '',
         ...(t.startedAt ? { startedAt: t.startedAt } : {}),
       };
+      if (delay !== undefined) r.restartCount++;
     });
     if (t.oomKilled) this.publish(rec, 'oom');
     this.publish(rec, 'die', { exitCode: String(code), execDuration: String(Math.max(0, Math.round((Date.parse(rec.state.finishedAt) - Date.parse(rec.state.startedAt)) / 1000))) });
     this.signals.emit(`exit:${id}`, code);
-    if (rec.hostConfig.AutoRemove) {
+    if (delay !== undefined) this.scheduleRestart(id, delay);
+    else if (rec.hostConfig.AutoRemove) {
       await this.lock(id, () => this.removeLocked(id)).catch((e) => {
         if (!isNotFound(e)) this.log.warn('AutoRemove failed', { id, err: (e as Error).message });
       });
@@ -719,6 +798,10 @@ export class ContainerManager implements ContainerService {
     if (opts.link) throw errInvalid('Conflict, cannot remove the default link name of the container');
     await this.lock(c0.id, async () => {
       const c = this.store.get(c0.id);
+      if (c.state.status === 'restarting') {
+        if (!opts.force) throw errConflict(`cannot remove container "${c.name}": container is restarting: stop the container before removing or force remove`);
+        this.restarts.cancel(c.id);
+      }
       if (isLive(c.state.status)) {
         if (!opts.force) {
           throw errConflict(`cannot remove container "${c.name}": container is running: stop the container before removing or force remove`);
@@ -739,6 +822,8 @@ export class ContainerManager implements ContainerService {
   private async removeLocked(id: string): Promise<void> {
     const c = this.store.find(id);
     if (!c) throw noSuchContainer(id);
+    this.restarts.reset(id);
+    this.health.stop(id);
     this.store.update(id, (r) => { r.state.status = 'removing'; });
     if (this.lc.md.findTask(this.lc.namespace, id)) await this.lc.deleteTask(id, { force: true });
     await this.rootfs.removeAll(id);
@@ -763,7 +848,7 @@ export class ContainerManager implements ContainerService {
     const s = c.state;
     return {
       Status: s.status,
-      Running: isLive(s.status),
+      Running: isUp(s.status),
       Paused: s.status === 'paused',
       Restarting: s.status === 'restarting',
       OOMKilled: s.oomKilled,
@@ -780,9 +865,10 @@ export class ContainerManager implements ContainerService {
   private statusText(c: ContainerRecord): string {
     const s = c.state;
     switch (s.status) {
-      case 'running': return `Up ${humanDuration(Date.now() - Date.parse(s.startedAt))}`;
+      case 'running': return `Up ${humanDuration(Date.now() - Date.parse(s.startedAt))}${s.health ? ` (${s.health.Status === 'starting' ? 'health: starting' : s.health.Status})` : ''}`;
       case 'paused': return `Up ${humanDuration(Date.now() - Date.parse(s.startedAt))} (Paused)`;
       case 'exited': return `Exited (${s.exitCode}) ${humanDuration(Date.now() - Date.parse(s.finishedAt))} ago`;
+      case 'restarting': return `Restarting (${s.exitCode}) ${humanDuration(Date.now() - Date.parse(s.finishedAt))} ago`;
       case 'created': return 'Created';
       case 'removing': return 'Removal In Progress';
       case 'dead': return 'Dead';
@@ -899,7 +985,7 @@ export class ContainerManager implements ContainerService {
     const any = (key: string, pred: (v: string) => boolean) => !f[key]?.length || f[key]!.some(pred);
     list = list.filter((c) => {
       const st = c.state.status;
-      if (!all && !isLive(st)) return false;
+      if (!all && !isUp(st)) return false;
       if (!any('id', (v) => c.id.startsWith(v))) return false;
       if (!any('name', (v) => { try { return new RegExp(v).test(c.name) || new RegExp(v).test(c.name.slice(1)); } catch { return c.name.includes(v); } })) return false;
       if (!any('label', (v) => {
@@ -1066,6 +1152,7 @@ export class ContainerManager implements ContainerService {
       const c = this.store.get(id);
       const patch: HostConfig = {};
       for (const k of RESOURCE_KEYS) if (resources[k] !== undefined) (patch as Record<string, unknown>)[k] = resources[k];
+      validateRestartPolicy(patch.RestartPolicy);
       if (patch.RestartPolicy && c.hostConfig.AutoRemove && patch.RestartPolicy.Name !== 'no') {
         throw errInvalid(`Restart policy cannot be updated because AutoRemove is enabled for the container`);
       }
@@ -1203,6 +1290,43 @@ export class ContainerManager implements ContainerService {
    * leftovers (a half-done create or remove) are cleaned up.
    */
   async reconcile(): Promise<void> {
+    this.restoring = true;
+    try {
+      await this.reconcileTasks();
+    } finally {
+      this.restoring = false;
+    }
+    await this.restoreRestarts();
+  }
+
+  /**
+   * dockerd's restore, after the tasks are settled: a running container's health monitor starts
+   * over ("starting"), and a stopped one that its policy restarts is started again, as a user
+   * start would (a fresh restart manager): `always` (even after a manual stop), `unless-stopped`
+   * unless stopped by the user, `on-failure` after a failure that was not a stop by the user and
+   * while retries are left. This is what brings containers back after a reboot.
+   */
+  private async restoreRestarts(): Promise<void> {
+    for (const c of this.store.list()) {
+      try {
+        if (c.state.status === 'running' || c.state.status === 'paused') {
+          if (c.config.Healthcheck) this.health.arm(this.store.update(c.id, (r) => healthOnStart(r)));
+          continue;
+        }
+        if (c.state.status !== 'exited' && c.state.status !== 'restarting') continue;
+        // A container waiting out its backoff when the daemon stopped is stopped until started again.
+        if (c.state.status === 'restarting') this.store.update(c.id, (r) => { r.state.status = 'exited'; });
+        if (!c.hasBeenStarted) continue;
+        const p = c.hostConfig.RestartPolicy;
+        const want = p?.Name === 'always' || (!c.manuallyStopped && policyWantsRestart(p, c.state.exitCode, false, c.restartCount));
+        if (want) await this.start(c.id);
+      } catch (e) {
+        this.log.warn('restore: restart policy', { id: c.id, err: (e as Error).message });
+      }
+    }
+  }
+
+  private async reconcileTasks(): Promise<void> {
     const known = new Set<string>();
     for (const c of this.store.list()) {
       known.add(c.id);
@@ -1274,6 +1398,10 @@ export class ContainerManager implements ContainerService {
     this.stopListening();
     await Promise.allSettled([...this.exitHandling.values()]);
     this.closed = true;
+    // Pending restarts are called off (the containers stay "restarting": the next open starts them).
+    this.restarts.close();
+    this.health.close();
+    await Promise.allSettled([...this.restarting]);
     for (const id of [...this.pending.keys()]) this.failPending(id, new BerthError('cancelled', 'engine closed'));
   }
 }

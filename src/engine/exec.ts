@@ -1,6 +1,7 @@
 // `docker exec`: exec configs (kept in memory, as dockerd does), start attached or detached, exit codes, exec_* events.
 import { randomBytes } from 'node:crypto';
 import { errConflict, errInvalid, errNotFound, errPrecondition } from '../common/errors.js';
+import { FrameDecoder, STDERR, STDOUT } from '../common/stdcopy.js';
 import type { Lifecycle } from '../lifecycle/lifecycle.js';
 import type { Process } from '../runtime/spec/types.js';
 import { bridge } from './attach.js';
@@ -176,6 +177,66 @@ export class ExecManager {
     });
     // Detached (keys) or gone: the exec goes on; its exit is still recorded by `ended`.
     if (how === 'ended') await ended;
+  }
+
+  /**
+   * One health probe (dockerd's cmdProbe.run): `cmd` as an exec with the container's user, env
+   * and dir, stdout and stderr into one buffer of at most `maxOutput` bytes ("..." marks a cut),
+   * SIGKILLed when it runs longer than `timeoutMs` after it started. Not kept in the exec table
+   * (dockerd drops it from the container's exec list at exit too); exec_* events as dockerd's.
+   * Rejects when the exec could not be started.
+   */
+  async probe(containerId: string, cmd: string[], timeoutMs: number, maxOutput: number): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
+    const c = this.host.container(containerId);
+    if (c.state.status !== 'running') throw errConflict(`Container ${c.id} is not running`);
+    const execId = randomBytes(32).toString('hex');
+    const e: ExecRecord = { id: execId, containerId: c.id, config: { Cmd: cmd }, running: false, started: true, exitCode: null, pid: 0, done: Promise.resolve(), finish: () => undefined };
+    const attrs = { ...this.host.eventAttrs(c), execID: execId };
+    this.host.events.publish({ Type: 'container', Action: `exec_create: ${cmd.join(' ')}`, Actor: { ID: c.id, Attributes: attrs } });
+    const lc = this.host.lifecycle;
+    const r = await lc.exec(c.id, execId, this.process(e, false), { terminal: false, stdin: false });
+    this.host.events.publish({ Type: 'container', Action: `exec_start: ${cmd.join(' ')}`, Actor: { ID: c.id, Attributes: attrs } });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let truncated = false;
+    const dec = new FrameDecoder();
+    const streamDone = new Promise<void>((resolve) => {
+      r.stream.on('data', (b: Buffer) => {
+        let frames;
+        try { frames = dec.push(b); } catch { r.stream.destroy(); return; }
+        for (const f of frames) {
+          if (f.stream !== STDOUT && f.stream !== STDERR) continue;
+          const keep = Math.min(maxOutput - size, f.payload.length);
+          if (keep > 0) { chunks.push(f.payload.subarray(0, keep)); size += keep; }
+          if (keep < f.payload.length) truncated = true;
+        }
+      });
+      r.stream.on('error', () => resolve());
+      r.stream.on('close', () => resolve());
+      r.stream.on('end', () => resolve());
+      r.stream.resume(); // handed over paused
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      void lc.killExec(c.id, execId, 'SIGKILL').catch(() => undefined);
+    }, timeoutMs);
+    let code: number;
+    try {
+      code = (await lc.waitExec(c.id, execId)).exitCode;
+    } catch {
+      code = 137; // the container (and its shim) ended first
+    } finally {
+      clearTimeout(timer);
+    }
+    // The output may trail the exit a little; dockerd waits up to 2 s for the streams too.
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([streamDone, new Promise<void>((r2) => { grace = setTimeout(r2, 2000); })]);
+    clearTimeout(grace);
+    r.stream.destroy();
+    this.host.events.publish({ Type: 'container', Action: 'exec_die', Actor: { ID: c.id, Attributes: { ...attrs, exitCode: String(code) } } });
+    const output = Buffer.concat(chunks).toString() + (truncated ? '...' : '');
+    return { exitCode: code, output, timedOut };
   }
 
   async resize(execId: string, height: number, width: number): Promise<void> {
