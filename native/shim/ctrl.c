@@ -1,4 +1,4 @@
-/* ctrl.c: the control socket DIR/shim.sock and its requests (docs/shim.md "Control socket"). */
+/* ctrl.c: the control socket (`--socket`, default DIR/shim.sock) and its requests (docs/shim.md "Control socket"). */
 #include "shim.h"
 
 #include <errno.h>
@@ -32,20 +32,33 @@ int ctrl_listen(struct serr *e)
   if (strlen(S.sock_path) >= sizeof a.sun_path)
     return fail_msg(e, "socket", ENAMETOOLONG, "socket `%s`: %s", S.sock_path, strerror(ENAMETOOLONG));
   strcpy(a.sun_path, S.sock_path);
-  unlink(S.sock_path); /* a previous shim's, which is gone: its pid file named the same dir */
+  unlink(S.sock_path); /* a previous shim's for this task dir, which is gone: the caller made a new task */
   S.ctrl.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (S.ctrl.fd < 0)
     return fail_sys(e, "socket", S.sock_path);
   if (bind(S.ctrl.fd, (struct sockaddr *)&a, sizeof a) < 0)
     return fail_sys(e, "socket", S.sock_path);
-  if (chmod(S.sock_path, 0600) < 0 || listen(S.ctrl.fd, 64) < 0) {
+  struct stat st;
+  if (chmod(S.sock_path, 0600) < 0 || listen(S.ctrl.fd, 64) < 0 || stat(S.sock_path, &st) < 0) {
     fail_sys(e, "socket", S.sock_path);
     unlink(S.sock_path);
     return -1;
   }
+  S.sock_dev = st.st_dev;
+  S.sock_ino = st.st_ino;
   S.ctrl.fn = on_accept;
   ev_watch(&S.ctrl, EPOLLIN);
   return 0;
+}
+
+/* The socket's name is derived from the task dir, so the next task of the same container gets
+ * the same path: after a restart its shim may have bound it while we still drain (up to
+ * FINISH_MS). Removing that file would leave the new task unreachable. */
+void ctrl_unlink(void)
+{
+  struct stat st;
+  if (stat(S.sock_path, &st) == 0 && st.st_dev == S.sock_dev && st.st_ino == S.sock_ino)
+    unlink(S.sock_path);
 }
 
 static void reply_err(struct client *c, const char *msg)

@@ -103,7 +103,7 @@ void shim_maybe_exit(void)
     client_close(c);
   for (struct launch *l = S.launches; l; l = l->next)
     launch_cleanup(l);
-  unlink(S.sock_path);
+  ctrl_unlink();
   unlink(S.pid_path);
   exit(0);
 }

@@ -18,7 +18,7 @@
 struct shim S;
 
 static const char usage[] =
-    "usage: berth-shim --id ID --dir DIR --init BERTH-INIT --plan PLAN [--terminal] [--stdin] [--log PATH] "
+    "usage: berth-shim --id ID --dir DIR --init BERTH-INIT --plan PLAN [--socket PATH] [--terminal] [--stdin] [--log PATH] "
     "[--log-max-size BYTES] [--log-max-files N] [--oom-cgroup V1-MEMORY-DIR | --oom-cgroup2 V2-DIR]";
 
 static void report_error(const struct serr *e)
@@ -60,6 +60,7 @@ static int parse_num(const char *s, long long *out)
 static int parse_args(int argc, char **argv, struct serr *e)
 {
   long long num;
+  const char *sock = NULL;
   S.log_max_files = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -82,6 +83,8 @@ static int parse_args(int argc, char **argv, struct serr *e)
       S.init = absolute(val);
     else if (!strcmp(a, "--plan"))
       S.plan = absolute(val);
+    else if (!strcmp(a, "--socket"))
+      sock = absolute(val);
     else if (!strcmp(a, "--log"))
       S.log_path = absolute(val);
     else if (!strcmp(a, "--oom-cgroup") || !strcmp(a, "--oom-cgroup2")) {
@@ -100,7 +103,16 @@ static int parse_args(int argc, char **argv, struct serr *e)
   }
   if (!S.id || !S.dir || !S.init || !S.plan)
     return fail_msg(e, "usage", EINVAL, "%s", usage);
-  snprintf(S.sock_path, sizeof S.sock_path, "%s/shim.sock", S.dir);
+  /* The caller keeps sockets out of DIR (a short dir of its own), so that sun_path's 107 bytes
+   * do not limit how long the task dir may be; DIR/shim.sock is the default. Refused here,
+   * before anything runs, rather than after the container was created. */
+  if (sock)
+    snprintf(S.sock_path, sizeof S.sock_path, "%s", sock);
+  else
+    snprintf(S.sock_path, sizeof S.sock_path, "%s/shim.sock", S.dir);
+  if (strlen(S.sock_path) > SUN_PATH_MAX)
+    return fail_msg(e, "socket", ENAMETOOLONG, "socket `%s`: %s (a unix socket path holds at most %d bytes)", S.sock_path,
+                    strerror(ENAMETOOLONG), SUN_PATH_MAX);
   snprintf(S.pid_path, sizeof S.pid_path, "%s/shim.pid", S.dir);
   return 0;
 }
@@ -260,7 +272,7 @@ int main(int argc, char **argv)
     }
     launch_free(l);
     if (S.ctrl.fd >= 0)
-      unlink(S.sock_path);
+      ctrl_unlink();
     unlink(S.pid_path);
     return 1;
   }

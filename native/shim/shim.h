@@ -157,6 +157,7 @@ void client_process_lines(struct client *c);
 
 /* ctrl.c: the control socket */
 int ctrl_listen(struct serr *e);
+void ctrl_unlink(void); /* remove the socket file, unless another shim has bound that path since */
 void ctrl_request(struct client *c, char *line);
 void ctrl_exec_done(struct launch *l);
 void ctrl_launch_watch(struct launch *l); /* follow a launch's sync fd in the loop */
@@ -190,10 +191,13 @@ struct shim {
   struct ev ctrl, sig, tick;
   int ticking;
   char sock_path[4096], pid_path[4096];
+  dev_t sock_dev;
+  ino_t sock_ino; /* the socket file we bound, so we never remove a successor's */
 };
 extern struct shim S;
 void tick_need(void); /* keep the 50 ms tick running while something waits on time */
 
+#define SUN_PATH_MAX 107 /* sizeof sun_path less its NUL */
 #define MAX_CLIENT_BACKLOG (1 << 20)
 #define LOG_LINE_MAX 16384
 #define DRAIN_MS 250

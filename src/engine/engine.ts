@@ -12,6 +12,7 @@ import { isAbsolute, join } from 'node:path';
 import { errInvalid } from '../common/errors.js';
 import { nullLogger, type Logger } from '../common/log.js';
 import { Lifecycle } from '../lifecycle/lifecycle.js';
+import { checkStateDirLength } from '../lifecycle/task-sockets.js';
 import { ensureBuiltinImages } from '../images/builtin.js';
 import { LocalContentStore } from '../images/content/local-store.js';
 import type { PullResult } from '../images/distribution/pull.js';
@@ -27,12 +28,6 @@ import { ContainerManager } from './containers.js';
 import { EventBus } from './events.js';
 import { ContainerStore } from './store.js';
 import type { ContainerSummary, Ulimit } from './types.js';
-
-/**
- * The longest exec root that leaves room for a task's unix sockets: `<exec-root>/moby/<64-hex id>/x-<12>.sock`
- * must fit sun_path (107 bytes), as containerd keeps its shim sockets under a short /run/containerd/s.
- */
-export const MAX_EXEC_ROOT = 107 - '/moby/'.length - 64 - '/x-123456789012.sock'.length;
 
 export interface EngineOptions {
   dataRoot: string;
@@ -101,9 +96,8 @@ function engineId(dataRoot: string): string {
 export async function openEngine(opts: EngineOptions): Promise<Engine> {
   const { dataRoot, execRoot } = opts;
   if (!isAbsolute(dataRoot) || !isAbsolute(execRoot)) throw errInvalid('engine: dataRoot and execRoot must be absolute paths');
-  if (Buffer.byteLength(execRoot) > MAX_EXEC_ROOT) {
-    throw errInvalid(`engine: exec root "${execRoot}" is too long (${Buffer.byteLength(execRoot)} bytes; at most ${MAX_EXEC_ROOT}) for the shim's unix sockets`);
-  }
+  // Shim sockets live in `<exec-root>/s/` under short names; refused before anything is made.
+  checkStateDirLength(execRoot, 'engine: exec root');
   const log = opts.log ?? nullLogger;
   mkdirSync(dataRoot, { recursive: true, mode: 0o711 });
   mkdirSync(join(dataRoot, 'containers'), { recursive: true, mode: 0o710 });

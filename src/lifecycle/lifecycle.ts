@@ -1,6 +1,5 @@
 // The containerd-like layer: containers and tasks in one namespace, one berth-shim per task, events, reattach after a restart.
 import { EventEmitter } from 'node:events';
-import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { basename, dirname, isAbsolute, join } from 'node:path';
@@ -15,7 +14,8 @@ import { mergeResources, prepareCreate, releaseFifo } from '../runtime/container
 import { checkId } from '../runtime/container/state-dir.js';
 import { parseSignal, procStat } from '../runtime/container/proc.js';
 import { DEFAULT_NAMESPACE, MetadataStore, type ContainerRow, type TaskRow } from './metadata.js';
-import { launchShim, readExitFile, ShimClient, ShimLaunchError, shimSocketPath, type ShimExit } from './shim-client.js';
+import { launchShim, readExitFile, ShimClient, ShimLaunchError, type ShimExit } from './shim-client.js';
+import { checkStateDirLength, execTag, SOCKET_DIR, socketDirOf, taskSockets } from './task-sockets.js';
 
 /** The runtime name recorded on containers (containerd records e.g. `io.containerd.runc.v2`). */
 export const RUNTIME_NAME = 'io.berth.shim.v1';
@@ -54,7 +54,10 @@ export interface ExitStatus {
 export interface LifecycleOptions {
   /** Holds metadata.db. */
   dataRoot: string;
-  /** Holds `<namespace>/<id>/` task dirs (shim.sock, exit.json, plan, exec.fifo, console.sock). */
+  /**
+   * Holds `<namespace>/<id>/` task dirs (exit.json, shim.pid, plan, exec.fifo) and, in `s/`,
+   * every task's unix sockets under a short name (task-sockets.ts); at most 65 bytes long.
+   */
   stateDir: string;
   /** Default `moby`, as Docker names its containerd namespace. */
   namespace?: string;
@@ -91,7 +94,6 @@ export interface ContainerInfo extends ContainerRow {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nowIso = () => new Date().toISOString();
-const UNIX_PATH_MAX = 107;
 
 function exitFromShim(e: ShimExit, reason = ''): ExitStatus {
   return { exitCode: e.exitCode, signal: e.signal, oomKilled: e.oomKilled, startedAt: e.startedAt, finishedAt: e.finishedAt, reason };
@@ -157,8 +159,18 @@ function shimProcessesFor(dir: string): number[] {
   return out;
 }
 
-/** A short stable file-name part for an exec id (exec ids are 64 hex chars in Docker; sockets have 108 bytes). */
-const execTag = (execId: string) => createHash('sha256').update(execId).digest('hex').slice(0, 12);
+/** Remove a task's socket files that a shim left behind (it removes its own when it exits normally). */
+function removeTaskSockets(dir: string): void {
+  const { prefix } = taskSockets(dir);
+  const sdir = socketDirOf(dir);
+  let names: string[];
+  try {
+    names = readdirSync(sdir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith(prefix)) rmSync(join(sdir, n), { force: true });
+}
 
 /**
  * The lifecycle layer: containers (metadata) and tasks (a running container, one berth-shim
@@ -201,11 +213,13 @@ export class Lifecycle {
   /** Open the metadata database, then reattach to (or settle) every task of the namespace. */
   static async open(o: LifecycleOptions): Promise<Lifecycle> {
     if (!isAbsolute(o.dataRoot) || !isAbsolute(o.stateDir)) throw errInvalid('lifecycle: dataRoot and stateDir must be absolute paths');
+    checkStateDirLength(o.stateDir);
     mkdirSync(o.dataRoot, { recursive: true, mode: 0o711 });
     const ns = o.namespace ?? DEFAULT_NAMESPACE;
     const md = MetadataStore.open(join(o.dataRoot, 'metadata.db'));
     md.ensureNamespace(ns);
     mkdirSync(join(o.stateDir, ns), { recursive: true, mode: 0o711 });
+    mkdirSync(join(o.stateDir, SOCKET_DIR), { recursive: true, mode: 0o711 });
     const lc = new Lifecycle(md, ns, o.stateDir, o);
     try {
       await lc.reconcile();
@@ -317,7 +331,7 @@ export class Lifecycle {
   }
 
   private shim(t: TaskRow): ShimClient {
-    return new ShimClient(t.containerId, t.dir);
+    return new ShimClient(t.containerId, taskSockets(t.dir).control);
   }
 
   /**
@@ -331,9 +345,7 @@ export class Lifecycle {
     if (!spec.process) throw errInvalid(`container "${id}": spec has no process`);
     spec.process.terminal = !!o.terminal;
     const dir = join(this.stateDir, this.namespace, id);
-    if (Buffer.byteLength(shimSocketPath(dir)) > UNIX_PATH_MAX) {
-      throw errInvalid(`task "${id}": socket path ${shimSocketPath(dir)} is longer than a unix socket allows; use a shorter state dir`);
-    }
+    const sockets = taskSockets(dir);
     const cg = openCgroups({ id, path: spec.linux?.cgroupsPath || undefined });
     // The marker first: a crash from here until the shim reports leaves a row `open` cleans up.
     this.md.createTask({
@@ -344,6 +356,7 @@ export class Lifecycle {
     try {
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true, mode: 0o711 });
+      mkdirSync(socketDirOf(dir), { recursive: true, mode: 0o711 });
       if (o.log) mkdirSync(dirname(o.log.path), { recursive: true });
       const plan = join(dir, 'plan');
       await prepareCreate(spec, cg, {
@@ -351,11 +364,11 @@ export class Lifecycle {
         rootfs: c.rootfs,
         planFile: plan,
         execFifo: join(dir, 'exec.fifo'),
-        consoleSocket: o.terminal ? join(dir, 'console.sock') : undefined,
+        consoleSocket: o.terminal ? sockets.console : undefined,
       });
       const cgDirs = cg.hierarchyDirs();
       const ready = await launchShim({
-        id, dir, plan,
+        id, dir, plan, socket: sockets.control,
         terminal: !!o.terminal,
         stdin: !!o.stdin,
         ...(o.log ? { log: o.log } : {}),
@@ -371,6 +384,7 @@ export class Lifecycle {
       if (!(e instanceof ShimLaunchError)) await this.settleLaunch(id, dir);
       await cg.destroy().catch(() => {});
       rmSync(dir, { recursive: true, force: true });
+      removeTaskSockets(dir);
       try { this.md.deleteTask(this.namespace, id); } catch { /* never written */ }
       throw e;
     }
@@ -464,7 +478,7 @@ export class Lifecycle {
       containerPid: t.pid,
       namespaces: (spec.linux?.namespaces ?? []).map((n) => n.type),
       cgroupProcsFiles: this.cgroups(t).procsFiles(),
-      consoleSocket: o.terminal ? join(t.dir, `x-${tag}.sock`) : undefined,
+      consoleSocket: o.terminal ? taskSockets(t.dir).exec(execId) : undefined,
       seccomp: spec.linux?.seccomp,
     });
     const planFile = join(t.dir, `x-${tag}.plan`);
@@ -540,6 +554,7 @@ export class Lifecycle {
     this.unwatch(id);
     await this.cgroups(t).destroy();
     rmSync(t.dir, { recursive: true, force: true });
+    removeTaskSockets(t.dir);
     this.md.deleteTask(this.namespace, id);
     const exit = exitFromRow(t);
     this.publish('/tasks/delete', id, { pid: t.pid, exitStatus: exit.exitCode, exitedAt: exit.finishedAt });
@@ -641,7 +656,7 @@ export class Lifecycle {
    * it take its normal exit path.
    */
   private async settleLaunch(id: string, dir: string): Promise<void> {
-    const shim = new ShimClient(id, dir);
+    const shim = new ShimClient(id, taskSockets(dir).control);
     const alive = () => shim.state().then(() => true, () => false);
     const deadline = Date.now() + 30_000;
     for (;;) {
@@ -706,6 +721,7 @@ export class Lifecycle {
     await this.settleLaunch(t.containerId, t.dir);
     await cg.destroy().catch((e) => process.emitWarning(`task "${t.containerId}": destroy cgroups: ${(e as Error).message}`));
     rmSync(t.dir, { recursive: true, force: true });
+    removeTaskSockets(t.dir);
     try { this.md.deleteTask(this.namespace, t.containerId); } catch (e) { if (!isNotFound(e)) throw e; }
   }
 }

@@ -51,7 +51,7 @@ export interface TaskRow {
   /** /proc/PID/stat start time of `pid`, to tell it from a recycled pid. */
   pidStartTime: number;
   shimPid: number;
-  /** The task's dir in the state dir (shim.sock, exit.json, plan, exec.fifo). */
+  /** The task's dir in the state dir (exit.json, shim.pid, plan, exec.fifo; its sockets are in `<stateDir>/s/`, task-sockets.ts). */
   dir: string;
   /** The cgroup path the manager resolved (reopened with it). */
   cgroupPath: string;

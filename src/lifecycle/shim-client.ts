@@ -32,9 +32,11 @@ export interface ShimState {
 /** What `launchShim` needs: docs/shim.md "Invocation". */
 export interface ShimLaunchOptions {
   id: string;
-  /** The task's dir; the shim makes shim.sock, shim.pid, console.sock, exit.json in it. */
+  /** The task's dir; the shim writes shim.pid and exit.json in it. */
   dir: string;
-  /** The create plan file (with an `exec-fifo`, and `console-socket` = DIR/console.sock with a terminal). */
+  /** Where the shim serves its control socket (`--socket`): short, outside `dir` (task-sockets.ts). */
+  socket: string;
+  /** The create plan file (with an `exec-fifo`, and with a terminal a `console-socket` record: where the shim receives the pty master). */
   plan: string;
   terminal?: boolean;
   stdin?: boolean;
@@ -82,8 +84,7 @@ export function shimBinaryPath(): string {
   throw errInternal('berth-shim not found (run `npm install` to build native/, or set BERTH_SHIM)');
 }
 
-/** The control socket, exit file and pid file of a task dir. */
-export const shimSocketPath = (dir: string) => join(dir, 'shim.sock');
+/** The exit file of a task dir. */
 export const exitFilePath = (dir: string) => join(dir, 'exit.json');
 
 /**
@@ -92,7 +93,7 @@ export const exitFilePath = (dir: string) => join(dir, 'exit.json');
  * stdout to EOF gives exactly the report, whether it succeeded or not.
  */
 export function launchShim(o: ShimLaunchOptions): Promise<ShimReady> {
-  const args = ['--id', o.id, '--dir', o.dir, '--init', o.initBinary ?? initBinaryPath(), '--plan', o.plan];
+  const args = ['--id', o.id, '--dir', o.dir, '--socket', o.socket, '--init', o.initBinary ?? initBinaryPath(), '--plan', o.plan];
   if (o.terminal) args.push('--terminal');
   if (o.stdin) args.push('--stdin');
   if (o.log) {
@@ -189,11 +190,8 @@ interface RequestOptions {
  * is one request per connection), so calls never queue behind a pending `wait`.
  */
 export class ShimClient {
-  constructor(readonly id: string, readonly dir: string) {}
-
-  get socketPath(): string {
-    return shimSocketPath(this.dir);
-  }
+  /** `socketPath` is the shim's control socket, as it was launched with (`--socket`). */
+  constructor(readonly id: string, readonly socketPath: string) {}
 
   private request(req: Record<string, unknown>, o: RequestOptions = {}): Promise<{ reply: Reply; socket: Socket }> {
     const what = `task "${this.id}": shim ${String(req.op)}${req.exec ? ` (exec "${String(req.exec)}")` : ''}`;

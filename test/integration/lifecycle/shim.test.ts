@@ -2,9 +2,9 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, constants as fsc, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { open as openAsync } from 'node:fs/promises';
-import { createConnection, type Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { baseConfig } from '../../conformance/runc-cli.js';
 import { initBinary, makeBundle, nativeBuild, rootSkipReason, tempDir } from '../../fixtures/rootfs.js';
@@ -63,9 +63,10 @@ class Conn {
     sock.on('error', () => {});
   }
 
-  static open(dir: string): Promise<Conn> {
+  /** Connect to DIR/shim.sock, or to `socket` (a shim launched with `--socket`). */
+  static open(dir: string, socket = join(dir, 'shim.sock')): Promise<Conn> {
     return new Promise((resolve, reject) => {
-      const s = createConnection(join(dir, 'shim.sock'));
+      const s = createConnection(socket);
       s.once('connect', () => resolve(new Conn(s)));
       s.once('error', reject);
     });
@@ -625,6 +626,50 @@ describe('berth-shim', { skip }, () => {
     const all = [...logEntries(c.log + '.2'), ...logEntries(c.log + '.1'), ...logEntries(c.log)].map((e) => Number(e.log));
     assert.equal(all.at(-1), 3000);
     for (let i = 1; i < all.length; i++) assert.equal(all[i], all[i - 1]! + 1);
+  });
+
+  test('--socket: the control socket at the path given, not in DIR; at exit the shim removes its own file, never a successor\'s', async () => {
+    // The first shim exits normally: its socket file goes.
+    let sock1 = '';
+    const c1 = await createCtr(['sleep', '1000'], { beforeShim: (tmp) => { sock1 = join(tmp, 'c1.sock'); }, launcher: (argv) => [...argv, '--socket', sock1] });
+    assert.equal(c1.report.type, 'ready', JSON.stringify(c1.report));
+    assert.ok(!existsSync(join(c1.dir, 'shim.sock')), 'nothing in DIR');
+    const a = await Conn.open(c1.dir, sock1);
+    assert.deepEqual({ ...(await a.req({ op: 'state' })) }, { ok: true, pid: c1.pid, shim_pid: c1.shimPid, status: 'running', log_dropped: 0 });
+    await startCtr(c1);
+    assert.deepEqual(await a.req({ op: 'kill', signal: 9 }), { ok: true });
+    a.close();
+    await until('the first shim to exit', () => !alive(c1.shimPid));
+    assert.ok(!existsSync(sock1), 'its socket removed');
+
+    // The second one's path is taken over (a new task of the same container) while it runs.
+    let sock2 = '';
+    const c2 = await createCtr(['sleep', '1000'], { beforeShim: (tmp) => { sock2 = join(tmp, 'c2.sock'); }, launcher: (argv) => [...argv, '--socket', sock2] });
+    const b = await Conn.open(c2.dir, sock2);
+    await startCtr(c2);
+    rmSync(sock2);
+    const successor = createServer(() => {});
+    await new Promise<void>((r) => successor.listen(sock2, r));
+    try {
+      assert.deepEqual(await b.req({ op: 'kill', signal: 9 }), { ok: true });
+      b.close();
+      await until('the second shim to exit', () => !alive(c2.shimPid));
+      assert.ok(existsSync(sock2), "the successor's socket is left alone");
+    } finally {
+      await new Promise((r) => successor.close(r));
+    }
+  });
+
+  test('--socket longer than sun_path is refused before anything starts', async () => {
+    const t = tempDir('berth-shim-');
+    cleanups.push(async () => t.cleanup());
+    const long = join(t.path, 'x'.repeat(120));
+    const { report, launcherCode } = await launchShim([shimBinary, '--id', 'long', '--dir', t.path, '--init', initBinary, '--plan', join(t.path, 'plan'), '--socket', long]);
+    assert.equal(launcherCode, 2);
+    assert.equal(report.type, 'error');
+    assert.equal(report.step, 'socket');
+    assert.equal(report.errno, 36);
+    assert.match(report.message, /at most 107 bytes/);
   });
 
   test('an invalid plan gives the error report and leaves no shim, mount or socket', async () => {
