@@ -28,7 +28,7 @@ export function mountsUnder(dir: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(dir + '/'));
 }
 
-/** One engine world: short temp roots (the exec root must be short: shim sockets), a private cgroup parent. */
+/** One engine world: temp roots (kept short: shim sockets live under the exec root, at most 65 bytes), a private cgroup parent. */
 export class World {
   readonly root: string;
   readonly dataRoot: string;
