@@ -198,7 +198,9 @@ export class Lifecycle {
   /** Emits `'event'` for every event, and each topic under its own name. */
   readonly events = new EventEmitter();
   private readonly monitors = new Map<string, { abort: AbortController; done: Promise<void> }>();
-  private readonly starting = new Set<string>();
+  /** Starts in progress: an exit that arrives meanwhile waits for its start to be recorded, so
+   * /tasks/start always comes before /tasks/exit, even for a process that exits at once. */
+  private readonly starting = new Map<string, Promise<unknown>>();
   private closed = false;
 
   private constructor(
@@ -397,17 +399,23 @@ export class Lifecycle {
   async start(id: string): Promise<TaskRow> {
     const t = this.task(id);
     if (t.status !== 'created' || this.starting.has(id)) throw errPrecondition(`task "${id}": cannot start a task that is ${this.starting.has(id) ? 'starting' : t.status}`);
-    const fifo = join(t.dir, 'exec.fifo');
-    // Taken before the release, so a process that exits at once never ends before it started.
-    const startedAt = nowIso();
-    // A second concurrent open of the fifo would block with no writer left: one start at a time.
-    this.starting.add(id);
+    const run = this.release(id, t);
+    this.starting.set(id, run.catch(() => undefined));
     try {
-      await releaseFifo(fifo, { pid: t.pid, pidStartTime: t.pidStartTime || undefined });
-      try { unlinkSync(fifo); } catch { /* already gone */ }
+      return await run;
     } finally {
       this.starting.delete(id);
     }
+  }
+
+  private async release(id: string, t: TaskRow): Promise<TaskRow> {
+    const fifo = join(t.dir, 'exec.fifo');
+    // Taken before the release, so a process that exits at once never ends before it started.
+    const startedAt = nowIso();
+    // A second concurrent open of the fifo would block with no writer left: one start at a time
+    // (this.starting, set by the caller).
+    await releaseFifo(fifo, { pid: t.pid, pidStartTime: t.pidStartTime || undefined });
+    try { unlinkSync(fifo); } catch { /* already gone */ }
     const row = this.md.updateTaskIf(this.namespace, id, (r) => r.status === 'created', { status: 'running', startedAt });
     if (row) this.publish('/tasks/start', id, { pid: t.pid });
     return row ?? this.task(id);
@@ -603,9 +611,11 @@ export class Lifecycle {
     for (let attempt = 0; ; attempt++) {
       try {
         const exit = await shim.wait(undefined, signal);
+        await this.starting.get(t.containerId);
         return this.applyExit(t, exitFromShim(exit));
       } catch (e) {
         if (signal.aborted || this.closed) return;
+        await this.starting.get(t.containerId);
         // The shim writes exit.json before it answers waiters and removes its socket after, so
         // a lost connection with an exit file is a normal end, and without one the shim died.
         const exit = readExitFile(t.dir);
