@@ -50,7 +50,7 @@ export type BridgeEnd = 'ended' | 'detached' | 'client-gone';
  * ended), when the client typed the detach keys (the stream to the shim is closed and `conn`
  * ended), or when the client went away. `onStdinEnd` runs when the client half-closes its side.
  */
-export function bridge(o: { conn: Duplex; source: Socket; stdin: boolean; detachKeys?: Buffer; onStdinEnd?: () => void }): Promise<BridgeEnd> {
+export function bridge(o: { conn: Duplex; source: Socket; stdin: boolean; detachKeys?: Buffer; onStdinEnd?: () => void; keepOpenOnEnd?: boolean }): Promise<BridgeEnd> {
   const { conn, source } = o;
   return new Promise<BridgeEnd>((resolve) => {
     let settled = false;
@@ -63,7 +63,9 @@ export function bridge(o: { conn: Duplex; source: Socket; stdin: boolean; detach
       conn.off('error', onClientClose);
       source.unpipe(conn);
       if (how !== 'ended') source.destroy();
-      if (how !== 'client-gone' && !conn.writableEnded && !conn.destroyed) conn.end();
+      // keepOpenOnEnd: the caller ends `conn` itself once the exit is recorded (exec: a client that
+      // inspects right after the stream ends must see the exit code).
+      if (how !== 'client-gone' && !(how === 'ended' && o.keepOpenOnEnd) && !conn.writableEnded && !conn.destroyed) conn.end();
       resolve(how);
     };
     const scanner = o.detachKeys && o.detachKeys.length ? new DetachScanner(o.detachKeys) : undefined;

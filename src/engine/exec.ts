@@ -174,9 +174,15 @@ export class ExecManager {
     const how = await bridge({
       conn: a.conn, source: r.stream, stdin, ...(a.detachKeys ? { detachKeys: a.detachKeys } : {}),
       onStdinEnd: () => { void lc.closeStdin(e.containerId, execId).catch(() => undefined); },
+      keepOpenOnEnd: true,
     });
     // Detached (keys) or gone: the exec goes on; its exit is still recorded by `ended`.
-    if (how === 'ended') await ended;
+    if (how === 'ended') {
+      // As dockerd: the stream closes only after the exit code is recorded, so `docker exec` (and
+      // SDKs) inspecting right after the output ends read the code, never null.
+      await ended;
+      if (!a.conn.writableEnded && !a.conn.destroyed) a.conn.end();
+    }
   }
 
   /**

@@ -10,7 +10,7 @@ import { buildExecPlan } from '../runtime/plan/build.js';
 import { encodePlan } from '../runtime/plan/plan.js';
 import { openCgroups } from '../runtime/cgroups/open.js';
 import type { CgroupManager, CgroupStats } from '../runtime/cgroups/cgroups.js';
-import { mergeResources, prepareCreate, releaseFifo } from '../runtime/container/runtime.js';
+import { mergeResources, prepareCreate, releaseFifo, waitGone } from '../runtime/container/runtime.js';
 import { checkId } from '../runtime/container/state-dir.js';
 import { parseSignal, procStat } from '../runtime/container/proc.js';
 import { DEFAULT_NAMESPACE, MetadataStore, type ContainerRow, type TaskRow } from './metadata.js';
@@ -560,6 +560,9 @@ export class Lifecycle {
       t = this.task(id);
     }
     this.unwatch(id);
+    // The shim answers waiters before it finishes its own cleanup and exits: a deleted task
+    // leaves no shim behind, so wait for it (briefly; it exits within ms, or 2 s with an exec left).
+    if (t.shimPid > 0) await waitGone({ id, pid: t.shimPid }, 5000).catch(() => undefined);
     await this.cgroups(t).destroy();
     rmSync(t.dir, { recursive: true, force: true });
     removeTaskSockets(t.dir);
