@@ -1,7 +1,6 @@
 // Specs from the engine's spec builder, run with the runtime library on a busybox rootfs: what the
 // probe sees from inside must be what it would see in a `docker run` container.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +12,7 @@ import { buildContainerSpec, type SpecInput } from '../../../src/engine/spec-bui
 import type { ContainerConfig, HostConfig } from '../../../src/engine/types.js';
 import { removeCgroupTree } from '../../fixtures/cgroup.js';
 import { makeBusyboxRootfs, probeBinary, rootSkipReason, tempDir } from '../../fixtures/rootfs.js';
+import { collectOutput } from '../../fixtures/process.js';
 
 const TINI = '/usr/bin/tini-static';
 const skip = rootSkipReason() ?? (existsSync(probeBinary) ? undefined : `needs the probe (${probeBinary}): make -C native`);
@@ -55,7 +55,7 @@ describe('engine specs seen from inside the container', { skip }, () => {
     writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
     const cid = `spec${k}`;
     const { child, immediate } = await rt.createForRun(cid, bundle, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const res = collect(child);
+    const res = collectOutput(child);
     await rt.startForRun(cid, immediate);
     const r = await res;
     await rt.delete(cid, true);
@@ -199,20 +199,4 @@ describe('engine specs seen from inside the container', { skip }, () => {
 async function hostNs(): Promise<Record<string, string>> {
   const { readlinkSync } = await import('node:fs');
   return { net: readlinkSync('/proc/self/ns/net') };
-}
-
-function collect(child: ChildProcess): Promise<{ out: string; err: string; code: number }> {
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
-  return new Promise((res) => {
-    const done = (code: number | null, sig: NodeJS.Signals | null) => {
-      const finish = () => res({ out, err, code: code ?? (sig ? 128 + 9 : 255) });
-      if (child.stdout && !child.stdout.readableEnded) child.stdout.once('end', finish);
-      else finish();
-    };
-    if (child.exitCode !== null) done(child.exitCode, null);
-    else child.once('exit', done);
-  });
 }

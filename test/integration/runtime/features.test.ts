@@ -2,7 +2,7 @@
 // probe sees it from inside the container.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +12,7 @@ import { dockerDefaultSeccomp } from '../../../src/runtime/seccomp.js';
 import { baseConfig } from '../../conformance/runc-cli.js';
 import { removeCgroupTree } from '../../fixtures/cgroup.js';
 import { haveCommand, makeBundle, rootSkipReason, tempDir } from '../../fixtures/rootfs.js';
+import { collectOutput, waitFor } from '../../fixtures/process.js';
 
 type Config = Record<string, any>;
 const skip = rootSkipReason();
@@ -45,7 +46,7 @@ describe('runtime features seen from inside the container', { skip }, () => {
     const b = bundle(args, mutate);
     prepare?.(b);
     const { child, immediate } = await rt.createForRun(id, b, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const res = collect(child);
+    const res = collectOutput(child);
     await rt.startForRun(id, immediate);
     const r = await res;
     await rt.delete(id, true);
@@ -232,7 +233,7 @@ describe('runtime features seen from inside the container', { skip }, () => {
       assert.match(dir('memory'), new RegExp(`${group}/c\\d+$`));
       // With 5 pids, a loop of 10 background sleeps must hit the limit.
       const ex = await rt.exec(id, { user: { uid: 0, gid: 0 }, cwd: '/', args: ['/bin/sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do sleep 2 & done 2>&1; wait'], env: ['PATH=/bin'] }, { detach: false, stdio: ['ignore', 'pipe', 'pipe'] });
-      const r = await collect(ex.child);
+      const r = await collectOutput(ex.child);
       assert.match(r.out + r.err, /can't fork|Resource temporarily unavailable|fork/i);
     } finally {
       await rt.delete(id, true);
@@ -247,7 +248,7 @@ describe('runtime features seen from inside the container', { skip }, () => {
       await rt.start(id);
       const initNs = readFileSync(`/proc/${(await rt.state(id)).pid}/cgroup`, 'utf8');
       const ex = await rt.exec(id, { user: { uid: 4242, gid: 4242 }, cwd: '/tmp', args: ['/probe'], env: ['PATH=/bin'], noNewPrivileges: true, capabilities: {} }, { detach: false, stdio: ['ignore', 'pipe', 'pipe'] });
-      const r = await collect(ex.child);
+      const r = await collectOutput(ex.child);
       assert.equal(r.code, 0, r.err);
       const f = JSON.parse(r.out);
       assert.deepEqual(f.uid, [4242, 4242, 4242]);
@@ -326,7 +327,7 @@ while True:
     out += b
 sys.stdout.write(out.decode(errors='replace'))
 `, sock], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const recvOut = collect(recv);
+    const recvOut = collectOutput(recv);
     await new Promise<void>((res) => recv.stdout!.once('data', () => res()));
     const id = `tty${n}`;
     const b = bundle(['/bin/sh', '-c', 'stty size; tty; echo hello-tty'], (c) => {
@@ -369,28 +370,3 @@ sys.stdout.write(out.decode(errors='replace'))
     assert.ok(!String(f.exe).includes('berth'), f.exe);
   });
 });
-
-function collect(child: ChildProcess): Promise<{ out: string; err: string; code: number }> {
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
-  return new Promise((res) => {
-    const done = (code: number | null, sig: NodeJS.Signals | null) => {
-      const finish = () => res({ out, err, code: code ?? (sig ? 128 + 9 : 255) });
-      // Wait for the pipes to drain after exit.
-      if (child.stdout && !child.stdout.readableEnded) child.stdout.once('end', finish);
-      else finish();
-    };
-    if (child.exitCode !== null) done(child.exitCode, null);
-    else child.once('exit', done);
-  });
-}
-
-async function waitFor(f: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
