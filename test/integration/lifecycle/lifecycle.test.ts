@@ -12,7 +12,6 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { makeBundle, nativeBuild, rootSkipReason, tempDir } from '../../fixtures/rootfs.js';
-import { removeCgroupTree } from '../../fixtures/cgroup.js';
 import { baseConfig } from '../../conformance/runc-cli.js';
 import { Lifecycle, SHIM_DIED_REASON, type LifecycleEvent } from '../../../src/lifecycle/lifecycle.js';
 import { MetadataStore } from '../../../src/lifecycle/metadata.js';
@@ -22,6 +21,7 @@ import { openCgroups } from '../../../src/runtime/cgroups/open.js';
 import { isSameLiveProcess } from '../../../src/runtime/container/proc.js';
 import { errorCode } from '../../../src/common/errors.js';
 import type { Spec } from '../../../src/runtime/spec/types.js';
+import { cleanupLifecycle } from '../../fixtures/lifecycle-cleanup.js';
 
 const shimBinary = join(nativeBuild, 'berth-shim');
 const skip = rootSkipReason() ?? (existsSync(shimBinary) ? undefined : 'needs native/build/berth-shim (make -C native)');
@@ -92,20 +92,7 @@ describe('lifecycle (berth-shim, real containers)', { skip }, () => {
 
   after(async () => {
     for (const o of owners) if (o.exitCode === null && o.signalCode === null && o.pid) try { process.kill(o.pid, 'SIGKILL'); } catch { /* gone */ }
-    // Anything still recorded is force-deleted: kills the processes, removes cgroups and dirs.
-    if (existsSync(join(dataRoot, 'metadata.db'))) {
-      const lc = await Lifecycle.open({ dataRoot, stateDir, shimBinary }).catch((e) => { console.error('cleanup open:', e); return undefined; });
-      if (lc) {
-        for (const c of lc.list()) {
-          if (c.task) { pidsToKill.add(c.task.pid); pidsToKill.add(c.task.shimPid); }
-          if (c.task) await lc.deleteTask(c.id, { force: true }).catch((e) => console.error('cleanup delete:', e));
-        }
-        lc.close();
-      }
-    }
-    for (const p of pidsToKill) if (p > 0 && existsSync(`/proc/${p}`)) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
-    removeCgroupTree(cgParent);
-    tmp.cleanup();
+    await cleanupLifecycle({ dataRoot, stateDir, shimBinary, pidsToKill, cgParent, tmp });
   });
 
   async function openLc(): Promise<Lifecycle> {

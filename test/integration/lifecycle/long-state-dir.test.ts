@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { makeBundle, nativeBuild, rootSkipReason, tempDir } from '../../fixtures/rootfs.js';
-import { removeCgroupTree } from '../../fixtures/cgroup.js';
 import { baseConfig } from '../../conformance/runc-cli.js';
 import { Lifecycle } from '../../../src/lifecycle/lifecycle.js';
 import { MAX_STATE_DIR, SUN_PATH_MAX, taskSockets } from '../../../src/lifecycle/task-sockets.js';
 import { errorCode } from '../../../src/common/errors.js';
 import type { Spec } from '../../../src/runtime/spec/types.js';
+import { cleanupLifecycle } from '../../fixtures/lifecycle-cleanup.js';
 
 const shimBinary = join(nativeBuild, 'berth-shim');
 const skip = rootSkipReason() ?? (existsSync(shimBinary) ? undefined : 'needs native/build/berth-shim (make -C native)');
@@ -57,19 +57,7 @@ describe('lifecycle on a long state dir (sockets under <stateDir>/s)', { skip },
   });
 
   after(async () => {
-    if (existsSync(join(dataRoot, 'metadata.db'))) {
-      const lc = await Lifecycle.open({ dataRoot, stateDir, namespace, shimBinary }).catch((e) => { console.error('cleanup open:', e); return undefined; });
-      if (lc) {
-        for (const c of lc.list()) {
-          if (c.task) { pidsToKill.add(c.task.pid); pidsToKill.add(c.task.shimPid); }
-          if (c.task) await lc.deleteTask(c.id, { force: true }).catch((e) => console.error('cleanup delete:', e));
-        }
-        lc.close();
-      }
-    }
-    for (const p of pidsToKill) if (p > 0 && existsSync(`/proc/${p}`)) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
-    removeCgroupTree(cgParent);
-    tmp.cleanup();
+    await cleanupLifecycle({ dataRoot, stateDir, namespace, shimBinary, pidsToKill, cgParent, tmp });
   });
 
   const openLc = () => Lifecycle.open({ dataRoot, stateDir, namespace, shimBinary });
