@@ -177,9 +177,9 @@ export function parseManifest(data: Uint8Array | string, mediaType?: string): Ma
     throw errInvalid(`image manifest: mediaType "${own}" does not match the descriptor's "${mediaType}"`);
   }
   if (o.manifests !== undefined) throw errInvalid('image manifest: has "manifests" (an index, not a manifest)');
-  const config = validateDescriptor(o.config, 'image manifest: config');
+  validateDescriptor(o.config, 'image manifest: config');
   if (!Array.isArray(o.layers)) throw errInvalid('image manifest: layers must be an array');
-  const layers = o.layers.map((l, i) => validateDescriptor(l, `image manifest: layers[${i}]`));
+  o.layers.forEach((l, i) => validateDescriptor(l, `image manifest: layers[${i}]`));
   if (o.annotations !== undefined && !isStringMap(o.annotations)) throw errInvalid('image manifest: annotations must map strings to strings');
   if (o.subject !== undefined) validateDescriptor(o.subject, 'image manifest: subject');
   return o as unknown as Manifest;

@@ -1,5 +1,5 @@
 // The snapshotter conformance suite: one case list every Snapshotter implementation runs (containerd's SnapshotterSuite).
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,7 +1,7 @@
 // Go's text/template (lexer, parser, executor, built-in functions) over JS values, for docker's --format.
 import { BerthError } from '../../common/errors.js';
 import { goJSON } from './gojson.js';
-import { byteLength, formatValue, goKind, goTypeName, isPlainObject, sortedEntries, sprint, sprintf, sprintln } from './gofmt.js';
+import { byteLength, formatValue, goKind, goTypeName, sortedEntries, sprint, sprintf, sprintln } from './gofmt.js';
 
 // ---------------------------------------------------------------------------
 // Lexer (text/template/parse/lex.go semantics, including trim markers and comments)
@@ -348,7 +348,7 @@ class Parser {
   private rangeDepth = 0;
   private last: Item;
 
-  constructor(private readonly name: string, private readonly text: string, private readonly funcs: FuncMap, readonly trees: Map<string, ListNode>) {
+  constructor(private readonly name: string, text: string, private readonly funcs: FuncMap, readonly trees: Map<string, ListNode>) {
     this.items = lex(text);
     this.last = this.items[0]!;
   }
