@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { DOCKER, berthdSkipReason, startBerthd, type Berthd } from '../test/fixtures/berthd.js';
 import { dockerdSkipReason, makeTestCgroup, startDockerd, type Dockerd, type TestCgroup } from '../test/fixtures/daemons.js';
 import { buildDockerSaveTar } from '../test/fixtures/image.js';
-import { tempDir } from '../test/fixtures/rootfs.js';
+import { repoRoot, tempDir } from '../test/fixtures/rootfs.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => Number(args[args.indexOf(name) + 1] ?? 0) || def;
@@ -38,9 +38,9 @@ interface Target {
   pids: number[];
 }
 
-function docker(t: Target, a: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function docker(t: Target, a: string[], bin = DOCKER): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const c = spawn(DOCKER, a, { env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(bin, a, { env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     c.stdout.on('data', (x: Buffer) => { stdout += x.toString(); });
@@ -105,6 +105,21 @@ async function main(): Promise<number> {
     const canRun = b.hasEngine;
     const results: Record<string, Result> = {};
     results['berthd'] = await measure(bt, canRun);
+    // The same `run --rm` through Berth's own CLI (a Node process per command) against berthd.
+    let berthCliMs: number | undefined;
+    if (canRun) {
+      const berthCli = join(repoRoot, 'bin', 'berth.cjs');
+      const ct: Target = { name: 'berth CLI', env: { ...b.env, BERTH_NO_AUTOSTART: '1' }, pids: [] };
+      const args = ['-H', b.host, 'run', '--rm', '--network', 'none', IMAGE, 'true'];
+      const lat: number[] = [];
+      for (let i = 0; i < runs + 2; i++) {
+        const t0 = now();
+        const r = await docker(ct, args, berthCli);
+        if (r.status !== 0) throw new Error(`berth ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+        if (i >= 2) lat.push(now() - t0);
+      }
+      berthCliMs = median(lat);
+    }
 
     const dskip = dockerdSkipReason();
     const made = dskip ? dskip : makeTestCgroup('bench-engine');
@@ -127,6 +142,7 @@ async function main(): Promise<number> {
     console.log(['run --rm true (median ms)', fmt(B.runMs), fmt(D?.runMs), ratio(B.runMs, D?.runMs)].join('\t'));
     console.log([`run -d x${SEQ} sequential (per s)`, fmt(B.seqPerSec, 2), fmt(D?.seqPerSec, 2), ratio(B.seqPerSec, D?.seqPerSec)].join('\t'));
     console.log([`run -d x${PAR} at once (ms)`, fmt(B.parMs), fmt(D?.parMs), ratio(B.parMs, D?.parMs)].join('\t'));
+    console.log(['berth run --rm true vs docker (median ms)', fmt(berthCliMs), fmt(D?.runMs), ratio(berthCliMs, D?.runMs)].join('\t'));
     console.log(['idle RSS (MiB)', fmt(B.idleRssKb / 1024), fmt(D ? D.idleRssKb / 1024 : undefined), ratio(B.idleRssKb, D?.idleRssKb)].join('\t'));
     return 0;
   } finally {
