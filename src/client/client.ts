@@ -1,9 +1,11 @@
-// The Engine API client (undici over the daemon's unix socket): version negotiation, JSON, NDJSON streams, hijack.
+// The Engine API client (node:http over the daemon's unix socket, node:https for tcp://): version negotiation, JSON, NDJSON streams, hijack.
+// node:http rather than undici: its parser is native, so a short-lived CLI neither loads undici
+// (~40 ms) nor compiles llhttp's WASM on its first request.
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Duplex, Readable } from 'node:stream';
-import { Agent, request as undiciRequest } from 'undici';
+import { pipeline, type Duplex, type Readable } from 'node:stream';
 import { BerthError, errInvalid, type ErrorCode } from '../common/errors.js';
 import { ERROR_CODE_HEADER, STATUS_BY_CODE, codeFromStatus } from '../api/errors.js';
 import { MULTIPLEXED_STREAM } from '../api/hijack.js';
@@ -104,8 +106,7 @@ export function encodeQuery(query: Record<string, QueryValue> | undefined): stri
 /** The API client. One per daemon; `close()` when done. */
 export class Client {
   private readonly target: Target;
-  private readonly agent: Agent;
-  private readonly origin: string;
+  private readonly agent: http.Agent;
   private readonly opts: ClientOptions;
   private version: string | undefined;
   private negotiating: Promise<string> | undefined;
@@ -115,13 +116,10 @@ export class Client {
     this.target = parseTarget(opts.host ?? process.env['BERTH_HOST'] ?? DEFAULT_HOST);
     this.version = opts.version;
     if (this.target.kind === 'unix') {
-      this.agent = new Agent({ connect: { socketPath: this.target.path } });
-      this.origin = 'http://localhost';
+      this.agent = new http.Agent({ keepAlive: true });
     } else {
       if (!opts.tls) throw errInvalid('tcp hosts need TLS options (ca, cert, key)');
-      this.agent = new Agent({ connect: { ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key } });
-      const h = this.target.host.includes(':') ? `[${this.target.host}]` : this.target.host;
-      this.origin = `https://${h}:${this.target.port}`;
+      this.agent = new https.Agent({ keepAlive: true, ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key });
     }
   }
 
@@ -182,31 +180,67 @@ export class Client {
   /** A raw request; non-2xx answers are thrown as ApiError with the server's message. */
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<ApiResponse> {
     const headers = this.headers(opts);
-    let body: string | Buffer | Readable | undefined;
+    let body: Buffer | Readable | undefined;
     if (opts.raw !== undefined) {
       body = opts.raw;
       headers['Content-Type'] = opts.contentType ?? 'application/octet-stream';
     } else if (opts.body !== undefined) {
-      body = JSON.stringify(opts.body);
+      body = Buffer.from(JSON.stringify(opts.body));
       headers['Content-Type'] = 'application/json';
     }
-    let res;
+    if (Buffer.isBuffer(body)) headers['Content-Length'] = String(body.length);
+    let res: http.IncomingMessage;
     try {
-      res = await undiciRequest(this.origin + (await this.url(path, opts)), {
-        dispatcher: this.agent,
-        method: method as 'GET',
-        headers,
-        body,
-        signal: opts.signal,
-      });
+      res = await this.send(method, await this.url(path, opts), headers, body, opts.signal);
     } catch (e) {
       if (e instanceof BerthError) throw e;
       const err = e as Error & { code?: string };
-      if (err.name === 'AbortError' || err.code === 'UND_ERR_ABORTED') throw new BerthError('cancelled', `${method} ${path}: aborted`, { cause: e });
+      if (err.name === 'AbortError' || err.code === 'ABORT_ERR') throw new BerthError('cancelled', `${method} ${path}: aborted`, { cause: e });
       throw new BerthError('unavailable', `cannot connect to the Berth daemon at ${this.describe()}: ${err.message}`, { cause: e });
     }
-    if (res.statusCode >= 400) throw await toApiError(res.statusCode, res.headers, await res.body.text());
-    return { status: res.statusCode, headers: res.headers, body: res.body as unknown as ApiResponse['body'] };
+    const status = res.statusCode ?? 0;
+    const wrapped = withBody(res);
+    if (status >= 400) throw await toApiError(status, res.headers, await wrapped.text());
+    return { status, headers: res.headers, body: wrapped };
+  }
+
+  /**
+   * Send one request; resolves with the response once its head has arrived. Aborting `signal`
+   * before then rejects with an AbortError; after, it destroys the body with one.
+   */
+  private send(method: string, path: string, headers: Record<string, string>, body: Buffer | Readable | undefined, signal: AbortSignal | undefined): Promise<http.IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(abortError(signal));
+        return;
+      }
+      const t = this.target;
+      const req =
+        t.kind === 'unix'
+          ? http.request({ agent: this.agent, socketPath: t.path, host: 'localhost', method, path, headers })
+          : https.request({ agent: this.agent, host: t.host, port: t.port, method, path, headers });
+      let res: http.IncomingMessage | undefined;
+      const onAbort = () => {
+        const e = abortError(signal!);
+        res?.destroy(e);
+        req.destroy(e);
+        reject(e);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = () => signal?.removeEventListener('abort', onAbort);
+      req.on('response', (r: http.IncomingMessage) => {
+        res = r;
+        r.once('close', done);
+        resolve(r);
+      });
+      // `on`, not `once`: the socket can report more than one error over the request's life.
+      req.on('error', (e) => {
+        if (!res) done();
+        reject(e);
+      });
+      if (body === undefined || Buffer.isBuffer(body)) req.end(body);
+      else pipeline(body, req, () => undefined);
+    });
   }
 
   /** A request whose answer is JSON (undefined for an empty body such as 204). */
@@ -288,8 +322,29 @@ export class Client {
 
   /** Close pooled connections. */
   async close(): Promise<void> {
-    await this.agent.close();
+    this.agent.destroy();
   }
+}
+
+function abortError(signal: AbortSignal): Error {
+  const e = new Error('This operation was aborted', { cause: signal.reason });
+  e.name = 'AbortError';
+  return Object.assign(e, { code: 'ABORT_ERR' });
+}
+
+/** The response stream, with the undici-style readers callers use (`text()`, `json()`). */
+function withBody(res: http.IncomingMessage): ApiResponse['body'] {
+  const text = () =>
+    new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      res.once('error', reject);
+      res.once('close', () => {
+        if (!res.readableEnded) reject(new BerthError('unavailable', 'the connection closed before the answer ended'));
+      });
+    });
+  return Object.assign(res, { text, json: async (): Promise<unknown> => JSON.parse(await text()) });
 }
 
 const KNOWN_CODES = new Set(Object.keys(STATUS_BY_CODE));
