@@ -5,20 +5,11 @@ import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { readTar, type TarEntry } from './reader.js';
-import { TarWriter, type TarWriteEntry } from './writer.js';
+import { tarBuffer, type TarWriteEntry } from './writer.js';
 
-async function build(entries: Array<[TarWriteEntry, (Buffer | Readable)?]>): Promise<Buffer> {
-  const out = new PassThrough();
-  const parts: Buffer[] = [];
-  out.on('data', (c: Buffer) => parts.push(c));
-  const w = new TarWriter(out);
-  for (const [e, b] of entries) await w.add(e, b);
-  await w.finish();
-  out.end();
-  return Buffer.concat(parts);
-}
+const build = tarBuffer;
 
 async function parse(buf: Buffer): Promise<Array<{ entry: TarEntry; data: Buffer }>> {
   const out: Array<{ entry: TarEntry; data: Buffer }> = [];

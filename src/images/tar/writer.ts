@@ -1,5 +1,5 @@
 // Deterministic tar writer: ustar headers, plus a PAX header only for what ustar cannot hold.
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { once } from 'node:events';
 import { BerthError } from '../../common/errors.js';
 import type { TarEntry, TarEntryType } from './reader.js';
@@ -238,4 +238,16 @@ export class TarWriter {
     this.finished = true;
     await this.write(Buffer.alloc(2 * BLOCK));
   }
+}
+
+/** A whole tar in memory: small archives (tests, tiny layers) built from entries and bodies. */
+export async function tarBuffer(entries: Iterable<[TarWriteEntry, (Buffer | Readable)?]>): Promise<Buffer> {
+  const out = new PassThrough();
+  const parts: Buffer[] = [];
+  out.on('data', (c: Buffer) => parts.push(c));
+  const w = new TarWriter(out);
+  for (const [e, b] of entries) await w.add(e, b);
+  await w.finish();
+  out.end();
+  return Buffer.concat(parts);
 }

@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { errorCode } from '../../../src/common/errors.js';
 import { openEngine } from '../../../src/engine/engine.js';
 import { readTar } from '../../../src/images/tar/reader.js';
-import { TarWriter } from '../../../src/images/tar/writer.js';
+import { tarBuffer, type TarWriteEntry } from '../../../src/images/tar/writer.js';
 import { World, logText, mountsUnder, run, skip, sleep } from './helpers.js';
 
 /** The entries of a tar stream: name -> body text (files) or type. */
@@ -21,18 +21,11 @@ async function entries(stream: Readable): Promise<Map<string, string>> {
   return out;
 }
 
-async function makeTar(files: Array<{ name: string; body?: string; type?: 'file' | 'dir' | 'symlink'; linkname?: string }>): Promise<Buffer> {
-  const out = new PassThrough();
-  const chunks: Buffer[] = [];
-  out.on('data', (b: Buffer) => chunks.push(b));
-  const w = new TarWriter(out);
-  for (const f of files) {
-    if (f.type === 'dir') await w.add({ name: f.name, type: 'dir', mode: 0o755 });
-    else if (f.type === 'symlink') await w.add({ name: f.name, type: 'symlink', mode: 0o777, linkname: f.linkname! });
-    else await w.add({ name: f.name, type: 'file', mode: 0o644 }, Buffer.from(f.body ?? ''));
-  }
-  await w.finish();
-  return Buffer.concat(chunks);
+function makeTar(files: Array<{ name: string; body?: string; type?: 'file' | 'dir' | 'symlink'; linkname?: string }>): Promise<Buffer> {
+  return tarBuffer(files.map((f): [TarWriteEntry, Buffer?] =>
+    f.type === 'dir' ? [{ name: f.name, type: 'dir', mode: 0o755 }]
+      : f.type === 'symlink' ? [{ name: f.name, type: 'symlink', mode: 0o777, linkname: f.linkname! }]
+        : [{ name: f.name, type: 'file', mode: 0o644 }, Buffer.from(f.body ?? '')]));
 }
 
 describe('engine: filesystem and restart', { skip }, () => {

@@ -17,7 +17,7 @@ import { BerthError } from '../../../src/common/errors.js';
 import { applyLayer, type ApplyOptions } from '../../../src/images/tar/apply.js';
 import { writeLayerDiff, writeTreeDiff } from '../../../src/images/tar/diff.js';
 import { readTar } from '../../../src/images/tar/reader.js';
-import { TarWriter, type TarWriteEntry } from '../../../src/images/tar/writer.js';
+import { tarBuffer, type TarWriteEntry } from '../../../src/images/tar/writer.js';
 import { readXattrsTree } from '../../../src/images/tar/xattr.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (chown, mknod, trusted.* xattrs, overlay mounts)'
@@ -43,16 +43,7 @@ function unmountAll(): void {
   while (mounts.length) spawnSync('umount', [mounts.pop()!]);
 }
 
-async function tarOf(entries: Array<[TarWriteEntry, Buffer?]>): Promise<Buffer> {
-  const out = new PassThrough();
-  const parts: Buffer[] = [];
-  out.on('data', (c: Buffer) => parts.push(c));
-  const w = new TarWriter(out);
-  for (const [e, b] of entries) await w.add(e, b);
-  await w.finish();
-  out.end();
-  return Buffer.concat(parts);
-}
+const tarOf = tarBuffer;
 
 async function collect(write: (out: PassThrough) => Promise<void>): Promise<Buffer> {
   const out = new PassThrough();
