@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -126,6 +128,29 @@ static int join(struct ctx *c, struct berr *e)
   return 0;
 }
 
+/* `lo` up in the container's new network namespace (plan record `loopback-up`): one ioctl, no netlink. */
+static int loopback_up(struct berr *e)
+{
+  struct ifreq ifr;
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return fail_sys(e, "loopback", "lo");
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, "lo");
+  int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+  if (rc == 0) {
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  if (rc < 0) {
+    fail_sys(e, "loopback", "lo");
+    close(s);
+    return -1;
+  }
+  close(s);
+  return 0;
+}
+
 static int in_userns(const struct plan *p)
 {
   if (p->clone_flags & CLONE_NEWUSER)
@@ -180,6 +205,8 @@ static int child_main(void *arg)
     fail_sys(&e, "domainname", p->domainname);
     goto fail;
   }
+  if (p->loopback_up && loopback_up(&e) < 0)
+    goto fail;
   msg_phase("namespaces");
   if (run_actions(c, &e) == 0)
     process_finish(c, &e);

@@ -52,6 +52,7 @@ struct plan {
   int setgroups_deny;
   struct timens_off *timens; int ntimens;
   char *hostname, *domainname;
+  int loopback_up;
   char *root;
   char **args; int nargs;
   char **env; int nenv;

@@ -253,6 +253,8 @@ static int parse_line(struct plan *p, char **t, int n, int ln, struct berr *e)
     if (s < 0) return bad(e, ln, "caps: unknown set");
     if (hexmask(a[1], &u)) return bad(e, ln, "caps: mask must be hex");
     p->caps[s] = u;
+  } else if (!strcmp(op, "loopback-up")) {
+    NARGS(0); p->loopback_up = 1;
   } else if (!strcmp(op, "no-new-privs")) {
     NARGS(0); p->no_new_privs = 1;
   } else if (!strcmp(op, "oom-score-adj")) {

@@ -1,7 +1,7 @@
 // Tests for the plan builder on sample specs: runc's default, rootless, binds, devices, sysctls, exec.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCreatePlan, buildExecPlan, type CreatePlanOptions } from './build.js';
+import { LOOPBACK_ANNOTATION, buildCreatePlan, buildExecPlan, type CreatePlanOptions } from './build.js';
 import { decodePlan, encodePlan, type Plan, type PlanAction } from './plan.js';
 import { defaultSpec } from '../spec/defaults.js';
 import { validateSpec } from '../spec/validate.js';
@@ -314,4 +314,16 @@ seccomp-rule allow 0 read
 `);
   assert.throws(() => buildExecPlan(proc, { containerPid: 1, namespaces: ['bogus'], cgroupProcsFiles: [] }), /unknown namespace type/);
   assert.throws(() => buildExecPlan({ ...proc, terminal: true }, { containerPid: 1, namespaces: [], cgroupProcsFiles: [] }), /no console socket/);
+});
+
+test('loopback-up: only for a new network namespace and only when the annotation asks', () => {
+  const has = (spec: ReturnType<typeof defaultSpec>) => buildCreatePlan(validateSpec(spec), opts()).records.some((r) => r.op === 'loopback-up');
+  const spec = clone(defaultSpec());
+  assert.equal(has(spec), false);
+  spec.annotations = { [LOOPBACK_ANNOTATION]: 'up' };
+  assert.equal(has(spec), true);
+  assert.ok(encodePlan(buildCreatePlan(validateSpec(spec), opts())).includes('\nloopback-up\n'));
+  // joining an existing netns (a pinned one, or another container's): never
+  spec.linux!.namespaces = spec.linux!.namespaces!.map((n) => (n.type === 'network' ? { type: 'network', path: '/proc/1/ns/net' } : n));
+  assert.equal(has(spec), false);
 });

@@ -8,6 +8,9 @@ import { MS_REC, MS_SLAVE, NAMESPACES, RLIMITS } from '../linux.js';
 import { cleanPath, isBindMount, mountActions, PROPAGATION_OPTIONS } from '../mounts.js';
 import { seccompRecords } from '../seccomp.js';
 
+/** Annotation asking berth-init to set `lo` up in a new network namespace (value `up`). */
+export const LOOPBACK_ANNOTATION = 'org.berth.network.loopback';
+
 /** What `buildCreatePlan` needs besides the spec. */
 export interface CreatePlanOptions {
   /** The bundle dir (absolute): relative `root.path` and bind sources are relative to it. */
@@ -184,6 +187,9 @@ export function buildCreatePlan(spec: Spec, opts: CreatePlanOptions): Plan {
   }
   if (spec.hostname) records.push({ op: 'hostname', name: spec.hostname });
   if (spec.domainname) records.push({ op: 'domainname', name: spec.domainname });
+  // Berth's annotation (docs/plan.md): bring `lo` up in a network namespace of the container's own, as
+  // Docker's sandbox does for --network none. runc leaves it down, so only when asked.
+  if (isNew('network') && spec.annotations?.[LOOPBACK_ANNOTATION] === 'up') records.push({ op: 'loopback-up' });
 
   const hasMountNs = types.has('mount');
   if (hasMountNs) {

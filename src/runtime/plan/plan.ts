@@ -30,6 +30,7 @@ export type PlanRecord =
   | { op: 'umask'; mask: number }
   | { op: 'caps'; set: PlanCapSet; mask: bigint }
   | { op: 'no-new-privs' }
+  | { op: 'loopback-up' }
   | { op: 'oom-score-adj'; value: number }
   | { op: 'rlimit'; resource: number; soft: number; hard: number }
   | { op: 'preserve-fds'; count: number }
@@ -90,6 +91,7 @@ const RECORD_OPS: Record<PlanRecord['op'], Fields> = {
   'umask': [['mask', 'oct']],
   'caps': [['set', 'str'], ['mask', 'bighex']],
   'no-new-privs': [],
+  'loopback-up': [],
   'oom-score-adj': [['value', 'int']],
   'rlimit': [['resource', 'int'], ['soft', 'int'], ['hard', 'int']],
   'preserve-fds': [['count', 'int']],
