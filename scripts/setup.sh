@@ -15,6 +15,8 @@ PKGS=(
   zstd tar attr                                 # zstd layers; GNU tar as the applier's anchor; setfattr for layer xattrs
   docker-registry skopeo umoci apache2-utils    # a real registry (htpasswd auth) and independent image tools
   python3                                       # the console-socket receiver in tests
+  containernetworking-plugins iptables          # CNI bridge/host-local for networks (iptables for the plugins' masquerade)
+  docker-compose                                # docker-compose v1 as a client in the e2e tests
 )
 
 missing=()

@@ -14,6 +14,7 @@ import { registerEventRoutes } from './api/routes/events.js';
 import { registerExecRoutes } from './api/routes/exec.js';
 import { registerImageRoutes } from './api/routes/images.js';
 import { registerSystemRoutes } from './api/routes/system.js';
+import { registerNetworkRoutes } from './api/routes/networks.js';
 import { startApiServer, type ApiServer, type TlsOptions } from './api/server.js';
 import type { ComponentVersion } from './api/version.js';
 import { openEngine, type Engine } from './engine/engine.js';
@@ -56,6 +57,14 @@ export interface DaemonConfig {
   registryMirrors: string[];
   /** Parent of every container's cgroup (dockerd's --cgroup-parent); relative = under berthd's own cgroup. */
   cgroupParent?: string;
+  /** The default bridge network's Linux bridge (created by the CNI bridge plugin when missing). */
+  bridge?: string;
+  /** dockerd --bip: the default bridge's gateway address and prefix. */
+  bip?: string;
+  /** dockerd --ip-masq: masquerade traffic leaving bridge networks (default true). */
+  ipMasq: boolean;
+  /** Berth: the embedded DNS forwards names it does not know to the host's resolvers (default true). */
+  dnsForward: boolean;
 }
 
 type Partialcfg = Partial<DaemonConfig>;
@@ -76,6 +85,10 @@ const FILE_KEYS: Record<string, keyof DaemonConfig> = {
   'insecure-registries': 'insecureRegistries',
   'registry-mirrors': 'registryMirrors',
   'cgroup-parent': 'cgroupParent',
+  bridge: 'bridge',
+  bip: 'bip',
+  'ip-masq': 'ipMasq',
+  'dns-forward': 'dnsForward',
 };
 const FLAG_OF: Record<string, string> = Object.fromEntries(Object.entries(FILE_KEYS).map(([k, v]) => [v, k]));
 
@@ -84,13 +97,17 @@ export const USAGE = `Usage: berthd [OPTIONS]
 A self-sufficient runtime for containers (serves the Docker Engine API).
 
 Options:
+  -b, --bridge string          Linux bridge of the default "bridge" network (default "berth0")
+      --bip string             Specify the default bridge network's IP (CIDR, e.g. 172.17.0.1/16)
       --cgroup-parent string   Set parent cgroup for all containers (default "berth", under berthd's own cgroup)
       --config-file string     Daemon configuration file (default "${DEFAULT_CONFIG_FILE}")
       --data-root string       Root directory of persistent Berth state (default "${DEFAULT_DATA_ROOT}")
   -D, --debug                  Enable debug mode
+      --dns-forward            Let the embedded DNS forward unknown names to the host's resolvers (default true)
       --exec-root string       Root directory for execution state files (default "${DEFAULT_EXEC_ROOT}")
   -H, --host list              Daemon socket(s) to connect to (default ${DEFAULT_HOST})
       --insecure-registry list Enable insecure registry communication
+      --ip-masq                Enable IP masquerading for bridge networks (default true)
   -l, --log-level string       Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
   -p, --pidfile string         Path to use for daemon PID file (default "<exec-root>/berthd.pid")
       --registry-mirror list   Preferred registry mirror
@@ -121,11 +138,16 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     '--help': (v) => { out.help = v; },
     '-h': (v) => { out.help = v; },
     '--version': (v) => { out.version = v; },
+    '--ip-masq': (v) => { f.ipMasq = v; },
+    '--dns-forward': (v) => { f.dnsForward = v; },
     '-v': (v) => { out.version = v; },
   };
   const values: Record<string, (v: string) => void> = {
     '--data-root': (v) => { f.dataRoot = v; },
     '--cgroup-parent': (v) => { f.cgroupParent = v; },
+    '--bridge': (v) => { f.bridge = v; },
+    '-b': (v) => { f.bridge = v; },
+    '--bip': (v) => { f.bip = v; },
     '--exec-root': (v) => { f.execRoot = v; },
     '--host': (v) => { (f.hosts ??= []).push(v); },
     '-H': (v) => { (f.hosts ??= []).push(v); },
@@ -186,7 +208,7 @@ export function parseConfigFile(text: string, path: string): Partialcfg {
     if (field === 'hosts' || field === 'insecureRegistries' || field === 'registryMirrors') {
       if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw bad();
       out[field] = v;
-    } else if (field === 'debug' || field === 'tls' || field === 'tlsVerify') {
+    } else if (field === 'debug' || field === 'tls' || field === 'tlsVerify' || field === 'ipMasq' || field === 'dnsForward') {
       if (typeof v !== 'boolean') throw bad();
       out[field] = v;
     } else if (field === 'logLevel') {
@@ -226,6 +248,10 @@ export function mergeConfig(flags: Partialcfg, file: Partialcfg): DaemonConfig {
     insecureRegistries: m.insecureRegistries ?? [],
     registryMirrors: m.registryMirrors ?? [],
     cgroupParent: m.cgroupParent,
+    bridge: m.bridge,
+    bip: m.bip,
+    ipMasq: m.ipMasq ?? true,
+    dnsForward: m.dnsForward ?? true,
   };
 }
 
@@ -289,7 +315,9 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
   };
   let engine: Engine | undefined;
   try {
-    engine = await openEngine({ dataRoot: config.dataRoot, execRoot: config.execRoot, log: log.child({ component: 'engine' }), registry, ...(config.cgroupParent ? { cgroupParent: config.cgroupParent } : {}) });
+    engine = await openEngine({ dataRoot: config.dataRoot, execRoot: config.execRoot, log: log.child({ component: 'engine' }), registry, ...(config.cgroupParent ? { cgroupParent: config.cgroupParent } : {}),
+      network: { ...(config.bridge ? { defaultBridge: config.bridge } : {}), ...(config.bip ? { bip: config.bip } : {}), ipMasq: config.ipMasq, ...(config.dnsForward ? {} : { dnsUpstreams: [] }) },
+    });
     const eng = engine;
     const containers = eng.containers;
     const router = new Router();
@@ -339,6 +367,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       },
     });
     registerContainerRoutes(router, containers);
+    registerNetworkRoutes(router, { networks: eng.networks, containers, events: eng.events });
     registerExecRoutes(router, containers);
     let tls: TlsOptions | undefined;
     if (config.tls) {

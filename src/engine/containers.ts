@@ -20,6 +20,7 @@ import type { ImageService } from '../images/images.js';
 import { TarWriter } from '../images/tar/writer.js';
 import { parseSignal } from '../runtime/container/proc.js';
 import { detectCgroupLayout } from '../runtime/cgroups/open.js';
+import { LOOPBACK_ANNOTATION } from '../runtime/plan/build.js';
 import type { LinuxResources } from '../runtime/spec/types.js';
 import { extractArchive, overlayChanges, statPath as statInRoot, tarTree, writeArchive } from './archive.js';
 import { bridge } from './attach.js';
@@ -30,6 +31,8 @@ import { RestartManager, policyWantsRestart, validateRestartPolicy } from './res
 import { readLogs } from './logs.js';
 import { generateName, newContainerId, normalizeName, noSuchContainer } from './names.js';
 import { buildContainerSpec, type SpecInput } from './spec-builder.js';
+import { attachRequest, checkConnectable, endpointSettings, networkSettings, planNetwork, summaryPorts, writeNetworkFiles } from './container-network.js';
+import type { NetworkManager, NetworkRecord } from '../network/networks.js';
 import { RootfsMounts } from './rootfs.js';
 import { emptyStats, toStatsJSON } from './stats.js';
 import { ContainerStore, ZERO_TIME, type ContainerRecord } from './store.js';
@@ -54,6 +57,8 @@ export interface ContainerManagerOptions {
   initBinary?: string;
   /** Daemon-wide ulimits (dockerd --default-ulimit), applied when a container names none of its own. */
   defaultUlimits?: Ulimit[];
+  /** Networks and sandboxes (CNI, DNS, published ports). */
+  networks: NetworkManager;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -359,7 +364,7 @@ export class ContainerManager implements ContainerService {
     config.AttachStderr = !!config.AttachStderr;
 
     // Host config defaults and what this engine supports.
-    hostConfig.NetworkMode ||= 'bridge';
+    if (!hostConfig.NetworkMode || hostConfig.NetworkMode === 'default') hostConfig.NetworkMode = 'bridge';
     hostConfig.LogConfig = { Type: hostConfig.LogConfig?.Type || 'json-file', Config: hostConfig.LogConfig?.Config ?? {} };
     if (!['json-file', 'none'].includes(hostConfig.LogConfig.Type)) throw errInvalid(`logging driver "${hostConfig.LogConfig.Type}" is not supported (json-file, none)`);
     const logMax = parseSize(hostConfig.LogConfig.Config?.['max-size']);
@@ -373,18 +378,16 @@ export class ContainerManager implements ContainerService {
     hostConfig.CgroupnsMode ||= this.cgroupVersion === 2 ? 'private' : 'host';
     const volumeMounts = bindMounts(hostConfig);
     const namespaces: SpecInput['namespaces'] = {};
-    const net = hostConfig.NetworkMode;
+    const netPlan = config.NetworkDisabled ? { kind: 'none' as const } : planNetwork(this.o.networks, req, hostConfig);
     let hostNet = false;
-    if (net === 'host') { namespaces.network = 'host'; hostNet = true; }
-    else if (net === 'none') { /* a fresh netns with loopback only */ }
-    else if (net === 'bridge' || net === 'default') {
-      warnings.push('bridge networking is not available yet in Berth: the container gets no network (as with --network none)');
-    } else if (net.startsWith('container:')) {
-      const other = this.resolve(net.slice('container:'.length));
+    if (netPlan.kind === 'host') { namespaces.network = 'host'; hostNet = true; }
+    else if (netPlan.kind === 'container') {
+      const other = this.resolve(netPlan.ref);
       if (other.state.status !== 'running') throw errConflict(`cannot join network of a non running container: ${other.id}`);
       namespaces.network = `/proc/${other.state.pid}/ns/net`;
-    } else {
-      throw errNotImplemented(`network mode "${net}" is not supported yet (none, host, bridge as none, container:<id>)`);
+    }
+    if (netPlan.kind !== 'bridge' && Object.keys(hostConfig.PortBindings ?? {}).length) {
+      warnings.push('Published ports are discarded when using host network mode');
     }
     if (hostConfig.IpcMode === 'host') namespaces.ipc = 'host';
     if (hostConfig.PidMode === 'host') namespaces.pid = 'host';
@@ -393,6 +396,8 @@ export class ContainerManager implements ContainerService {
 
     const id = newContainerId();
     if (!config.Hostname) config.Hostname = id.slice(0, 12);
+    // A bridge container runs in a netns pinned at each start (CNI ADD happens on it first).
+    if (netPlan.kind === 'bridge') namespaces.network = this.o.networks.sandboxPath(id);
     const [path = '', ...args] = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
     const dir = this.containerDir(id);
     const rec: ContainerRecord = {
@@ -402,6 +407,7 @@ export class ContainerManager implements ContainerService {
       logPath: hostConfig.LogConfig.Type === 'json-file' ? join(dir, `${id}-json.log`) : '',
       hostnamePath: join(dir, 'hostname'), hostsPath: join(dir, 'hosts'), resolvConfPath: join(dir, 'resolv.conf'),
       platform: 'linux',
+      ...(netPlan.kind === 'bridge' ? { networks: netPlan.attachments } : {}),
     };
     if (logMax !== undefined || logFiles !== undefined) rec.logOpts = { ...(logMax !== undefined ? { maxSize: logMax } : {}), ...(logFiles !== undefined ? { maxFiles: logFiles } : {}) };
 
@@ -454,6 +460,8 @@ export class ContainerManager implements ContainerService {
         return out;
       });
       warnings.push(...built.warnings);
+      // --network none: a netns of the container's own with only `lo`, up (Docker's sandbox); berth-init does it.
+      if (netPlan.kind === 'none') built.spec.annotations = { ...(built.spec.annotations ?? {}), [LOOPBACK_ANNOTATION]: 'up' };
       undo.push(() => this.rootfs.removeAll(id));
       await this.lc.createContainer({ id, spec: built.spec, rootfs, snapshotKey: rec.snapshotKey, labels: config.Labels ?? {}, imageRef: img.id });
       undo.push(() => this.lc.deleteContainer(id).catch(() => undefined));
@@ -503,6 +511,7 @@ export class ContainerManager implements ContainerService {
     await this.rootfs.holdForTask(id, c.snapshotKey);
     let task;
     try {
+      await this.setupNetwork(id);
       task = await this.lc.newTask(id, {
         stdin: !!c.config.OpenStdin,
         terminal: !!c.config.Tty,
@@ -515,6 +524,7 @@ export class ContainerManager implements ContainerService {
     } catch (e) {
       await this.lc.deleteTask(id, { force: true }).catch(() => undefined);
       await this.rootfs.releaseTask(id).catch(() => undefined);
+      await this.teardownNetwork(id);
       this.failPending(id, e);
       const msg = (e as Error).message;
       // Docker's codes for a start that failed before the process ran: 127 not found, 126 not executable.
@@ -542,6 +552,96 @@ export class ContainerManager implements ContainerService {
     this.publish(rec, 'start');
     this.health.arm(rec);
     return true;
+  }
+
+  // --- networks -------------------------------------------------------------------------------
+
+  /** Before the task: pin the netns the spec names and run CNI ADD on it; the sandbox is recorded first, so a crash can undo it. */
+  private async setupNetwork(id: string): Promise<void> {
+    const c = this.store.get(id);
+    if (!c.networks) return;
+    if (c.sandbox) await this.teardownNetwork(id);
+    const sb = await this.o.networks.attach(attachRequest(c));
+    const rec = this.store.update(id, (r) => { r.sandbox = sb; });
+    writeNetworkFiles(rec, sb, HOSTS_HEADER);
+    for (const ep of sb.endpoints) this.publishNetwork(ep.networkId, ep.network, 'connect', id);
+  }
+
+  /** After the task: ports, CNI DEL, the pinned netns. Failures are logged; the record forgets the sandbox. */
+  private async teardownNetwork(id: string): Promise<void> {
+    const c = this.store.find(id);
+    if (!c?.sandbox) return;
+    try {
+      await this.o.networks.detach(id, c.sandbox);
+    } catch (e) {
+      this.log.warn('network teardown failed', { id, err: (e as Error).message });
+    }
+    for (const ep of c.sandbox.endpoints) this.publishNetwork(ep.networkId, ep.network, 'disconnect', id);
+    this.store.update(id, (r) => { delete r.sandbox; });
+  }
+
+  private publishNetwork(networkId: string, name: string, action: string, container?: string): void {
+    this.events.publish({ Type: 'network', Action: action, Actor: { ID: networkId, Attributes: { name, type: 'bridge', ...(container ? { container } : {}) } } });
+  }
+
+  /** docker network connect: recorded for the next starts, and made now if the container runs. */
+  async connectNetwork(netRef: string, ref: string, cfg: { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null } = {}): Promise<void> {
+    const n = this.o.networks.resolve(netRef);
+    const id = this.resolve(ref).id;
+    await this.lock(id, async () => {
+      const c = this.store.get(id);
+      checkConnectable(c);
+      if (n.driver !== 'bridge') throw new BerthError('permission-denied', `container cannot be disconnected from host network or connected to host network`);
+      if (c.networks?.[n.name]) throw new BerthError('permission-denied', `endpoint with name ${c.name.slice(1)} already exists in network ${n.name}`);
+      if (cfg.Aliases?.length && n.builtin) throw errInvalid('network-scoped alias is supported only for containers in user defined networks');
+      const ipv4 = cfg.IPAMConfig?.IPv4Address || undefined;
+      const att = { networkId: n.id, ...(cfg.Aliases?.length ? { aliases: [...cfg.Aliases] } : {}), ...(ipv4 ? { ipv4 } : {}) };
+      if (c.sandbox && isLive(c.state.status)) {
+        const sb = c.sandbox;
+        await this.o.networks.connect(attachRequest(c), sb, { name: n.id, ...(att.aliases ? { aliases: att.aliases } : {}), ...(ipv4 ? { ipv4 } : {}) });
+        this.store.update(id, (r) => { r.sandbox = sb; r.networks = { ...(r.networks ?? {}), [n.name]: att }; });
+      } else {
+        this.store.update(id, (r) => { r.networks = { ...(r.networks ?? {}), [n.name]: att }; });
+      }
+      this.publishNetwork(n.id, n.name, 'connect', id);
+    });
+  }
+
+  /** docker network disconnect. */
+  async disconnectNetwork(netRef: string, ref: string, _force = false): Promise<void> {
+    const n = this.o.networks.resolve(netRef);
+    const id = this.resolve(ref).id;
+    await this.lock(id, async () => {
+      const c = this.store.get(id);
+      checkConnectable(c);
+      if (!c.networks?.[n.name]) throw new BerthError('permission-denied', `container ${id} is not connected to network ${n.name}`);
+      if (c.sandbox && isLive(c.state.status)) {
+        const sb = c.sandbox;
+        await this.o.networks.disconnect(id, sb, n.id);
+        this.store.update(id, (r) => { r.sandbox = sb; delete r.networks![n.name]; });
+      } else {
+        this.store.update(id, (r) => { delete r.networks![n.name]; });
+      }
+      this.publishNetwork(n.id, n.name, 'disconnect', id);
+    });
+  }
+
+  /** Running containers with an endpoint on the network (network rm refuses then), and their endpoints as Docker's network inspect shows them. */
+  networkEndpoints(n: NetworkRecord): Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }> {
+    const out: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }> = {};
+    for (const c of this.store.list()) {
+      const ep = c.sandbox?.endpoints.find((e) => e.networkId === n.id);
+      if (ep) out[c.id] = { Name: c.name.slice(1), EndpointID: ep.endpointId, MacAddress: ep.mac, IPv4Address: `${ep.ip}/${ep.prefixLen}`, IPv6Address: '' };
+      else if ((n.driver === 'host' || n.driver === 'null') && isLive(c.state.status) && c.hostConfig.NetworkMode === n.name) {
+        out[c.id] = { Name: c.name.slice(1), EndpointID: '', MacAddress: '', IPv4Address: '', IPv6Address: '' };
+      }
+    }
+    return out;
+  }
+
+  /** Whether any container (running or not) is configured on the network (network prune keeps it). */
+  networkInUse(n: NetworkRecord): boolean {
+    return this.store.list().some((c) => Object.values(c.networks ?? {}).some((a) => a.networkId === n.id) || c.hostConfig.NetworkMode === n.name);
   }
 
   /** Attach the clients waiting for this start (`docker start -a`, `docker run`) before the process runs. */
@@ -733,6 +833,7 @@ export class ContainerManager implements ContainerService {
     } catch (e) {
       this.log.warn('exit: unmount rootfs', { id, err: (e as Error).message });
     }
+    await this.teardownNetwork(id);
     const code = t.exitCode ?? 255;
     const startedAt = t.startedAt || c.state.startedAt;
     // dockerd's handleContainerExit: the policy decides (and the backoff advances) at each exit.
@@ -826,6 +927,7 @@ export class ContainerManager implements ContainerService {
     this.health.stop(id);
     this.store.update(id, (r) => { r.state.status = 'removing'; });
     if (this.lc.md.findTask(this.lc.namespace, id)) await this.lc.deleteTask(id, { force: true });
+    await this.teardownNetwork(id);
     await this.rootfs.removeAll(id);
     try {
       await this.lc.deleteContainer(id, { snapshotCleanup: (key) => this.images.snapshotter.remove(key) });
@@ -891,18 +993,6 @@ export class ContainerManager implements ContainerService {
     return out;
   }
 
-  /** A network mode's display: bridge is shown as asked, though it behaves as none for now. */
-  private networks(c: ContainerRecord): Record<string, import('./types.js').EndpointSettings> {
-    const mode = c.hostConfig.NetworkMode ?? 'bridge';
-    if (mode !== 'host' && mode !== 'none') return {};
-    return {
-      [mode]: {
-        IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '',
-        IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, DNSNames: null,
-      },
-    };
-  }
-
   private async graphDriver(c: ContainerRecord): Promise<{ Name: string; Data: Record<string, string> | null }> {
     const sn = this.images.snapshotter;
     try {
@@ -947,11 +1037,7 @@ export class ContainerManager implements ContainerService {
       GraphDriver: await this.graphDriver(c),
       Mounts: this.mounts(c),
       Config: c.config,
-      NetworkSettings: {
-        Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-        SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-        IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '', Networks: this.networks(c),
-      },
+      NetworkSettings: networkSettings(c, this.o.networks),
     };
     if (opts.size) Object.assign(out, await this.sizes(c));
     return out;
@@ -997,7 +1083,7 @@ export class ContainerManager implements ContainerService {
       if (!any('exited', (v) => st === 'exited' && Number(v) === c.state.exitCode)) return false;
       if (!any('health', (v) => v === (c.state.health?.Status ?? 'none'))) return false;
       if (!any('isolation', (v) => v === 'default')) return false;
-      if (!any('network', (v) => v === c.hostConfig.NetworkMode)) return false;
+      if (!any('network', (v) => v === c.hostConfig.NetworkMode || Object.entries(c.networks ?? {}).some(([n, a]) => n === v || a.networkId.startsWith(v)))) return false;
       if (ancestors && !ancestors.has(c.image) && !f.ancestor!.includes(c.imageRef)) return false;
       if (before !== undefined && !(c.created < before)) return false;
       if (since !== undefined && !(c.created > since)) return false;
@@ -1013,12 +1099,12 @@ export class ContainerManager implements ContainerService {
         ImageID: c.image,
         Command: [c.path, ...c.args].join(' '),
         Created: Math.floor(Date.parse(c.created) / 1000),
-        Ports: [],
+        Ports: summaryPorts(c),
         Labels: c.config.Labels ?? {},
         State: c.state.status,
         Status: this.statusText(c),
         HostConfig: { NetworkMode: c.hostConfig.NetworkMode ?? 'bridge', ...(c.hostConfig.Annotations ? { Annotations: c.hostConfig.Annotations } : {}) },
-        NetworkSettings: { Networks: this.networks(c) },
+        NetworkSettings: { Networks: endpointSettings(c, this.o.networks) },
         Mounts: this.mounts(c),
       };
       if (opts.size) Object.assign(s, await this.sizes(c));
@@ -1344,18 +1430,22 @@ export class ContainerManager implements ContainerService {
             await this.exitHandling.get(c.id);
           } else if (t && (t.status === 'running' || t.status === 'paused')) {
             this.rootfs.adoptTask(c.id);
-            this.store.update(c.id, (r) => { r.state.status = t.status === 'paused' ? 'paused' : 'running'; r.state.pid = t.pid; });
+            const r2 = this.store.update(c.id, (r) => { r.state.status = t.status === 'paused' ? 'paused' : 'running'; r.state.pid = t.pid; });
+            if (r2.sandbox) await this.o.networks.restore(attachRequest(r2), r2.sandbox);
           } else if (t) {
             // created but never released (a crash inside start): undo the start
             await this.lc.deleteTask(c.id, { force: true });
             await this.rootfs.releaseTask(c.id);
+            await this.teardownNetwork(c.id);
             this.store.update(c.id, (r) => { r.state.status = r.hasBeenStarted ? 'exited' : 'created'; r.state.pid = 0; });
           } else {
             await this.rootfs.releaseTask(c.id);
+            await this.teardownNetwork(c.id);
             this.store.update(c.id, (r) => { r.state = { ...r.state, status: 'exited', pid: 0, exitCode: 255, error: 'task lost while the daemon was down', finishedAt: nowIso() }; });
           }
         } else {
           await this.rootfs.releaseTask(c.id); // a mount left by a crash during create/archive
+          await this.teardownNetwork(c.id); // a sandbox left by a crash during start
         }
       } catch (e) {
         this.log.warn('reconcile failed', { id: c.id, err: (e as Error).message });

@@ -25,6 +25,7 @@ import { OverlaySnapshotter } from '../images/snapshots/overlay.js';
 import { familiarString } from '../images/reference.js';
 import { detectCgroupLayout } from '../runtime/cgroups/open.js';
 import { ContainerManager } from './containers.js';
+import { NetworkManager, type NetworkManagerOptions } from '../network/networks.js';
 import { EventBus } from './events.js';
 import { ContainerStore } from './store.js';
 import type { ContainerSummary, Ulimit } from './types.js';
@@ -45,6 +46,8 @@ export interface EngineOptions {
   runtimeInitBinary?: string;
   /** Create the built-in images (hello, berth-probe) when missing. Default true. */
   builtinImages?: boolean;
+  /** Networking: the default bridge, --bip, --ip-masq, address pools, the embedded DNS's upstreams. */
+  network?: Omit<NetworkManagerOptions, 'dataRoot' | 'execRoot' | 'db' | 'log'>;
 }
 
 /** Docker's GET /system/df body. */
@@ -58,6 +61,7 @@ export interface DiskUsage {
 
 export interface Engine {
   containers: ContainerManager;
+  networks: NetworkManager;
   events: EventBus;
   images: ImageService;
   lifecycle: Lifecycle;
@@ -121,8 +125,9 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
       isInUse: (id) => store.list().some((c) => c.image === id),
     });
     const events = new EventBus();
+    const networks = new NetworkManager({ ...(opts.network ?? {}), dataRoot, execRoot, db, log }).init();
     const containers = new ContainerManager({
-      dataRoot, execRoot, lifecycle, images, store, events, log,
+      dataRoot, execRoot, lifecycle, images, store, events, log, networks,
       ...(opts.cgroupParent ? { cgroupParent: opts.cgroupParent } : {}),
       ...(opts.initBinary ? { initBinary: opts.initBinary } : {}),
       ...(opts.defaultUlimits ? { defaultUlimits: opts.defaultUlimits } : {}),
@@ -135,7 +140,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
     const id = engineId(dataRoot);
 
     const engine: Engine = {
-      containers, events, images, lifecycle,
+      containers, networks, events, images, lifecycle,
       ...(opts.registry ? { registry: opts.registry } : {}),
       async pull(ref, onProgress) {
         // Loaded on first use: the registry client (undici) is most of an idle daemon's memory.
@@ -159,7 +164,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
           Driver: snapshotter.name,
           DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
           DockerRootDir: dataRoot,
-          Plugins: { Volume: ['local'], Network: ['host', 'none'], Authorization: null, Log: ['json-file'] },
+          Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file'] },
           MemoryLimit: true, SwapLimit: existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes') || layout.version === 2,
           CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true, OomKillDisable: layout.version === 1,
           IPv4Forwarding: true, BridgeNfIptables: false, BridgeNfIp6tables: false, Debug: false,
@@ -186,7 +191,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
           Isolation: '',
           InitBinary: opts.initBinary ?? '',
           SecurityOptions: ['name=seccomp,profile=builtin'],
-          Warnings: ['WARNING: bridge networking is not implemented yet: containers in the default network run without one (as --network none)'],
+          Warnings: [],
         };
       },
       async df() {
@@ -209,6 +214,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
       },
       async close() {
         await containers.close();
+        await networks.close();
         lifecycle.close();
       },
     };

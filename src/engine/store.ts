@@ -1,4 +1,5 @@
 // The engine's container table (`engine_containers`) in the shared metadata.db: one row per container, changed in transactions.
+import type { SandboxState } from '../network/networks.js';
 import type Database from 'better-sqlite3';
 import { errNotFound } from '../common/errors.js';
 import { nameInUse, resolveRef } from './names.js';
@@ -44,7 +45,14 @@ export interface ContainerRecord {
   hostsPath: string;
   resolvConfPath: string;
   platform: string;
+  /** Bridge networks the container is on, by network name (Docker's NetworkSettings.Networks keys). */
+  networks?: Record<string, NetworkAttachment>;
+  /** The network sandbox while the task runs (pinned netns, CNI results, bound ports); undone at exit. */
+  sandbox?: SandboxState;
 }
+
+/** A container's configured endpoint on one network: what each start asks CNI for. */
+export interface NetworkAttachment { networkId: string; aliases?: string[]; ipv4?: string }
 
 /** Docker's zero time, which inspect shows for times not set. */
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

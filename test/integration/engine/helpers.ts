@@ -9,6 +9,7 @@ import { loadArchive } from '../../../src/images/archive/load.js';
 import { demux as demuxFrames } from '../../../src/common/stdcopy.js';
 import { buildDockerSaveTar } from '../../fixtures/image.js';
 import { removeCgroupTree } from '../../fixtures/cgroup.js';
+import { removeBridge, testBridge } from '../../fixtures/network.js';
 import { nativeBuild, rootSkipReason } from '../../fixtures/rootfs.js';
 
 export const BUSYBOX = 'busybox:berth-test';
@@ -42,8 +43,14 @@ export class World {
     this.execRoot = join(this.root, 'x');
   }
 
+  /** A default bridge of this world's own (removed at cleanup), no masquerade, no DNS forwarding. */
+  readonly bridge = testBridge('bw');
+
   opts(): EngineOptions {
-    return { dataRoot: this.dataRoot, execRoot: this.execRoot, cgroupParent: this.cgroupParent };
+    return {
+      dataRoot: this.dataRoot, execRoot: this.execRoot, cgroupParent: this.cgroupParent,
+      network: { defaultBridge: this.bridge.name, bip: this.bridge.bip, ipMasq: false, dnsUpstreams: [] },
+    };
   }
 
   async open(): Promise<Engine> {
@@ -69,6 +76,7 @@ export class World {
     } finally {
       const left = mountsUnder(this.root);
       removeCgroupTree(this.cgroupParent);
+      removeBridge(this.bridge.name);
       if (left.length === 0) rmSync(this.root, { recursive: true, force: true });
       assert.deepEqual(left, [], 'mounts left behind');
     }

@@ -1,0 +1,167 @@
+// A container's side of networking: the mode chosen at create, the sandbox made at start and undone at exit, and Docker's NetworkSettings/Ports views.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { BerthError, errInvalid, isNotFound } from '../common/errors.js';
+import type { AttachRequest, NetworkManager, SandboxState } from '../network/networks.js';
+import type { ContainerRecord, NetworkAttachment } from './store.js';
+import type { ContainerCreateRequest, EndpointSettings, HostConfig, NetworkSettings, PortMap } from './types.js';
+
+/** Names Docker accepts for the default bridge in NetworkMode. */
+const isDefaultBridge = (m: string) => m === 'bridge' || m === 'default';
+
+/** A container's network mode as the engine acts on it. */
+export type NetworkPlan =
+  | { kind: 'host' }
+  | { kind: 'none' }
+  | { kind: 'container'; ref: string }
+  | { kind: 'bridge'; attachments: Record<string, NetworkAttachment> };
+
+/** Docker's EndpointsConfig entry (the fields Berth reads). */
+interface EndpointConfig { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null; Links?: string[] | null }
+
+/** Decide the mode at create: the networks must exist; the endpoint configs (aliases, --ip) are kept for each start. */
+export function planNetwork(nets: NetworkManager, req: ContainerCreateRequest, hc: HostConfig): NetworkPlan {
+  const mode = hc.NetworkMode || 'bridge';
+  const eps = (req.NetworkingConfig?.EndpointsConfig ?? {}) as Record<string, EndpointConfig | null>;
+  if (mode === 'host' || mode === 'none') {
+    if (Object.keys(eps).some((k) => k !== mode)) throw errInvalid(`container cannot be connected to multiple networks with one of the networks in private (none) mode`);
+    if (mode === 'host' && Object.keys(hc.PortBindings ?? {}).length) {
+      // Docker drops published ports with host networking (a warning, not an error).
+    }
+    return { kind: mode };
+  }
+  if (mode.startsWith('container:')) return { kind: 'container', ref: mode.slice('container:'.length) };
+  const attachments: Record<string, NetworkAttachment> = {};
+  const add = (ref: string, ep: EndpointConfig | null | undefined) => {
+    let n;
+    try {
+      n = nets.resolve(ref);
+    } catch (e) {
+      // As dockerd: an unknown network fails the start (404), not the create (which the CLI would take for a missing image).
+      if (!isNotFound(e)) throw e;
+      attachments[ref] = { networkId: '', ...(ep?.Aliases?.length ? { aliases: [...ep.Aliases] } : {}) };
+      return;
+    }
+    if (n.driver === 'host' || n.driver === 'null') throw errInvalid(`container cannot be connected to multiple networks with one of the networks in private (none) mode`);
+    if (ep?.Aliases?.length && n.builtin) throw errInvalid('network-scoped alias is supported only for containers in user defined networks');
+    const ipv4 = ep?.IPAMConfig?.IPv4Address || undefined;
+    attachments[n.name] = { networkId: n.id, ...(ep?.Aliases?.length ? { aliases: [...ep.Aliases] } : {}), ...(ipv4 ? { ipv4 } : {}) };
+  };
+  add(isDefaultBridge(mode) ? 'bridge' : mode, eps[mode] ?? (isDefaultBridge(mode) ? eps.bridge ?? eps.default : undefined));
+  for (const [k, ep] of Object.entries(eps)) {
+    if (k === mode || (isDefaultBridge(mode) && isDefaultBridge(k))) continue;
+    add(k, ep);
+  }
+  return { kind: 'bridge', attachments };
+}
+
+/** What attach needs to know about a container. */
+export function attachRequest(c: ContainerRecord): AttachRequest {
+  return {
+    id: c.id, name: c.name.slice(1), hostname: c.config.Hostname ?? c.id.slice(0, 12),
+    networks: Object.entries(c.networks ?? {}).map(([name, a]) => ({ name: a.networkId || name, ...(a.aliases ? { aliases: a.aliases } : {}), ...(a.ipv4 ? { ipv4: a.ipv4 } : {}) })),
+    ports: c.hostConfig.PortBindings ?? {},
+    publishAll: !!c.hostConfig.PublishAllPorts,
+    exposed: Object.keys(c.config.ExposedPorts ?? {}),
+  };
+}
+
+/** /etc/hosts and /etc/resolv.conf of a container on bridge networks, written before each start (the IP changes). */
+export function writeNetworkFiles(c: ContainerRecord, sb: SandboxState, hostsHeader: string): void {
+  const ep = sb.endpoints[0];
+  let hosts = hostsHeader;
+  for (const eh of c.hostConfig.ExtraHosts ?? []) {
+    const i = eh.indexOf(':');
+    if (i > 0) hosts += `${eh.slice(i + 1)}\t${eh.slice(0, i)}\n`;
+  }
+  if (ep) hosts += `${ep.ip}\t${c.config.Hostname}\n`;
+  writeFileSync(c.hostsPath, hosts);
+  // On a user network the embedded DNS (on the gateway) answers first; the default bridge has none, as Docker's.
+  const dnsEp = sb.endpoints.find((e) => e.dnsNames.length);
+  if (dnsEp && !c.hostConfig.Dns?.length) {
+    let text = '';
+    try { text = readFileSync('/etc/resolv.conf', 'utf8'); } catch { /* none */ }
+    const keep = text.split('\n').filter((l) => /^\s*(search|domain|options)\s/.test(l));
+    const h = c.hostConfig;
+    const search = h.DnsSearch?.length ? [`search ${h.DnsSearch.join(' ')}`] : keep.filter((l) => /^\s*(search|domain)\s/.test(l));
+    const options = h.DnsOptions?.length ? [`options ${h.DnsOptions.join(' ')}`] : keep.filter((l) => /^\s*options\s/.test(l));
+    writeFileSync(c.resolvConfPath, [`nameserver ${dnsEp.gateway}`, ...search, ...options].join('\n') + '\n');
+  }
+}
+
+const emptyEndpoint = (): EndpointSettings => ({
+  IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '',
+  IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, DNSNames: null,
+});
+
+/** NetworkSettings.Networks as Docker shows it: every configured network, filled in while running. */
+export function endpointSettings(c: ContainerRecord, nets: NetworkManager): Record<string, EndpointSettings> {
+  const mode = c.hostConfig.NetworkMode ?? 'bridge';
+  if (mode === 'host' || mode === 'none') {
+    let id = '';
+    try { id = nets.resolve(mode).id; } catch { /* predefined */ }
+    return { [mode]: { ...emptyEndpoint(), NetworkID: id } };
+  }
+  const out: Record<string, EndpointSettings> = {};
+  for (const [name, a] of Object.entries(c.networks ?? {})) {
+    const ep = c.sandbox?.endpoints.find((e) => e.networkId === a.networkId);
+    out[name] = {
+      ...emptyEndpoint(),
+      IPAMConfig: a.ipv4 ? { IPv4Address: a.ipv4 } : null,
+      Aliases: a.aliases?.length ? a.aliases : null,
+      NetworkID: a.networkId,
+      ...(ep ? {
+        MacAddress: ep.mac, EndpointID: ep.endpointId, Gateway: ep.gateway, IPAddress: ep.ip, IPPrefixLen: ep.prefixLen,
+        DNSNames: ep.dnsNames.length ? ep.dnsNames : null,
+      } : {}),
+    };
+  }
+  return out;
+}
+
+/** `"80/tcp": [{HostIp, HostPort}]` of the bound ports (running), else of the exposed ones with null, as Docker's inspect. */
+export function portMap(c: ContainerRecord): PortMap {
+  const out: PortMap = {};
+  for (const k of Object.keys(c.config.ExposedPorts ?? {})) out[k.includes('/') ? k : `${k}/tcp`] = null;
+  for (const p of c.sandbox?.ports ?? []) {
+    const k = `${p.containerPort}/${p.proto}`;
+    (out[k] ??= []);
+    out[k]!.push({ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) });
+  }
+  return out;
+}
+
+/** The inspect NetworkSettings; the top-level fields describe the default bridge endpoint, as Docker's. */
+export function networkSettings(c: ContainerRecord, nets: NetworkManager): NetworkSettings {
+  const networks = endpointSettings(c, nets);
+  const def = networks.bridge && c.sandbox?.endpoints.some((e) => e.network === 'bridge') ? networks.bridge : undefined;
+  return {
+    Bridge: '', SandboxID: c.sandbox ? c.id : '', SandboxKey: c.sandbox?.key ?? '', Ports: portMap(c), HairpinMode: false,
+    LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
+    EndpointID: def?.EndpointID ?? '', Gateway: def?.Gateway ?? '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+    IPAddress: def?.IPAddress ?? '', IPPrefixLen: def?.IPPrefixLen ?? 0, IPv6Gateway: '', MacAddress: def?.MacAddress ?? '',
+    Networks: networks,
+  };
+}
+
+/** GET /containers/json Ports: bound ports, then exposed ones without a binding. */
+export function summaryPorts(c: ContainerRecord): Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }> {
+  const out: Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }> = [];
+  const bound = new Set<string>();
+  for (const p of c.sandbox?.ports ?? []) {
+    out.push({ IP: p.hostIp || '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.proto });
+    bound.add(`${p.containerPort}/${p.proto}`);
+  }
+  for (const k of Object.keys(c.config.ExposedPorts ?? {})) {
+    const [port, proto = 'tcp'] = k.split('/');
+    if (!bound.has(`${port}/${proto}`)) out.push({ PrivatePort: Number(port), Type: proto });
+  }
+  return out;
+}
+
+/** docker network connect/disconnect are refused for these modes, with Docker's texts. */
+export function checkConnectable(c: ContainerRecord): void {
+  const mode = c.hostConfig.NetworkMode ?? 'bridge';
+  if (mode === 'host') throw new BerthError('permission-denied', 'container cannot be disconnected from host network or connected to host network');
+  if (mode === 'none') throw new BerthError('permission-denied', 'container cannot be connected to multiple networks with one of the networks in private (none) mode');
+  if (mode.startsWith('container:')) throw new BerthError('permission-denied', 'conflicting options: container type network can\'t be used with other networks');
+}

@@ -1,0 +1,216 @@
+// Networks end to end with the real docker CLI against a private berthd: user networks and names, published ports, internal networks, connect/disconnect, cleanup, restart, bad input.
+//
+// Every bridge and subnet is the test's own (fixtures/network.ts); traffic goes only to loopback and to the
+// test's containers; the daemon runs with --ip-masq=false and an embedded DNS that never asks the outside.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import net from 'node:net';
+import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
+import { buildDockerSaveTar } from '../fixtures/image.js';
+import { testBridge } from '../fixtures/network.js';
+import { freePort } from '../fixtures/registry.js';
+
+const skip = berthdSkipReason() ?? (existsSync('/usr/lib/cni/bridge') ? undefined : 'needs containernetworking-plugins (/usr/lib/cni/bridge)');
+const IMAGE = 'busybox:latest';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let d: Berthd;
+
+function ok(args: string[], opts: { timeout?: number } = {}): string {
+  const r = d.docker(args, opts);
+  assert.equal(r.status, 0, `docker ${args.join(' ')} exited ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r.stdout;
+}
+
+function fails(args: string[]): string {
+  const r = d.docker(args);
+  assert.notEqual(r.status, 0, `docker ${args.join(' ')} should fail\nstdout: ${r.stdout}`);
+  return r.stderr;
+}
+
+/** Host interfaces by name (veths and bridges the test may leak). */
+const links = () => new Set(readdirSync('/sys/class/net'));
+
+/** GET a path on 127.0.0.1:port with a raw socket (the answer's body). */
+function httpGet(port: number, path = '/'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1');
+    let buf = '';
+    c.on('data', (x) => { buf += x.toString(); });
+    c.on('error', reject);
+    c.on('close', () => resolve(buf.slice(buf.indexOf('\r\n\r\n') + 4)));
+    c.on('connect', () => c.write(`GET ${path} HTTP/1.0\r\nHost: x\r\n\r\n`));
+    setTimeout(() => c.destroy(), 5000);
+  });
+}
+
+async function waitHttp(port: number, path = '/'): Promise<string> {
+  let last: unknown;
+  for (let i = 0; i < 50; i++) {
+    try {
+      const body = await httpGet(port, path);
+      if (body) return body;
+    } catch (e) { last = e; }
+    await sleep(100);
+  }
+  throw new Error(`no answer on 127.0.0.1:${port}${path}: ${String(last)}`);
+}
+
+/** A busybox web server serving `text` at /index.html. */
+const httpd = (text: string) => ['sh', '-c', `echo ${text} > /tmp/index.html && exec httpd -f -p 80 -h /tmp`];
+
+describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false }, () => {
+  let before0: Set<string>;
+  before(async () => {
+    before0 = links();
+    d = await startBerthd({ prefix: 'berthd-net-' });
+    ok(['load', '-i', buildDockerSaveTar(d.dir, `docker.io/library/${IMAGE}`)]);
+  });
+  after(async () => {
+    await d?.stop();
+    // Nothing of the test's remains on the host: no veth, no bridge.
+    const left = [...links()].filter((l) => !before0.has(l));
+    assert.deepEqual(left, [], `interfaces left behind: ${left.join(' ')}`);
+  });
+
+  test('the default bridge: an address, a default route via the gateway, loopback up', () => {
+    const out = ok(['run', '--rm', IMAGE, 'sh', '-c', 'ip -4 addr show eth0; ip route; ip link show lo']);
+    const gw = JSON.parse(ok(['network', 'inspect', 'bridge', '-f', '{{json .IPAM.Config}}']))[0].Gateway as string;
+    assert.match(out, /inet \d+\.\d+\.\d+\.\d+\/24/);
+    assert.match(out, new RegExp(`default via ${gw.replace(/\./g, '\\.')} dev eth0`));
+    assert.match(out, /lo: <LOOPBACK,UP/);
+  });
+
+  test('--network none: only lo, and it is up (a server on 127.0.0.1 answers inside)', () => {
+    const out = ok(['run', '--rm', '--network', 'none', IMAGE, 'sh', '-c',
+      'ip link; (echo pong | nc -l -p 7000 &) ; sleep 0.3; echo | nc 127.0.0.1 7000']);
+    assert.match(out, /lo: <LOOPBACK,UP/);
+    assert.doesNotMatch(out, /eth0/);
+    assert.match(out, /pong/);
+  });
+
+  test('two containers on a user network reach each other by name and by alias', () => {
+    ok(['network', 'create', 'app']);
+    try {
+      ok(['run', '-d', '--name', 'web', '--network', 'app', '--network-alias', 'frontend', IMAGE, ...httpd('hello-from-web')]);
+      const out = ok(['run', '--rm', '--network', 'app', IMAGE, 'sh', '-c',
+        'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://web/index.html && break; sleep 0.2; done; wget -qO- http://frontend/index.html; nslookup web; cat /etc/resolv.conf']);
+      assert.match(out, /hello-from-web\nhello-from-web\n/);
+      const ip = ok(['inspect', '-f', '{{.NetworkSettings.Networks.app.IPAddress}}', 'web']).trim();
+      assert.match(out, new RegExp(`Address: ${ip.replace(/\./g, '\\.')}`));
+      const gw = ok(['inspect', '-f', '{{.NetworkSettings.Networks.app.Gateway}}', 'web']).trim();
+      assert.match(out, new RegExp(`nameserver ${gw.replace(/\./g, '\\.')}`));
+      // nc too, and a name outside the network is refused (no recursion to the outside in tests).
+      const nc = ok(['run', '--rm', '--network', 'app', IMAGE, 'sh', '-c', 'printf "GET /index.html HTTP/1.0\\r\\n\\r\\n" | nc web 80 | tail -1; nslookup example.com 2>&1; true']);
+      assert.match(nc, /hello-from-web/);
+      assert.match(nc, /REFUSED|can't find/);
+      // inspect and network inspect as Docker shows them
+      const eps = JSON.parse(ok(['network', 'inspect', 'app', '-f', '{{json .Containers}}'])) as Record<string, { Name: string; IPv4Address: string }>;
+      assert.deepEqual(Object.values(eps).map((e) => e.Name), ['web']);
+      assert.equal(Object.values(eps)[0]!.IPv4Address.split('/')[0], ip);
+      const dnsNames = JSON.parse(ok(['inspect', '-f', '{{json .NetworkSettings.Networks.app.DNSNames}}', 'web'])) as string[];
+      assert.deepEqual(dnsNames.slice(0, 2), ['web', 'frontend']);
+      // a network with a running container cannot be removed (Docker's 403 text)
+      assert.match(fails(['network', 'rm', 'app']), /has active endpoints/);
+    } finally {
+      d.docker(['rm', '-f', 'web']);
+      ok(['network', 'rm', 'app']);
+    }
+  });
+
+  test('a published port answers on 127.0.0.1; docker port and ps show it; -P picks a port for EXPOSE', async () => {
+    const port = await freePort();
+    ok(['run', '-d', '--name', 'pub', '-p', `127.0.0.1:${port}:80`, '--expose', '81', '-P', IMAGE, ...httpd('published')]);
+    try {
+      assert.equal((await waitHttp(port, '/index.html')).trim(), 'published');
+      assert.match(ok(['port', 'pub', '80']), new RegExp(`^127\\.0\\.0\\.1:${port}$`, 'm'));
+      const ports = JSON.parse(ok(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'pub'])) as Record<string, Array<{ HostIp: string; HostPort: string }>>;
+      assert.deepEqual(ports['80/tcp'], [{ HostIp: '127.0.0.1', HostPort: String(port) }]);
+      const eph = Number(ports['81/tcp']![0]!.HostPort);
+      assert.ok(eph > 0 && eph !== port, `ephemeral port for 81: ${eph}`);
+      assert.match(ok(['ps', '--format', '{{.Ports}}', '-f', 'name=pub']), new RegExp(`127\\.0\\.0\\.1:${port}->80/tcp`));
+      // the port is taken: a second container cannot publish it, and leaves nothing running
+      const before1 = links();
+      const err = fails(['run', '-d', '--name', 'pub2', '-p', `127.0.0.1:${port}:80`, IMAGE, 'sleep', '30']);
+      assert.match(err, new RegExp(`Bind for 127\\.0\\.0\\.1:${port} failed: port is already allocated`));
+      assert.match(ok(['ps', '-a', '--format', '{{.Names}} {{.State}}', '-f', 'name=pub2']), /pub2 created/);
+      assert.deepEqual([...links()].filter((l) => !before1.has(l)), []);
+      ok(['rm', 'pub2']);
+    } finally {
+      d.docker(['rm', '-f', 'pub']);
+    }
+    // the host port is free again
+    await new Promise<void>((resolve, reject) => {
+      const s = net.createServer().once('error', reject).listen(port, '127.0.0.1', () => s.close(() => resolve()));
+    });
+  });
+
+  test('--internal: no default route; connect and disconnect a running container', () => {
+    ok(['network', 'create', '--internal', 'inner']);
+    ok(['network', 'create', 'side']);
+    try {
+      assert.doesNotMatch(ok(['run', '--rm', '--network', 'inner', IMAGE, 'ip', 'route']), /default/);
+      ok(['run', '-d', '--name', 'multi', '--network', 'inner', IMAGE, 'sleep', '300']);
+      ok(['network', 'connect', '--alias', 'm2', 'side', 'multi']);
+      assert.match(ok(['exec', 'multi', 'ip', '-4', 'addr']), /eth1/);
+      const nets = Object.keys(JSON.parse(ok(['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'multi'])) as object).sort();
+      assert.deepEqual(nets, ['inner', 'side']);
+      // reachable by the alias on the second network
+      assert.match(ok(['run', '--rm', '--network', 'side', IMAGE, 'nslookup', 'm2']), /Name:\s+m2/);
+      ok(['network', 'disconnect', 'side', 'multi']);
+      assert.doesNotMatch(ok(['exec', 'multi', 'ip', '-4', 'addr']), /eth1/);
+    } finally {
+      d.docker(['rm', '-f', 'multi']);
+      ok(['network', 'rm', 'inner', 'side']);
+    }
+  });
+
+  test('bad input: overlapping subnet, unknown network, host/none mixing, duplicate name', () => {
+    const b = testBridge();
+    ok(['network', 'create', '--subnet', b.subnet, 'one']);
+    try {
+      assert.match(fails(['network', 'create', '--subnet', b.subnet, 'two']), /Pool overlaps with other one on this address space/);
+      assert.match(fails(['network', 'create', 'one']), /network with name one already exists/);
+      assert.match(fails(['network', 'create', '--subnet', '10.0.0.1/33', 'bad']), /invalid CIDR address/);
+      assert.match(fails(['run', '--rm', '--network', 'nope', IMAGE, 'true']), /network nope not found/);
+      assert.match(fails(['network', 'rm', 'bridge']), /bridge is a pre-defined network and cannot be removed/);
+      // --ip on a user subnet is honoured
+      const ip = b.subnet.replace(/0\/24$/, '77');
+      assert.match(ok(['run', '--rm', '--network', 'one', '--ip', ip, IMAGE, 'ip', '-4', 'addr', 'show', 'eth0']), new RegExp(`inet ${ip.replace(/\./g, '\\.')}/24`));
+    } finally {
+      ok(['network', 'rm', 'one']);
+    }
+    assert.equal(d.docker(['network', 'ls', '-q', '-f', 'name=two']).stdout.trim(), '');
+  });
+
+  test('removing containers and networks leaves no netns file, IPAM lease or bridge', () => {
+    ok(['network', 'create', 'tmpnet']);
+    const br = `br-${ok(['network', 'inspect', '-f', '{{.Id}}', 'tmpnet']).trim().slice(0, 12)}`;
+    const id = ok(['run', '-d', '--network', 'tmpnet', IMAGE, 'sleep', '300']).trim();
+    assert.ok(existsSync(join(d.execRoot, 'netns', id)));
+    assert.ok(existsSync(`/sys/class/net/${br}`));
+    ok(['rm', '-f', id]);
+    assert.equal(existsSync(join(d.execRoot, 'netns', id)), false, 'netns file left');
+    const ipam = join(d.dataRoot, 'network', 'ipam');
+    const leases = readdirSync(ipam, { recursive: true }).map(String).filter((f) => /\d+\.\d+\.\d+\.\d+$/.test(f));
+    assert.deepEqual(leases, [], 'IPAM leases left');
+    ok(['network', 'rm', 'tmpnet']);
+    assert.equal(existsSync(`/sys/class/net/${br}`), false, 'bridge left');
+    assert.equal(readFileSync('/proc/mounts', 'utf8').includes(join(d.execRoot, 'netns')), false);
+  });
+
+  test('a berthd restart keeps running containers reachable: published port and DNS', async () => {
+    const port = await freePort();
+    ok(['network', 'create', 'keep']);
+    ok(['run', '-d', '--name', 'kept', '--network', 'keep', '-p', `127.0.0.1:${port}:80`, IMAGE, ...httpd('still-here')]);
+    assert.equal((await waitHttp(port, '/index.html')).trim(), 'still-here');
+    await d.stop({ keepContainers: true });
+    d = await startBerthd({ reuse: { dir: d.dir, execRoot: d.execRoot } });
+    assert.equal((await waitHttp(port, '/index.html')).trim(), 'still-here');
+    assert.match(ok(['run', '--rm', '--network', 'keep', IMAGE, 'wget', '-qO-', 'http://kept/index.html']), /still-here/);
+    ok(['rm', '-f', 'kept']);
+    ok(['network', 'rm', 'keep']);
+  });
+});
