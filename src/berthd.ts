@@ -14,6 +14,7 @@ import { registerEventRoutes } from './api/routes/events.js';
 import { registerExecRoutes } from './api/routes/exec.js';
 import { registerImageRoutes } from './api/routes/images.js';
 import { registerSystemRoutes } from './api/routes/system.js';
+import { registerVolumeRoutes } from './api/routes/volumes.js';
 import { startApiServer, type ApiServer, type TlsOptions } from './api/server.js';
 import type { ComponentVersion } from './api/version.js';
 import { openEngine, type Engine } from './engine/engine.js';
@@ -340,6 +341,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     });
     registerContainerRoutes(router, containers);
     registerExecRoutes(router, containers);
+    registerVolumeRoutes(router, eng.volumes);
     let tls: TlsOptions | undefined;
     if (config.tls) {
       if (!config.tlsCert || !config.tlsKey) throw errInvalid('--tls needs --tlscert and --tlskey');

@@ -27,6 +27,8 @@ import { detectCgroupLayout } from '../runtime/cgroups/open.js';
 import { ContainerManager } from './containers.js';
 import { EventBus } from './events.js';
 import { ContainerStore } from './store.js';
+import { VolumeService } from '../volumes/service.js';
+import type { Volume } from '../volumes/types.js';
 import type { ContainerSummary, Ulimit } from './types.js';
 
 export interface EngineOptions {
@@ -52,7 +54,7 @@ export interface DiskUsage {
   LayersSize: number;
   Images: Array<ImageSummary>;
   Containers: ContainerSummary[];
-  Volumes: unknown[];
+  Volumes: Volume[];
   BuildCache: unknown[];
 }
 
@@ -61,6 +63,7 @@ export interface Engine {
   events: EventBus;
   images: ImageService;
   lifecycle: Lifecycle;
+  volumes: VolumeService;
   /** The registry options pulls use. */
   registry?: RegistryClientOptions;
   /** `docker pull` with Docker's `pull` image event. */
@@ -121,8 +124,13 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
       isInUse: (id) => store.list().some((c) => c.image === id),
     });
     const events = new EventBus();
+    const volumes = new VolumeService({
+      db, dataRoot, events, log: log.child({ component: 'volumes' }),
+      containers: () => store.list().map((c) => ({ id: c.id, running: ['running', 'paused', 'restarting'].includes(c.state.status), mountPoints: c.mountPoints ?? [] })),
+    });
+    await volumes.open();
     const containers = new ContainerManager({
-      dataRoot, execRoot, lifecycle, images, store, events, log,
+      dataRoot, execRoot, lifecycle, images, store, events, log, volumes,
       ...(opts.cgroupParent ? { cgroupParent: opts.cgroupParent } : {}),
       ...(opts.initBinary ? { initBinary: opts.initBinary } : {}),
       ...(opts.defaultUlimits ? { defaultUlimits: opts.defaultUlimits } : {}),
@@ -135,7 +143,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
     const id = engineId(dataRoot);
 
     const engine: Engine = {
-      containers, events, images, lifecycle,
+      containers, events, images, lifecycle, volumes,
       ...(opts.registry ? { registry: opts.registry } : {}),
       async pull(ref, onProgress) {
         // Loaded on first use: the registry client (undici) is most of an idle daemon's memory.
@@ -203,7 +211,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
           LayersSize: layers,
           Images: imgs.map((i) => ({ ...i, Containers: perImage.get(i.Id) ?? 0 })),
           Containers: all,
-          Volumes: [],
+          Volumes: await volumes.usage(),
           BuildCache: [],
         };
       },

@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import { errNotFound } from '../common/errors.js';
 import { nameInUse, resolveRef } from './names.js';
+import type { MountPointRecord } from '../volumes/types.js';
 import type { ContainerConfig, ContainerState, HealthState, HostConfig } from './types.js';
 
 /** What the engine keeps of a container's state; Running/Paused/... are derived from `status` on the wire. */
@@ -44,6 +45,8 @@ export interface ContainerRecord {
   hostsPath: string;
   resolvConfPath: string;
   platform: string;
+  /** Resolved binds, volumes and tmpfs mounts (dockerd's MountPoints): the volumes it references, inspect's Mounts. */
+  mountPoints?: MountPointRecord[];
 }
 
 /** Docker's zero time, which inspect shows for times not set. */
