@@ -15,6 +15,7 @@ import { registerExecRoutes } from './api/routes/exec.js';
 import { registerImageRoutes } from './api/routes/images.js';
 import { registerSystemRoutes } from './api/routes/system.js';
 import { registerNetworkRoutes } from './api/routes/networks.js';
+import { registerVolumeRoutes } from './api/routes/volumes.js';
 import { startApiServer, type ApiServer, type TlsOptions } from './api/server.js';
 import type { ComponentVersion } from './api/version.js';
 import { openEngine, type Engine } from './engine/engine.js';
@@ -369,6 +370,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     registerContainerRoutes(router, containers);
     registerNetworkRoutes(router, { networks: eng.networks, containers, events: eng.events });
     registerExecRoutes(router, containers);
+    registerVolumeRoutes(router, eng.volumes);
     let tls: TlsOptions | undefined;
     if (config.tls) {
       if (!config.tlsCert || !config.tlsKey) throw errInvalid('--tls needs --tlscert and --tlskey');

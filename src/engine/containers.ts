@@ -42,6 +42,10 @@ import type {
   ExecInspect, HostConfig, LogLine, LogOptions, MountPoint, PathStat, StatsJSON, StreamAttach, Ulimit, WaitCondition,
 } from './types.js';
 import { readUserFiles, resolveInRoot, type UserFiles } from './user.js';
+import { ContainerVolumes, specMounts, wireMountPoint } from '../volumes/container-volumes.js';
+import { planContainerMounts } from '../volumes/mount-parser.js';
+import type { VolumeService } from '../volumes/service.js';
+import type { MountPointRecord } from '../volumes/types.js';
 
 export interface ContainerManagerOptions {
   dataRoot: string;
@@ -59,6 +63,8 @@ export interface ContainerManagerOptions {
   defaultUlimits?: Ulimit[];
   /** Networks and sandboxes (CNI, DNS, published ports). */
   networks: NetworkManager;
+  /** Named and anonymous volumes (volumes/). */
+  volumes: VolumeService;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -161,32 +167,6 @@ function containerResolvConf(h: HostConfig, hostNet: boolean): string {
 /** Docker's `--init` binary on Debian (tini-static), used when the daemon names none. */
 export const DEFAULT_INIT_BINARY = '/usr/bin/tini-static';
 
-/**
- * Binds (`/host:/ctr[:ro]`) and bind Mounts as the spec builder takes them. Named volumes and
- * volume mounts are a later issue (volumes/): refused with a clear error rather than ignored.
- */
-export function bindMounts(h: HostConfig): NonNullable<SpecInput['volumeMounts']> {
-  const out: NonNullable<SpecInput['volumeMounts']> = [];
-  for (const b of h.Binds ?? []) {
-    const parts = b.split(':');
-    if (parts.length < 2 || parts.length > 3) throw errInvalid(`invalid volume specification: '${b}'`);
-    const [src = '', dst = '', mode = ''] = parts;
-    if (!src.startsWith('/')) throw errNotImplemented(`named volumes are not supported yet: '${b}'`);
-    if (!dst.startsWith('/')) throw errInvalid(`invalid volume specification: '${b}': the destination must be an absolute path`);
-    if (!existsSync(src)) throw errInvalid(`invalid mount config for type "bind": bind source path does not exist: ${src}`);
-    const opts = mode.split(',').filter(Boolean);
-    const propagation = opts.find((o) => /^r?(shared|slave|private)$/.test(o));
-    out.push({ source: src, destination: dst, readOnly: opts.includes('ro'), ...(propagation ? { propagation } : {}) });
-  }
-  for (const m of h.Mounts ?? []) {
-    if (m.Type === 'tmpfs') continue; // the spec builder takes HostConfig.Tmpfs; see below
-    if (m.Type !== 'bind') throw errNotImplemented(`mount type "${m.Type}" is not supported yet`);
-    if (!m.Source || !existsSync(m.Source)) throw errInvalid(`invalid mount config for type "bind": bind source path does not exist: ${m.Source ?? ''}`);
-    out.push({ source: m.Source, destination: m.Target, readOnly: !!m.ReadOnly, ...(m.BindOptions?.Propagation ? { propagation: m.BindOptions.Propagation } : {}) });
-  }
-  return out;
-}
-
 /** Mounts of type tmpfs as HostConfig.Tmpfs entries (the form the spec builder takes). */
 function withTmpfsMounts(h: HostConfig): HostConfig {
   const extra = (h.Mounts ?? []).filter((m) => m.Type === 'tmpfs');
@@ -213,6 +193,7 @@ export class ContainerManager implements ContainerService {
   readonly execs: ExecManager;
   readonly health: HealthMonitor;
   readonly restarts = new RestartManager();
+  readonly volumes: ContainerVolumes;
   /** Restarts under way after their backoff (close waits for them). */
   private readonly restarting = new Set<Promise<void>>();
   /** During reconcile: exits are recorded; the policies are applied once, at the end (dockerd's restore). */
@@ -244,6 +225,7 @@ export class ContainerManager implements ContainerService {
     this.signals.setMaxListeners(0);
     this.initBinary = o.initBinary ?? (existsSync(DEFAULT_INIT_BINARY) ? DEFAULT_INIT_BINARY : undefined);
     this.rootfs = new RootfsMounts(o.execRoot, o.images.snapshotter);
+    this.volumes = new ContainerVolumes(o.volumes);
     this.execs = new ExecManager({
       lifecycle: this.lc,
       events: this.events,
@@ -376,7 +358,7 @@ export class ContainerManager implements ContainerService {
     if (hostConfig.AutoRemove && hostConfig.RestartPolicy.Name !== 'no') throw errInvalid(`can't create 'AutoRemove' container with restart policy`);
     hostConfig.IpcMode ||= 'private';
     hostConfig.CgroupnsMode ||= this.cgroupVersion === 2 ? 'private' : 'host';
-    const volumeMounts = bindMounts(hostConfig);
+    const mountPlan = planContainerMounts(hostConfig, config.Volumes);
     const namespaces: SpecInput['namespaces'] = {};
     const netPlan = config.NetworkDisabled ? { kind: 'none' as const } : planNetwork(this.o.networks, req, hostConfig);
     let hostNet = false;
@@ -428,6 +410,10 @@ export class ContainerManager implements ContainerService {
         await this.images.snapshotter.prepare(rec.snapshotKey, top);
       });
       undo.push(() => this.images.snapshotter.remove(rec.snapshotKey).catch(() => undefined));
+      const mountPoints: MountPointRecord[] = await this.volumes.attach(id, mountPlan);
+      undo.push(() => this.volumes.detach(id, mountPoints).then(() => undefined));
+      rec.mountPoints = mountPoints;
+      const volumeMounts = specMounts(mountPoints);
 
       const rootfs = this.rootfs.path(id);
       const specFor = (userFiles?: UserFiles) => buildContainerSpec({
@@ -463,9 +449,12 @@ export class ContainerManager implements ContainerService {
       // --network none: a netns of the container's own with only `lo`, up (Docker's sandbox); berth-init does it.
       if (netPlan.kind === 'none') built.spec.annotations = { ...(built.spec.annotations ?? {}), [LOOPBACK_ANNOTATION]: 'up' };
       undo.push(() => this.rootfs.removeAll(id));
+      // Copy-up (dockerd's populateVolumes, at create): empty volumes get the image's content.
+      if (this.volumes.needsPopulate(mountPoints)) await this.rootfs.with(id, rec.snapshotKey, (root) => this.volumes.populate(id, root, mountPoints));
       await this.lc.createContainer({ id, spec: built.spec, rootfs, snapshotKey: rec.snapshotKey, labels: config.Labels ?? {}, imageRef: img.id });
       undo.push(() => this.lc.deleteContainer(id).catch(() => undefined));
       this.store.insert(rec);
+      this.volumes.settle(id);
     } catch (e) {
       for (const u of undo.reverse()) {
         try { await u(); } catch (ue) { this.log.warn('create: undo failed', { id, err: (ue as Error).message }); }
@@ -508,7 +497,14 @@ export class ContainerManager implements ContainerService {
     const stale = this.lc.md.findTask(this.lc.namespace, id);
     if (stale) await this.lc.deleteTask(id, { force: true });
     const logOpts = c.logOpts ?? {};
-    await this.rootfs.holdForTask(id, c.snapshotKey);
+    // Host dirs of -v binds, volumes with driver options (dockerd's setupMounts), before the rootfs.
+    await this.volumes.beforeStart(id, c.mountPoints);
+    try {
+      await this.rootfs.holdForTask(id, c.snapshotKey);
+    } catch (e) {
+      await this.volumes.afterStop(id, c.mountPoints, false).catch(() => undefined);
+      throw e;
+    }
     let task;
     try {
       await this.setupNetwork(id);
@@ -525,6 +521,7 @@ export class ContainerManager implements ContainerService {
       await this.lc.deleteTask(id, { force: true }).catch(() => undefined);
       await this.rootfs.releaseTask(id).catch(() => undefined);
       await this.teardownNetwork(id);
+      await this.volumes.afterStop(id, c.mountPoints, false).catch(() => undefined);
       this.failPending(id, e);
       const msg = (e as Error).message;
       // Docker's codes for a start that failed before the process ran: 127 not found, 126 not executable.
@@ -535,7 +532,7 @@ export class ContainerManager implements ContainerService {
       // `condition=removed` (docker run --rm) would otherwise wait forever. After our lock is released.
       if (failed.hostConfig.AutoRemove) {
         setImmediate(() => {
-          this.lock(id, () => this.removeLocked(id)).catch((err) => {
+          this.lock(id, () => this.removeLocked(id, true)).catch((err) => {
             if (!isNotFound(err)) this.log.warn('AutoRemove after a failed start failed', { id, err: (err as Error).message });
           });
         });
@@ -834,6 +831,7 @@ export class ContainerManager implements ContainerService {
       this.log.warn('exit: unmount rootfs', { id, err: (e as Error).message });
     }
     await this.teardownNetwork(id);
+    await this.volumes.afterStop(id, c.mountPoints).catch((e) => this.log.warn('exit: release volumes', { id, err: (e as Error).message }));
     const code = t.exitCode ?? 255;
     const startedAt = t.startedAt || c.state.startedAt;
     // dockerd's handleContainerExit: the policy decides (and the backoff advances) at each exit.
@@ -853,7 +851,7 @@ export class ContainerManager implements ContainerService {
     this.signals.emit(`exit:${id}`, code);
     if (delay !== undefined) this.scheduleRestart(id, delay);
     else if (rec.hostConfig.AutoRemove) {
-      await this.lock(id, () => this.removeLocked(id)).catch((e) => {
+      await this.lock(id, () => this.removeLocked(id, true)).catch((e) => {
         if (!isNotFound(e)) this.log.warn('AutoRemove failed', { id, err: (e as Error).message });
       });
     }
@@ -916,11 +914,12 @@ export class ContainerManager implements ContainerService {
         }
         await this.exitHandling.get(c.id);
       }
-      await this.removeLocked(c.id);
+      await this.removeLocked(c.id, !!opts.volumes);
     });
   }
 
-  private async removeLocked(id: string): Promise<void> {
+  /** `removeVolumes`: also the container's anonymous volumes (`rm -v`, and AutoRemove as dockerd does). */
+  private async removeLocked(id: string, removeVolumes = false): Promise<void> {
     const c = this.store.find(id);
     if (!c) throw noSuchContainer(id);
     this.restarts.reset(id);
@@ -937,6 +936,10 @@ export class ContainerManager implements ContainerService {
     }
     rmSync(this.containerDir(id), { recursive: true, force: true });
     this.store.delete(id);
+    if (removeVolumes) {
+      const errs = await this.volumes.removeAnonymous(c.mountPoints);
+      if (errs.length) this.log.warn('remove: anonymous volumes', { id, errs });
+    }
     this.execs.forget(id);
     this.statsPrev.delete(id);
     this.failPending(id, noSuchContainer(id));
@@ -979,6 +982,8 @@ export class ContainerManager implements ContainerService {
   }
 
   private mounts(c: ContainerRecord): MountPoint[] {
+    // dockerd's GetMountPoints: binds, volumes and --mount tmpfs (not --tmpfs), here by destination.
+    if (c.mountPoints) return c.mountPoints.map(wireMountPoint).sort((a, b) => (a.Destination < b.Destination ? -1 : a.Destination > b.Destination ? 1 : 0));
     const out: MountPoint[] = [];
     for (const b of c.hostConfig.Binds ?? []) {
       const [src = '', dst = '', mode = ''] = b.split(':');
@@ -1437,10 +1442,12 @@ export class ContainerManager implements ContainerService {
             await this.lc.deleteTask(c.id, { force: true });
             await this.rootfs.releaseTask(c.id);
             await this.teardownNetwork(c.id);
+            await this.volumes.afterStop(c.id, c.mountPoints, false);
             this.store.update(c.id, (r) => { r.state.status = r.hasBeenStarted ? 'exited' : 'created'; r.state.pid = 0; });
           } else {
             await this.rootfs.releaseTask(c.id);
             await this.teardownNetwork(c.id);
+            await this.volumes.afterStop(c.id, c.mountPoints, false);
             this.store.update(c.id, (r) => { r.state = { ...r.state, status: 'exited', pid: 0, exitCode: 255, error: 'task lost while the daemon was down', finishedAt: nowIso() }; });
           }
         } else {

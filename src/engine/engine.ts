@@ -28,6 +28,8 @@ import { ContainerManager } from './containers.js';
 import { NetworkManager, type NetworkManagerOptions } from '../network/networks.js';
 import { EventBus } from './events.js';
 import { ContainerStore } from './store.js';
+import { VolumeService } from '../volumes/service.js';
+import type { Volume } from '../volumes/types.js';
 import type { ContainerSummary, Ulimit } from './types.js';
 
 export interface EngineOptions {
@@ -55,7 +57,7 @@ export interface DiskUsage {
   LayersSize: number;
   Images: Array<ImageSummary>;
   Containers: ContainerSummary[];
-  Volumes: unknown[];
+  Volumes: Volume[];
   BuildCache: unknown[];
 }
 
@@ -65,6 +67,7 @@ export interface Engine {
   events: EventBus;
   images: ImageService;
   lifecycle: Lifecycle;
+  volumes: VolumeService;
   /** The registry options pulls use. */
   registry?: RegistryClientOptions;
   /** `docker pull` with Docker's `pull` image event. */
@@ -126,8 +129,13 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
     });
     const events = new EventBus();
     const networks = new NetworkManager({ ...(opts.network ?? {}), dataRoot, execRoot, db, log }).init();
+    const volumes = new VolumeService({
+      db, dataRoot, events, log: log.child({ component: 'volumes' }),
+      containers: () => store.list().map((c) => ({ id: c.id, running: ['running', 'paused', 'restarting'].includes(c.state.status), mountPoints: c.mountPoints ?? [] })),
+    });
+    await volumes.open();
     const containers = new ContainerManager({
-      dataRoot, execRoot, lifecycle, images, store, events, log, networks,
+      dataRoot, execRoot, lifecycle, images, store, events, log, volumes, networks,
       ...(opts.cgroupParent ? { cgroupParent: opts.cgroupParent } : {}),
       ...(opts.initBinary ? { initBinary: opts.initBinary } : {}),
       ...(opts.defaultUlimits ? { defaultUlimits: opts.defaultUlimits } : {}),
@@ -140,7 +148,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
     const id = engineId(dataRoot);
 
     const engine: Engine = {
-      containers, networks, events, images, lifecycle,
+      containers, networks, events, images, lifecycle, volumes,
       ...(opts.registry ? { registry: opts.registry } : {}),
       async pull(ref, onProgress) {
         // Loaded on first use: the registry client (undici) is most of an idle daemon's memory.
@@ -208,7 +216,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
           LayersSize: layers,
           Images: imgs.map((i) => ({ ...i, Containers: perImage.get(i.Id) ?? 0 })),
           Containers: all,
-          Volumes: [],
+          Volumes: await volumes.usage(),
           BuildCache: [],
         };
       },

@@ -3,6 +3,7 @@ import type { SandboxState } from '../network/networks.js';
 import type Database from 'better-sqlite3';
 import { errNotFound } from '../common/errors.js';
 import { nameInUse, resolveRef } from './names.js';
+import type { MountPointRecord } from '../volumes/types.js';
 import type { ContainerConfig, ContainerState, HealthState, HostConfig } from './types.js';
 
 /** What the engine keeps of a container's state; Running/Paused/... are derived from `status` on the wire. */
@@ -49,6 +50,8 @@ export interface ContainerRecord {
   networks?: Record<string, NetworkAttachment>;
   /** The network sandbox while the task runs (pinned netns, CNI results, bound ports); undone at exit. */
   sandbox?: SandboxState;
+  /** Resolved binds, volumes and tmpfs mounts (dockerd's MountPoints): the volumes it references, inspect's Mounts. */
+  mountPoints?: MountPointRecord[];
 }
 
 /** A container's configured endpoint on one network: what each start asks CNI for. */

@@ -36,6 +36,11 @@ import { command as events } from './system/events.js';
 import { command as info } from './system/info.js';
 import { command as inspect } from './system/inspect.js';
 import { command as version } from './system/version.js';
+import { command as volumeCreate } from './volume/create.js';
+import { command as volumeInspect } from './volume/inspect.js';
+import { command as volumeLs } from './volume/ls.js';
+import { command as volumePrune } from './volume/prune.js';
+import { command as volumeRm } from './volume/rm.js';
 
 export const GROUPS: Group[] = [
   {
@@ -52,6 +57,11 @@ export const GROUPS: Group[] = [
     name: 'system',
     short: 'Manage Berth',
     commands: [df, events, info],
+  },
+  {
+    name: 'volume',
+    short: 'Manage volumes',
+    commands: [volumeCreate, volumeInspect, volumeLs, volumePrune, volumeRm],
   },
 ];
 

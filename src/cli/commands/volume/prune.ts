@@ -1,0 +1,38 @@
+// `berth volume prune`: POST /volumes/prune after docker's confirmation; anonymous volumes only unless --all (API 1.42+).
+import type { Command } from '../../command.js';
+import { humanSize } from '../../format/units.js';
+import { confirm, filtersJSON } from '../util.js';
+
+const UNUSED_WARNING = 'WARNING! This will remove anonymous local volumes not used by at least one container.\nAre you sure you want to continue?';
+const ALL_WARNING = 'WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue?';
+
+export const command: Command = {
+  name: 'prune',
+  use: '[OPTIONS]',
+  short: 'Remove unused local volumes',
+  args: { max: 0 },
+  flags(fs) {
+    fs.bool('all', 'a', 'Remove all unused volumes, not just anonymous ones');
+    fs.list('filter', undefined, 'Provide filter values (e.g. "label=<label>")', 'filter');
+    fs.bool('force', 'f', 'Do not prompt for confirmation');
+  },
+  async run(cli, flags) {
+    const filters = [...flags.list('filter')];
+    let warning = UNUSED_WARNING;
+    if (flags.bool('all')) {
+      if (filters.some((f) => f.trim().toLowerCase().startsWith('all='))) throw new Error('conflicting options: cannot specify both --all and --filter all=1');
+      filters.push('all=true');
+      warning = ALL_WARNING;
+    }
+    // docker: a declined prompt ends quietly, with status 0.
+    if (!flags.bool('force') && !(await confirm(cli, warning))) return;
+    const client = await cli.client();
+    const r = await client.json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', { query: { filters: filtersJSON(filters) } });
+    let reclaimed = 0;
+    if (r.VolumesDeleted?.length) {
+      cli.out(`Deleted Volumes:\n${r.VolumesDeleted.map((n) => `${n}\n`).join('')}\n`);
+      reclaimed = r.SpaceReclaimed;
+    }
+    cli.out(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
+  },
+};
