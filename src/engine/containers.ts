@@ -1079,7 +1079,8 @@ export class ContainerManager implements ContainerService {
       if (!all && !isUp(st)) return false;
       if (!any('id', (v) => c.id.startsWith(v))) return false;
       if (!any('name', (v) => { try { return new RegExp(v).test(c.name) || new RegExp(v).test(c.name.slice(1)); } catch { return c.name.includes(v); } })) return false;
-      if (!any('label', (v) => {
+      // Labels match all of the given ones (dockerd's MatchKVList), unlike the other keys.
+      if (!(f.label ?? []).every((v) => {
         const labels = c.config.Labels ?? {};
         const i = v.indexOf('=');
         return i < 0 ? v in labels : labels[v.slice(0, i)] === v.slice(i + 1);

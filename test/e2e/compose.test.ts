@@ -71,7 +71,7 @@ volumes:
   });
   after(async () => {
     if (d) {
-      compose(['down', '-v']);
+      compose(['down', '-v', '-t', '1']);
       await d.stop();
     }
   });
@@ -96,7 +96,7 @@ volumes:
     // the project's network and volume, as compose named them
     assert.match(d.docker(['network', 'ls', '--format', '{{.Name}}']).stdout, /^shop_default$/m);
     assert.match(d.docker(['volume', 'ls', '--format', '{{.Name}}']).stdout, /^shop_dbdata$/m);
-    ok(['down', '-v']);
+    ok(['down', '-v', '-t', '1']);
     assert.equal(d.docker(['ps', '-aq']).stdout.trim(), '');
     assert.doesNotMatch(d.docker(['network', 'ls', '--format', '{{.Name}}']).stdout, /shop_default/);
     assert.doesNotMatch(d.docker(['volume', 'ls', '--format', '{{.Name}}']).stdout, /shop_dbdata/);

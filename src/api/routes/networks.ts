@@ -26,7 +26,8 @@ function matches(n: NetworkRecord, f: Record<string, string[]>, inUse: (n: Netwo
     if (v !== 'custom' && v !== 'builtin') throw errInvalid(`invalid filter: 'type'='${v}'`);
     return (v === 'builtin') === n.builtin;
   })) return false;
-  if (!any('label', (v) => {
+  // Labels match all of the given ones (dockerd's MatchKVList), unlike the other keys.
+  if (!(f.label ?? []).every((v) => {
     const i = v.indexOf('=');
     return i < 0 ? v in n.labels : n.labels[v.slice(0, i)] === v.slice(i + 1);
   })) return false;
