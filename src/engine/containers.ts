@@ -557,7 +557,7 @@ export class ContainerManager implements ContainerService {
   private async setupNetwork(id: string): Promise<void> {
     const c = this.store.get(id);
     if (!c.networks) return;
-    if (c.sandbox) await this.teardownNetwork(id);
+    await this.teardownNetwork(id); // a sandbox left by a crash: recorded or not
     const sb = await this.o.networks.attach(attachRequest(c));
     const rec = this.store.update(id, (r) => { r.sandbox = sb; });
     writeNetworkFiles(rec, sb, HOSTS_HEADER);
@@ -567,7 +567,11 @@ export class ContainerManager implements ContainerService {
   /** After the task: ports, CNI DEL, the pinned netns. Failures are logged; the record forgets the sandbox. */
   private async teardownNetwork(id: string): Promise<void> {
     const c = this.store.find(id);
-    if (!c?.sandbox) return;
+    if (!c) return;
+    if (!c.sandbox) {
+      if (c.networks) await this.o.networks.recover(id, Object.values(c.networks).map((a) => a.networkId)).catch((e) => this.log.warn('network recover failed', { id, err: (e as Error).message }));
+      return;
+    }
     try {
       await this.o.networks.detach(id, c.sandbox);
     } catch (e) {

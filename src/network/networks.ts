@@ -462,6 +462,24 @@ export class NetworkManager {
     if (first) throw first;
   }
 
+  /**
+   * A sandbox a crash left before it was recorded (between the pin and the record): CNI DEL for
+   * each network the container was to join (eth0, eth1, ... in order; DEL needs no result to
+   * release the lease and the veth), then the pinned netns. Nothing to do when no netns is pinned.
+   */
+  async recover(id: string, networkIds: string[]): Promise<boolean> {
+    const key = this.sandboxPath(id);
+    if (!existsSync(key)) return false;
+    for (const [i, nid] of networkIds.entries()) {
+      const n = this.store.find(nid);
+      if (!n || n.driver !== 'bridge') continue;
+      await cniDel(this.conflist(n), { containerId: id, netns: key, ifName: `eth${i}` }, undefined, this.cniPath)
+        .catch((e) => this.log.warn('network: recover CNI DEL', { id, network: n.name, err: (e as Error).message }));
+    }
+    await unpinNetns(key);
+    return true;
+  }
+
   /** After a berthd restart: a running container's ports and DNS names come back (the kernel kept the rest). */
   async restore(req: AttachRequest, sb: SandboxState): Promise<void> {
     const ip = sb.endpoints[0]?.ip;
