@@ -103,6 +103,13 @@ export function parseNetworkFlag(value: string): NetworkAttachment {
   return att;
 }
 
+/** docker's ValidateLink: `name` or `name:alias`. */
+export function validateLink(s: string): string {
+  if (s === '') throw new Error('empty string specified for links');
+  if (s.split(':').length > 2) throw new Error(`bad format for links: ${s}`);
+  return s;
+}
+
 /** moby's NetworkMode.IsUserDefined on Linux: anything but default, bridge, host, none and container:<id>. */
 export function isUserDefined(mode: string): boolean {
   return !['default', 'bridge', 'host', 'none'].includes(mode) && !mode.startsWith('container:');

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { ContainerCreateRequest, DeviceMapping, MountSpec, PortBinding, Ulimit } from '../../../engine/types.js';
 import { FlagSet, UsageError, parseGoInt, type FlagValues } from '../../flags.js';
 import { StatusError } from '../../command.js';
-import { buildEndpoints, isValidMac, parseNetworkFlag } from './network-opts.js';
+import { buildEndpoints, isValidMac, parseNetworkFlag, validateLink } from './network-opts.js';
 
 /** Thrown for a run/create option the docker CLI rejects after flag parsing (`docker: ...`, exit 125). */
 export class OptionError extends Error {
@@ -625,13 +625,6 @@ export function buildCreatePlan(
   const pull = flags.str('pull') ?? 'missing';
   if (!['always', 'missing', 'never'].includes(pull)) throw new OptionError(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
   return { body, name: flags.str('name') || undefined, platform: flags.str('platform') || undefined, pull: pull as CreatePlan['pull'], image };
-}
-
-/** docker's ValidateLink: `name` or `name:alias`. */
-function validateLink(s: string): string {
-  if (s === '') throw new Error('empty string specified for links');
-  if (s.split(':').length > 2) throw new Error(`bad format for links: ${s}`);
-  return s;
 }
 
 /** `--restart no|always|unless-stopped|on-failure[:N]`. */
