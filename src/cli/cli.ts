@@ -29,7 +29,7 @@ function checkArgs(path: string, cmd: Command, n: number): void {
   const plural = (k: number) => `${k} argument${k === 1 ? '' : 's'}`;
   if (max === 0 && n > 0) throw new UsageError(`'${path}' accepts no arguments`, 'args-run');
   if (min !== undefined && max !== undefined && min === max && n !== min) throw new UsageError(`'${path}' requires ${plural(min)}`, 'args-run');
-  if (min !== undefined && max !== undefined && min !== max && (n < min || n > max)) throw new UsageError(`'${path}' requires at least ${min} and at most ${plural(max)}`, 'args');
+  if (min !== undefined && max !== undefined && min !== max && (n < min || n > max)) throw new UsageError(`'${path}' requires at least ${min} and at most ${plural(max)}`, 'args-run');
   if (min !== undefined && n < min) throw new UsageError(`'${path}' requires at least ${plural(min)}`, 'args');
   if (max !== undefined && n > max) throw new UsageError(`'${path}' requires at most ${plural(max)}`, 'args');
 }
@@ -115,7 +115,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   if (group) {
     const sub = rest[0];
     if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
-      io.stdout.write(groupHelp(group));
+      // docker shows a bare `docker network` its help on stderr (cobra's ShowHelp), asked-for help on stdout.
+      (sub ? io.stdout : io.stderr).write(groupHelp(group));
       return 0;
     }
     cmd = group.commands.find((c) => c.name === sub || c.aliases?.includes(sub));
@@ -183,7 +184,7 @@ function report(e: unknown, cli: Cli, cmd: Command, fs: FlagSet, path: string): 
   }
   const text = errorText(e, cli);
   // run and create report every failure before the container runs as docker does: exit 125.
-  if (e instanceof OptionError || cmd.name === 'run' || cmd.name === 'create') {
+  if (e instanceof OptionError || cmd === TOP_LEVEL['run'] || cmd === TOP_LEVEL['create']) {
     cli.err(`berth: ${text}\n\nRun '${path} --help' for more information\n`);
     return 125;
   }
