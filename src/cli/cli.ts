@@ -52,9 +52,10 @@ function commandHelp(path: string, cmd: Command, fs: FlagSet): string {
 }
 
 function groupHelp(g: Group): string {
-  const w = Math.max(...g.commands.map((c) => c.name.length)) + 2;
+  // cobra pads names to the longest subcommand name, at least 11 columns.
+  const w = Math.max(11, ...g.commands.map((c) => c.name.length));
   let s = `Usage:  berth ${g.name} COMMAND\n\n${g.short}\n\nCommands:\n`;
-  for (const c of g.commands) s += `  ${c.name.padEnd(Math.max(w, 11))} ${c.short}\n`;
+  for (const c of g.commands) s += `  ${c.name.padEnd(w)} ${c.short}\n`;
   s += `\nRun 'berth ${g.name} COMMAND --help' for more information on a command.\n`;
   return s;
 }

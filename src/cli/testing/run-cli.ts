@@ -44,18 +44,19 @@ export async function runBerth(args: string[], opts: { env?: Record<string, stri
  */
 export const DOCKER = [process.env['BERTH_TEST_DOCKER'], '/usr/local/bin/docker', '/usr/bin/docker'].find((p): p is string => !!p && existsSync(p));
 
-/** Run the docker CLI (asynchronously: the fake daemon lives in this process) with a temp config dir. */
-export async function runDocker(args: string[], opts: { env?: Record<string, string> } = {}): Promise<CliResult> {
+/** Run the docker CLI (asynchronously: the fake daemon lives in this process) with a temp config dir; `input` becomes its stdin. */
+export async function runDocker(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(DOCKER!, args, {
       env: { PATH: process.env['PATH'], HOME: TEST_CONFIG_DIR, DOCKER_CONFIG: TEST_CONFIG_DIR, TZ: 'UTC', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
     let out = '';
     let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     child.once('error', reject);
     child.once('close', (code) => resolve({ code: code ?? 1, stdout: out, stderr: err }));
   });
