@@ -119,6 +119,7 @@ describe('network and port commands: same requests and output as the docker CLI'
     ['network', 'inspect', 'net10'], ['network', 'inspect', 'net10', 'nope', 'bridge'], ['network', 'inspect', '-v', 'net2'],
     ['network', 'inspect', '-f', '{{.Name}} {{json .IPAM}} {{range $k, $v := .Containers}}{{$v.Name}}{{end}}', 'net10', 'bridge'],
     ['network', 'inspect', '--format', 'json', 'net2', 'net10'], ['network', 'inspect', '--format', 'json', 'nope'], ['network', 'inspect'],
+    ['inspect', 'net10'], ['inspect', '--type', 'network', 'bridge'], ['inspect', '--type', 'network', 'nope'], ['inspect', '-f', '{{.Name}} {{.Driver}}', 'net2'],
     // create: body and printed id; docker's IPAM checks.
     ['network', 'create', 'n1'],
     ['network', 'create', '-d', 'bridge', '--subnet', '10.1.0.0/16', '--gateway', '10.1.0.1', '--ip-range', '10.1.1.0/24', '--internal', '--attachable',

@@ -135,16 +135,21 @@ export const command: Command = {
   async run(cli, flags, args) {
     const type = flags.str('type');
     const size = flags.bool('size') || undefined;
-    const kinds = type ? [type] : ['container', 'image'];
-    for (const k of kinds) if (!['container', 'image'].includes(k)) throw new Error(`"${k}" is not a valid value for --type`);
+    // Tried in docker's order; the first kind that knows the name wins.
+    const getters: Record<string, (ref: string) => Promise<Inspected>> = {
+      container: (ref) => getRaw(cli, `/containers/${encodeURIComponent(ref)}/json`, { size }),
+      image: (ref) => getRaw(cli, `/images/${encodeURIComponent(ref)}/json`),
+      network: (ref) => getRaw(cli, `/networks/${encodeURIComponent(ref)}`),
+    };
+    const kinds = type ? [type] : Object.keys(getters);
+    for (const k of kinds) if (!getters[k]) throw new Error(`"${k}" is not a valid value for --type`);
     await inspectRefs(
       cli,
       args,
       async (ref) => {
         for (const k of kinds) {
           try {
-            if (k === 'container') return await getRaw(cli, `/containers/${encodeURIComponent(ref)}/json`, { size });
-            return await getRaw(cli, `/images/${encodeURIComponent(ref)}/json`);
+            return await getters[k]!(ref);
           } catch (e) {
             if (!isApiNotFound(e) || type) throw e;
           }
