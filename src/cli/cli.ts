@@ -29,7 +29,7 @@ function checkArgs(path: string, cmd: Command, n: number): void {
   const plural = (k: number) => `${k} argument${k === 1 ? '' : 's'}`;
   if (max === 0 && n > 0) throw new UsageError(`'${path}' accepts no arguments`, 'args-run');
   if (min !== undefined && max !== undefined && min === max && n !== min) throw new UsageError(`'${path}' requires ${plural(min)}`, 'args-run');
-  if (min !== undefined && max !== undefined && min !== max && (n < min || n > max)) throw new UsageError(`'${path}' requires at least ${min} and at most ${plural(max)}`, 'args');
+  if (min !== undefined && max !== undefined && min !== max && (n < min || n > max)) throw new UsageError(`'${path}' requires at least ${min} and at most ${plural(max)}`, 'args-run');
   if (min !== undefined && n < min) throw new UsageError(`'${path}' requires at least ${plural(min)}`, 'args');
   if (max !== undefined && n > max) throw new UsageError(`'${path}' requires at most ${plural(max)}`, 'args');
 }
@@ -52,9 +52,10 @@ function commandHelp(path: string, cmd: Command, fs: FlagSet): string {
 }
 
 function groupHelp(g: Group): string {
-  const w = Math.max(...g.commands.map((c) => c.name.length)) + 2;
+  // cobra pads names to the longest subcommand name, at least 11 columns.
+  const w = Math.max(11, ...g.commands.map((c) => c.name.length));
   let s = `Usage:  berth ${g.name} COMMAND\n\n${g.short}\n\nCommands:\n`;
-  for (const c of g.commands) s += `  ${c.name.padEnd(Math.max(w, 11))} ${c.short}\n`;
+  for (const c of g.commands) s += `  ${c.name.padEnd(w)} ${c.short}\n`;
   s += `\nRun 'berth ${g.name} COMMAND --help' for more information on a command.\n`;
   return s;
 }
@@ -115,7 +116,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   if (group) {
     const sub = rest[0];
     if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
-      io.stdout.write(groupHelp(group));
+      // docker shows a bare `docker network` its help on stderr (cobra's ShowHelp), asked-for help on stdout.
+      (sub ? io.stdout : io.stderr).write(groupHelp(group));
       return 0;
     }
     cmd = group.commands.find((c) => c.name === sub || c.aliases?.includes(sub));
@@ -183,7 +185,7 @@ function report(e: unknown, cli: Cli, cmd: Command, fs: FlagSet, path: string): 
   }
   const text = errorText(e, cli);
   // run and create report every failure before the container runs as docker does: exit 125.
-  if (e instanceof OptionError || cmd.name === 'run' || cmd.name === 'create') {
+  if (e instanceof OptionError || cmd === TOP_LEVEL['run'] || cmd === TOP_LEVEL['create']) {
     cli.err(`berth: ${text}\n\nRun '${path} --help' for more information\n`);
     return 125;
   }

@@ -18,6 +18,8 @@ export interface FlagSpec {
   /** Converts one occurrence; throws an Error whose message pflag puts after `invalid argument "x" for "--f" flag: `. */
   parse?: (raw: string) => unknown;
   hidden?: boolean;
+  /** Store into another flag's value (docker's hidden `--net` fills `--network`). */
+  dest?: string;
 }
 
 /** A command-line mistake: docker prints it with the usage line and exits 125 (or 1 for argument counts). */
@@ -130,6 +132,7 @@ export class FlagSet {
     const interspersed = opts.interspersed ?? true;
     const fv = new FlagValues();
     for (const s of this.specs) {
+      if (s.dest) continue;
       if (s.kind === 'list') fv.values.set(s.name, []);
       else if (s.default !== undefined) fv.values.set(s.name, s.default);
       else if (s.kind === 'bool') fv.values.set(s.name, false);
@@ -144,9 +147,10 @@ export class FlagSet {
         throw new UsageError(`invalid argument ${JSON.stringify(raw)} for "${flagDisplay(spec)}" flag: ${(e as Error).message}`);
       }
       void shown;
-      if (spec.kind === 'list') (fv.values.get(spec.name) as unknown[]).push(v);
-      else fv.values.set(spec.name, v);
-      fv.changed.add(spec.name);
+      const name = spec.dest ?? spec.name;
+      if (spec.kind === 'list') (fv.values.get(name) as unknown[]).push(v);
+      else fv.values.set(name, v);
+      fv.changed.add(name);
     };
     let i = 0;
     for (; i < args.length; i++) {

@@ -9,6 +9,7 @@ import { command as inspectContainer } from './container/inspect.js';
 import { command as kill } from './container/kill.js';
 import { command as logs } from './container/logs.js';
 import { command as pause } from './container/pause.js';
+import { command as port } from './container/port.js';
 import { command as ps } from './container/ps.js';
 import { command as rename } from './container/rename.js';
 import { command as restart } from './container/restart.js';
@@ -31,6 +32,13 @@ import { command as push } from './image/push.js';
 import { command as rmi } from './image/rm.js';
 import { command as save } from './image/save.js';
 import { command as tag } from './image/tag.js';
+import { command as networkConnect } from './network/connect.js';
+import { command as networkCreate } from './network/create.js';
+import { command as networkDisconnect } from './network/disconnect.js';
+import { command as networkInspect } from './network/inspect.js';
+import { command as networkLs } from './network/ls.js';
+import { command as networkPrune } from './network/prune.js';
+import { command as networkRm } from './network/rm.js';
 import { command as df } from './system/df.js';
 import { command as events } from './system/events.js';
 import { command as info } from './system/info.js';
@@ -46,12 +54,17 @@ export const GROUPS: Group[] = [
   {
     name: 'container',
     short: 'Manage containers',
-    commands: [attach, cp, create, exec, exportCmd, inspectContainer, kill, logs, ps, pause, rename, restart, rm, run, start, stats, stop, top, unpause, update, wait],
+    commands: [attach, cp, create, exec, exportCmd, inspectContainer, kill, logs, ps, pause, port, rename, restart, rm, run, start, stats, stop, top, unpause, update, wait],
   },
   {
     name: 'image',
     short: 'Manage images',
     commands: [history, importCmd, inspectImage, load, images, pull, push, rmi, save, tag],
+  },
+  {
+    name: 'network',
+    short: 'Manage networks',
+    commands: [networkConnect, networkCreate, networkDisconnect, networkInspect, networkLs, networkPrune, networkRm],
   },
   {
     name: 'system',
@@ -68,7 +81,7 @@ export const GROUPS: Group[] = [
 /** `berth <name>` shortcuts, as docker keeps them. */
 export const TOP_LEVEL: Record<string, Command> = {
   attach, cp, create, events, exec, export: exportCmd, history, images, import: importCmd, info, inspect, kill, load, logs,
-  pause, ps, pull, push, rename, restart, rm, rmi, run, save, start, stats, stop, tag, top, unpause, update, version, wait,
+  pause, port, ps, pull, push, rename, restart, rm, rmi, run, save, start, stats, stop, tag, top, unpause, update, version, wait,
 };
 
 /** docker's "Common Commands" in root help. */

@@ -82,7 +82,9 @@ export function filtersJSON(filters: string[]): Record<string, Record<string, bo
     const v = f.slice(eq + 1).trim();
     (out[k] ??= {})[v] = true;
   }
-  return out;
+  // docker marshals Go maps: keys (and each key's values) sorted.
+  const sorted = <T>(o: Record<string, T>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(sorted(out)).map(([k, v]) => [k, sorted(v)]));
 }
 
 /** docker's --since/--until: RFC 3339, a unix timestamp, or a duration (`10m`) before now; as the API's seconds string. */

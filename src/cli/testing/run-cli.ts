@@ -44,7 +44,7 @@ export async function runBerth(args: string[], opts: { env?: Record<string, stri
  */
 export const DOCKER = [process.env['BERTH_TEST_DOCKER'], '/usr/local/bin/docker', '/usr/bin/docker'].find((p): p is string => !!p && existsSync(p));
 
-/** Run the docker CLI (asynchronously: the fake daemon lives in this process) with a temp config dir. */
+/** Run the docker CLI (asynchronously: the fake daemon lives in this process) with a temp config dir; `input` becomes its stdin. */
 export async function runDocker(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {

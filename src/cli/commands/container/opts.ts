@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { ContainerCreateRequest, DeviceMapping, MountSpec, PortBinding, Ulimit } from '../../../engine/types.js';
 import { FlagSet, UsageError, parseGoInt, type FlagValues } from '../../flags.js';
 import { StatusError } from '../../command.js';
+import { buildEndpoints, isValidMac, parseNetworkFlag, validateLink } from './network-opts.js';
 
 /** Thrown for a run/create option the docker CLI rejects after flag parsing (`docker: ...`, exit 125). */
 export class OptionError extends Error {
@@ -325,11 +326,14 @@ export function addContainerFlags(fs: FlagSet): void {
   fs.string('hostname', 'h', 'Container host name');
   fs.bool('init', undefined, 'Run an init inside the container that forwards signals and reaps processes');
   fs.bool('interactive', 'i', 'Keep STDIN open even if not attached');
+  fs.string('ip', undefined, 'IPv4 address (e.g., 172.30.100.104)');
+  fs.string('ip6', undefined, 'IPv6 address (e.g., 2001:db8::33)');
   fs.string('ipc', undefined, 'IPC mode to use');
   fs.string('isolation', undefined, 'Container isolation technology');
   fs.list('label', 'l', 'Set meta data on a container');
   fs.list('label-file', undefined, 'Read in a line delimited file of labels');
-  fs.list('link', undefined, 'Add link to another container');
+  fs.list('link', undefined, 'Add link to another container', 'list', validateLink);
+  fs.list('link-local-ip', undefined, 'Container IPv4/IPv6 link-local addresses');
   fs.string('log-driver', undefined, 'Logging driver for the container');
   fs.list('log-opt', undefined, 'Log driver options');
   fs.string('mac-address', undefined, 'Container MAC address (e.g., 92:d0:c6:0a:29:33)');
@@ -339,7 +343,9 @@ export function addContainerFlags(fs: FlagSet): void {
   fs.int('memory-swappiness', undefined, 'Tune container memory swappiness (0 to 100)', -1);
   fs.list('mount', undefined, 'Attach a filesystem mount to the container', 'mount', (s) => parseMount(s));
   fs.string('name', undefined, 'Assign a name to the container');
-  fs.add({ name: 'network', kind: 'list', typeName: 'network', usage: 'Connect a container to a network' });
+  fs.add({ name: 'net', kind: 'list', typeName: 'network', usage: 'Connect a container to a network', parse: parseNetworkFlag, hidden: true, dest: 'network' });
+  fs.add({ name: 'net-alias', kind: 'list', typeName: 'list', usage: 'Add network-scoped alias for the container', hidden: true, dest: 'network-alias' });
+  fs.add({ name: 'network', kind: 'list', typeName: 'network', usage: 'Connect a container to a network', parse: parseNetworkFlag });
   fs.list('network-alias', undefined, 'Add network-scoped alias for the container');
   fs.bool('no-healthcheck', undefined, 'Disable any container-specified HEALTHCHECK');
   fs.bool('oom-kill-disable', undefined, 'Disable OOM Killer');
@@ -494,8 +500,9 @@ export function buildCreatePlan(
     }
     return o;
   });
-  const networks = flags.list('network');
-  const networkMode = networks[0] ?? 'default';
+  const mac = flags.str('mac-address');
+  if (mac && !isValidMac(mac)) throw new OptionError(`${mac} is not a valid mac address`);
+  const { networkMode, endpoints } = buildEndpoints(flags);
   const num = (n: string) => flags.num(n) ?? 0;
   const capAdd = flags.list('cap-add').map(normalizeCap);
   const capDrop = flags.list('cap-drop').map(normalizeCap);
@@ -527,7 +534,6 @@ export function buildCreatePlan(
     WorkingDir: flags.str('workdir') ?? '',
     Entrypoint: entrypoint,
   });
-  if (flags.str('mac-address')) body['MacAddress'] = flags.str('mac-address');
   body.OnBuild = null;
   body.Labels = sortedRecord(labels);
   if (flags.str('stop-signal')) body.StopSignal = flags.str('stop-signal');
@@ -613,22 +619,12 @@ export function buildCreatePlan(
   if (flags.has('init')) hc['Init'] = flags.bool('init');
   body.HostConfig = hc as ContainerCreateRequest['HostConfig'];
 
-  // Without --network, docker sends an empty endpoint for "default"; with one, none (aliases aside).
-  const endpoints: Record<string, unknown> = {};
-  if (!networks.length) endpoints['default'] = emptyEndpoint();
-  else if (flags.list('network-alias').length) endpoints[networkMode] = { ...emptyEndpoint(), Aliases: flags.list('network-alias') };
-  body.NetworkingConfig = { EndpointsConfig: endpoints };
+  // The MAC address travels in the endpoint (API 1.44+), as docker 28 sends it.
+  body.NetworkingConfig = { EndpointsConfig: endpoints as Record<string, unknown> };
 
   const pull = flags.str('pull') ?? 'missing';
   if (!['always', 'missing', 'never'].includes(pull)) throw new OptionError(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
   return { body, name: flags.str('name') || undefined, platform: flags.str('platform') || undefined, pull: pull as CreatePlan['pull'], image };
-}
-
-function emptyEndpoint(): Record<string, unknown> {
-  return {
-    IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, GwPriority: 0, NetworkID: '', EndpointID: '',
-    Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
-  };
 }
 
 /** `--restart no|always|unless-stopped|on-failure[:N]`. */

@@ -57,6 +57,24 @@ export function indentJSON(raw: string, indent = '    '): string {
   return out;
 }
 
+/** Go's json.Compact: drops the whitespace between tokens, leaves strings as they are. */
+export function compactJSON(raw: string): string {
+  let out = '';
+  let inStr = false;
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw[i]!;
+    if (inStr) {
+      out += ch;
+      if (ch === '\\') out += raw[++i] ?? '';
+      else if (ch === '"') inStr = false;
+    } else if (ch === '"') {
+      inStr = true;
+      out += ch;
+    } else if (ch !== ' ' && ch !== '\n' && ch !== '\t' && ch !== '\r') out += ch;
+  }
+  return out;
+}
+
 /** One inspected object: the daemon's raw JSON text and its parsed value. */
 export interface Inspected {
   raw: string;
@@ -77,9 +95,15 @@ export async function inspectRefs(cli: Cli, refs: string[], get: (ref: string) =
       errors.push(e instanceof StatusError ? e.message : errorText(e, cli));
     }
   }
-  if (format) {
-    const tmpl = parseFormat(format === 'json' ? '{{json .}}' : format, dockerFuncs);
-    for (const f of found) cli.out(tmpl.execute(f.value) + '\n');
+  if (format === 'json') {
+    // docker's JSON inspector: the raw objects as one compact array.
+    cli.out(`[${found.map((f) => compactJSON(f.raw)).join(',')}]\n`);
+  } else if (format) {
+    const tmpl = parseFormat(format, dockerFuncs);
+    let text = '';
+    for (const f of found) text += tmpl.execute(f.value) + '\n';
+    // With nothing to show, docker's template inspector still ends the output with a newline.
+    cli.out(text || '\n');
   } else {
     const body = found.map((f) => f.raw.trim()).join(',');
     cli.out(found.length ? indentJSON(`[${body}]`) + '\n' : '[]\n');
@@ -111,16 +135,21 @@ export const command: Command = {
   async run(cli, flags, args) {
     const type = flags.str('type');
     const size = flags.bool('size') || undefined;
-    const kinds = type ? [type] : ['container', 'image'];
-    for (const k of kinds) if (!['container', 'image'].includes(k)) throw new Error(`"${k}" is not a valid value for --type`);
+    // Tried in docker's order; the first kind that knows the name wins.
+    const getters: Record<string, (ref: string) => Promise<Inspected>> = {
+      container: (ref) => getRaw(cli, `/containers/${encodeURIComponent(ref)}/json`, { size }),
+      image: (ref) => getRaw(cli, `/images/${encodeURIComponent(ref)}/json`),
+      network: (ref) => getRaw(cli, `/networks/${encodeURIComponent(ref)}`),
+    };
+    const kinds = type ? [type] : Object.keys(getters);
+    for (const k of kinds) if (!getters[k]) throw new Error(`"${k}" is not a valid value for --type`);
     await inspectRefs(
       cli,
       args,
       async (ref) => {
         for (const k of kinds) {
           try {
-            if (k === 'container') return await getRaw(cli, `/containers/${encodeURIComponent(ref)}/json`, { size });
-            return await getRaw(cli, `/images/${encodeURIComponent(ref)}/json`);
+            return await getters[k]!(ref);
           } catch (e) {
             if (!isApiNotFound(e) || type) throw e;
           }
