@@ -34,7 +34,7 @@ import { buildContainerSpec, type SpecInput } from './spec-builder.js';
 import { attachRequest, checkConnectable, endpointSettings, networkSettings, planNetwork, summaryPorts, writeNetworkFiles } from './container-network.js';
 import type { NetworkManager, NetworkRecord } from '../network/networks.js';
 import { RootfsMounts } from './rootfs.js';
-import { emptyStats, toStatsJSON } from './stats.js';
+import { emptyStats, netDevStats, toStatsJSON } from './stats.js';
 import { ContainerStore, ZERO_TIME, type ContainerRecord } from './store.js';
 import { top as runTop } from './top.js';
 import type {
@@ -1203,7 +1203,11 @@ export class ContainerManager implements ContainerService {
       const r = self.store.find(id);
       if (!r || !isLive(r.state.status)) return undefined;
       try {
-        return toStatsJSON(id, r.name, await self.lc.stats(id), nowIso(), prev);
+        const out = toStatsJSON(id, r.name, await self.lc.stats(id), nowIso(), prev);
+        // Host networking shows no container counters (dockerd: none); a netns of its own does.
+        const nets = r.hostConfig.NetworkMode !== 'host' ? netDevStats(r.state.pid) : undefined;
+        if (nets) out.networks = nets;
+        return out;
       } catch {
         return undefined;
       }

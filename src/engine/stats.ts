@@ -87,3 +87,25 @@ export function toStatsJSON(id: string, name: string, s: CgroupStats, read: stri
     id,
   };
 }
+
+/** Docker's per-interface network counters. */
+export interface NetStats { rx_bytes: number; rx_packets: number; rx_errors: number; rx_dropped: number; tx_bytes: number; tx_packets: number; tx_errors: number; tx_dropped: number }
+
+/**
+ * The counters of the interfaces in a process's network namespace (`/proc/PID/net/dev`, which
+ * shows the namespace of PID), without `lo`, as dockerd reports them under `networks`.
+ */
+export function netDevStats(pid: number): Record<string, NetStats> | undefined {
+  let text: string;
+  try { text = readFileSync(`/proc/${pid}/net/dev`, 'utf8'); } catch { return undefined; }
+  const out: Record<string, NetStats> = {};
+  for (const line of text.split('\n').slice(2)) {
+    const i = line.indexOf(':');
+    if (i < 0) continue;
+    const name = line.slice(0, i).trim();
+    if (name === 'lo') continue;
+    const f = line.slice(i + 1).trim().split(/\s+/).map(Number);
+    out[name] = { rx_bytes: f[0]!, rx_packets: f[1]!, rx_errors: f[2]!, rx_dropped: f[3]!, tx_bytes: f[8]!, tx_packets: f[9]!, tx_errors: f[10]!, tx_dropped: f[11]! };
+  }
+  return Object.keys(out).length ? out : undefined;
+}

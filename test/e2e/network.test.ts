@@ -131,6 +131,10 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
       const eph = Number(ports['81/tcp']![0]!.HostPort);
       assert.ok(eph > 0 && eph !== port, `ephemeral port for 81: ${eph}`);
       assert.match(ok(['ps', '--format', '{{.Ports}}', '-f', 'name=pub']), new RegExp(`127\\.0\\.0\\.1:${port}->80/tcp`));
+      // the traffic shows in docker stats' NET I/O (eth0's counters in the container's netns)
+      const netio = ok(['stats', '--no-stream', '--format', '{{.NetIO}}', 'pub']).trim();
+      assert.match(netio, /^[\d.]+[kMG]?B \/ [\d.]+[kMG]?B$/);
+      assert.notEqual(netio, '0B / 0B');
       // the port is taken: a second container cannot publish it, and leaves nothing running
       const before1 = links();
       const err = fails(['run', '-d', '--name', 'pub2', '-p', `127.0.0.1:${port}:80`, IMAGE, 'sleep', '30']);
