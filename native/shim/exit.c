@@ -75,6 +75,8 @@ int reap_children(void)
     int st;
     pid_t p = waitpid(-1, &st, WNOHANG);
     if (p > 0) {
+      if (log_child_exited(p))
+        continue;
       struct task *t = task_by_pid(p);
       if (t)
         task_exited(t, st);

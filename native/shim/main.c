@@ -19,7 +19,7 @@ struct shim S;
 
 static const char usage[] =
     "usage: berth-shim --id ID --dir DIR --init BERTH-INIT --plan PLAN [--socket PATH] [--terminal] [--stdin] [--log PATH] "
-    "[--log-max-size BYTES] [--log-max-files N] [--oom-cgroup V1-MEMORY-DIR | --oom-cgroup2 V2-DIR]";
+    "[--log-max-size BYTES] [--log-max-files N] [--log-compress] [--oom-cgroup V1-MEMORY-DIR | --oom-cgroup2 V2-DIR]";
 
 static void report_error(const struct serr *e)
 {
@@ -70,6 +70,10 @@ static int parse_args(int argc, char **argv, struct serr *e)
     }
     if (!strcmp(a, "--stdin")) {
       S.has_stdin = 1;
+      continue;
+    }
+    if (!strcmp(a, "--log-compress")) {
+      S.log_compress = 1;
       continue;
     }
     if (!val)

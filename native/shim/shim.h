@@ -123,8 +123,13 @@ struct task *task_by_pid(pid_t pid);
 struct task *exec_by_id(const char *id);
 int task_exit_code(const struct task *t, int *sig);
 
-/* log.c: Docker's json-file */
+/* log.c: Docker's json-file, with a sparse index beside each file (docs/shim.md "Log index") */
+#define LOG_IDX_MAGIC "BERTHIDX"
+#define LOG_IDX_VERSION 1
+#define LOG_IDX_EVERY 65536 /* bytes of log between two records */
+#define LOG_IDX_RECORD 16   /* u64 time (ns since the epoch), u64 offset; little-endian */
 int log_open(struct serr *e);
+int log_child_exited(pid_t pid); /* 1 if pid was the log's compressor */
 void log_feed(struct stream *s, const char *p, size_t n);
 void log_flush(struct stream *s);
 
@@ -176,6 +181,7 @@ struct shim {
   int terminal, has_stdin;
   long long log_max_size;
   int log_max_files;
+  int log_compress; /* gzip rotated files */
   const char *oom_dir;
   int oom_v2;
   long long oom_base;

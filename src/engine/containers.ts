@@ -29,14 +29,15 @@ import { HealthMonitor, healthOnStart, mergeHealthcheck, validateHealthcheck } f
 import { RestartManager, policyWantsRestart, validateRestartPolicy } from './restart.js';
 import { readLogs } from './logs.js';
 import { generateName, newContainerId, normalizeName, noSuchContainer } from './names.js';
-import { buildContainerSpec, type SpecInput } from './spec-builder.js';
+import { buildContainerSpec, DEFAULT_SHM_SIZE, type SpecInput } from './spec-builder.js';
+import { logSettings, mergeLogConfig } from './log-config.js';
 import { RootfsMounts } from './rootfs.js';
 import { emptyStats, toStatsJSON } from './stats.js';
 import { ContainerStore, ZERO_TIME, type ContainerRecord } from './store.js';
 import { top as runTop } from './top.js';
 import type {
   ContainerConfig, ContainerCreateRequest, ContainerInspect, ContainerService, ContainerState, ContainerSummary, ExecConfig,
-  ExecInspect, HostConfig, LogLine, LogOptions, MountPoint, PathStat, StatsJSON, StreamAttach, Ulimit, WaitCondition,
+  ExecInspect, HostConfig, LogConfig, LogLine, LogOptions, MountPoint, PathStat, StatsJSON, StreamAttach, Ulimit, WaitCondition,
 } from './types.js';
 import { readUserFiles, resolveInRoot, type UserFiles } from './user.js';
 
@@ -54,6 +55,10 @@ export interface ContainerManagerOptions {
   initBinary?: string;
   /** Daemon-wide ulimits (dockerd --default-ulimit), applied when a container names none of its own. */
   defaultUlimits?: Ulimit[];
+  /** The daemon's log driver and options (dockerd's log-driver, log-opts), for containers that set none. Default json-file. */
+  logConfig?: LogConfig;
+  /** /dev/shm size for containers without ShmSize (dockerd's default-shm-size). Default 64 MiB. */
+  defaultShmSize?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -78,15 +83,6 @@ export function humanDuration(ms: number): string {
   if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
   if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
   return `${Math.round(h / 24 / 365)} years`;
-}
-
-/** Docker's sizes for log-opt max-size (`10m`, `1g`, `512k`, bytes): binary multiples. */
-function parseSize(s: string | undefined): number | undefined {
-  if (!s) return undefined;
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(s.trim());
-  if (!m) throw errInvalid(`invalid size: '${s}'`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-  return Math.floor(Number(m[1]) * mult);
 }
 
 function signalOf(s: string | number | undefined, dflt: number): number {
@@ -360,11 +356,10 @@ export class ContainerManager implements ContainerService {
 
     // Host config defaults and what this engine supports.
     hostConfig.NetworkMode ||= 'bridge';
-    hostConfig.LogConfig = { Type: hostConfig.LogConfig?.Type || 'json-file', Config: hostConfig.LogConfig?.Config ?? {} };
-    if (!['json-file', 'none'].includes(hostConfig.LogConfig.Type)) throw errInvalid(`logging driver "${hostConfig.LogConfig.Type}" is not supported (json-file, none)`);
-    const logMax = parseSize(hostConfig.LogConfig.Config?.['max-size']);
-    const logFiles = hostConfig.LogConfig.Config?.['max-file'] ? Number(hostConfig.LogConfig.Config['max-file']) : undefined;
-    if (logFiles !== undefined && (!Number.isInteger(logFiles) || logFiles < 1)) throw errInvalid(`invalid value for max-file: ${hostConfig.LogConfig.Config?.['max-file']}`);
+    hostConfig.LogConfig = mergeLogConfig(hostConfig.LogConfig, this.o.logConfig ?? { Type: 'json-file', Config: {} });
+    const logOpts = logSettings(hostConfig.LogConfig.Type, hostConfig.LogConfig.Config);
+    // dockerd records the daemon's default in HostConfig, so inspect shows the size the container gets.
+    if (!hostConfig.ShmSize) hostConfig.ShmSize = this.o.defaultShmSize ?? DEFAULT_SHM_SIZE;
     hostConfig.RestartPolicy ??= { Name: 'no', MaximumRetryCount: 0 };
     if (hostConfig.RestartPolicy.Name === '') hostConfig.RestartPolicy = { Name: 'no', MaximumRetryCount: 0 };
     validateRestartPolicy(hostConfig.RestartPolicy);
@@ -403,7 +398,7 @@ export class ContainerManager implements ContainerService {
       hostnamePath: join(dir, 'hostname'), hostsPath: join(dir, 'hosts'), resolvConfPath: join(dir, 'resolv.conf'),
       platform: 'linux',
     };
-    if (logMax !== undefined || logFiles !== undefined) rec.logOpts = { ...(logMax !== undefined ? { maxSize: logMax } : {}), ...(logFiles !== undefined ? { maxFiles: logFiles } : {}) };
+    if (logOpts) rec.logOpts = logOpts;
 
     const undo: Array<() => Promise<void> | void> = [];
     try {
@@ -499,14 +494,15 @@ export class ContainerManager implements ContainerService {
     const c = this.store.get(id);
     const stale = this.lc.md.findTask(this.lc.namespace, id);
     if (stale) await this.lc.deleteTask(id, { force: true });
-    const logOpts = c.logOpts ?? {};
+    // Records from before rotation was on by default get today's defaults.
+    const logOpts = c.logOpts ?? logSettings('json-file')!;
     await this.rootfs.holdForTask(id, c.snapshotKey);
     let task;
     try {
       task = await this.lc.newTask(id, {
         stdin: !!c.config.OpenStdin,
         terminal: !!c.config.Tty,
-        ...(c.logPath ? { log: { path: c.logPath, ...(logOpts.maxSize ? { maxSize: logOpts.maxSize } : {}), ...(logOpts.maxFiles ? { maxFiles: logOpts.maxFiles } : {}) } } : {}),
+        ...(c.logPath ? { log: { path: c.logPath, maxSize: logOpts.maxSize ?? 0, maxFiles: logOpts.maxFiles ?? 1, compress: !!logOpts.compress } } : {}),
       });
       const size = c.hostConfig.ConsoleSize;
       if (c.config.Tty && size && size[0] > 0 && size[1] > 0) await this.lc.resize(id, size[0], size[1]).catch(() => undefined);

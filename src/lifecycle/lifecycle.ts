@@ -83,8 +83,8 @@ export interface NewTaskOptions {
   stdin?: boolean;
   /** Run on a pty (overrides `process.terminal` of the spec). */
   terminal?: boolean;
-  /** Docker json-file log written by the shim. */
-  log?: { path: string; maxSize?: number; maxFiles?: number };
+  /** Docker json-file log written by the shim (rotation, gzip of rotated files). */
+  log?: { path: string; maxSize?: number; maxFiles?: number; compress?: boolean };
 }
 
 /** A container with its task, if any, as `list` reports it. */

@@ -40,7 +40,8 @@ export interface ShimLaunchOptions {
   plan: string;
   terminal?: boolean;
   stdin?: boolean;
-  log?: { path: string; maxSize?: number; maxFiles?: number };
+  /** The json-file log: rotate above `maxSize` bytes keeping `maxFiles`, gzip rotated files with `compress`. */
+  log?: { path: string; maxSize?: number; maxFiles?: number; compress?: boolean };
   /** The container's v1 memory cgroup dir (OOM counting), or its v2 dir. */
   oomCgroup?: string;
   oomCgroup2?: string;
@@ -100,6 +101,7 @@ export function launchShim(o: ShimLaunchOptions): Promise<ShimReady> {
     args.push('--log', o.log.path);
     if (o.log.maxSize !== undefined) args.push('--log-max-size', String(o.log.maxSize));
     if (o.log.maxFiles !== undefined) args.push('--log-max-files', String(o.log.maxFiles));
+    if (o.log.compress) args.push('--log-compress');
   }
   if (o.oomCgroup) args.push('--oom-cgroup', o.oomCgroup);
   else if (o.oomCgroup2) args.push('--oom-cgroup2', o.oomCgroup2);
