@@ -84,6 +84,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     engine = await openEngine({ dataRoot: config.dataRoot, execRoot: config.execRoot, log: log.child({ component: 'engine' }), registry,
       ...(config.cgroupParent ? { cgroupParent: config.cgroupParent } : {}),
       ...(config.defaultUlimits.length ? { defaultUlimits: config.defaultUlimits } : {}),
+      logConfig: { Type: config.logDriver, Config: config.logOpts },
+      defaultShmSize: config.defaultShmSize,
     });
     const eng = engine;
     const containers = eng.containers;

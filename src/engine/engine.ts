@@ -27,7 +27,7 @@ import { detectCgroupLayout } from '../runtime/cgroups/open.js';
 import { ContainerManager } from './containers.js';
 import { EventBus } from './events.js';
 import { ContainerStore } from './store.js';
-import type { ContainerSummary, Ulimit } from './types.js';
+import type { ContainerSummary, LogConfig, Ulimit } from './types.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -36,6 +36,10 @@ export interface EngineOptions {
   registry?: RegistryClientOptions;
   /** dockerd --default-ulimit. */
   defaultUlimits?: Ulimit[];
+  /** dockerd's log-driver and log-opts: the log config of containers that set none. Default json-file. */
+  logConfig?: LogConfig;
+  /** dockerd --default-shm-size, in bytes. */
+  defaultShmSize?: number;
   /** Docker's `--init` binary (HostConfig.Init). */
   initBinary?: string;
   /** Parent of the container cgroups; relative paths nest under berthd's own cgroup. Default `berth`. */
@@ -126,6 +130,8 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
       ...(opts.cgroupParent ? { cgroupParent: opts.cgroupParent } : {}),
       ...(opts.initBinary ? { initBinary: opts.initBinary } : {}),
       ...(opts.defaultUlimits ? { defaultUlimits: opts.defaultUlimits } : {}),
+      ...(opts.logConfig ? { logConfig: opts.logConfig } : {}),
+      ...(opts.defaultShmSize ? { defaultShmSize: opts.defaultShmSize } : {}),
     });
     await containers.reconcile();
     if (opts.builtinImages !== false) {
@@ -164,7 +170,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
           CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true, OomKillDisable: layout.version === 1,
           IPv4Forwarding: true, BridgeNfIptables: false, BridgeNfIp6tables: false, Debug: false,
           NFd: 0, NGoroutines: 0, SystemTime: new Date().toISOString(),
-          LoggingDriver: 'json-file',
+          LoggingDriver: opts.logConfig?.Type ?? 'json-file',
           CgroupDriver: 'cgroupfs',
           CgroupVersion: String(layout.version),
           NEventsListener: 0,
