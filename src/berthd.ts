@@ -86,6 +86,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       ...(config.defaultUlimits.length ? { defaultUlimits: config.defaultUlimits } : {}),
       logConfig: { Type: config.logDriver, Config: config.logOpts },
       defaultShmSize: config.defaultShmSize,
+      runtimes: config.runtimes,
+      defaultRuntime: config.defaultRuntime,
     });
     const eng = engine;
     const containers = eng.containers;
@@ -118,8 +120,11 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
         ...(await eng.info()),
         ServerVersion: version,
         Debug: config.debug,
-        Runtimes: { berth: { path: runtimePath } },
-        DefaultRuntime: 'berth',
+        Runtimes: {
+          berth: { path: runtimePath },
+          ...Object.fromEntries(Object.entries(config.runtimes).map(([n, r]) => [n, { path: r.path, ...(r.runtimeArgs?.length ? { runtimeArgs: r.runtimeArgs } : {}) }])),
+        },
+        DefaultRuntime: config.defaultRuntime,
       }),
       engineDf: () => eng.df(),
     });

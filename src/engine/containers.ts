@@ -59,6 +59,10 @@ export interface ContainerManagerOptions {
   logConfig?: LogConfig;
   /** /dev/shm size for containers without ShmSize (dockerd's default-shm-size). Default 64 MiB. */
   defaultShmSize?: number;
+  /** Runtimes besides `berth` that HostConfig.Runtime may name (their config is the lifecycle's). */
+  runtimeNames?: string[];
+  /** The runtime of containers that name none (dockerd's default-runtime). Default `berth`. */
+  defaultRuntime?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -148,6 +152,9 @@ function containerResolvConf(h: HostConfig, hostNet: boolean): string {
   if (!lines.some((l) => /^\s*nameserver\s/.test(l))) lines.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
   return lines.filter((l, i, a) => l !== '' || i < a.length - 1).join('\n').replace(/\n*$/, '\n');
 }
+
+/** Berth's own runtime (berth-shim and berth-init), HostConfig.Runtime's default as `runc` is dockerd's. */
+export const BERTH_RUNTIME = 'berth';
 
 /** Docker's `--init` binary on Debian (tini-static), used when the daemon names none. */
 export const DEFAULT_INIT_BINARY = '/usr/bin/tini-static';
@@ -358,8 +365,12 @@ export class ContainerManager implements ContainerService {
     hostConfig.NetworkMode ||= 'bridge';
     hostConfig.LogConfig = mergeLogConfig(hostConfig.LogConfig, this.o.logConfig ?? { Type: 'json-file', Config: {} });
     const logOpts = logSettings(hostConfig.LogConfig.Type, hostConfig.LogConfig.Config);
-    // dockerd records the daemon's default in HostConfig, so inspect shows the size the container gets.
+    // dockerd records the daemon's defaults in HostConfig, so inspect shows what the container gets.
     if (!hostConfig.ShmSize) hostConfig.ShmSize = this.o.defaultShmSize ?? DEFAULT_SHM_SIZE;
+    hostConfig.Runtime ||= this.o.defaultRuntime ?? BERTH_RUNTIME;
+    if (hostConfig.Runtime !== BERTH_RUNTIME && !this.o.runtimeNames?.includes(hostConfig.Runtime)) {
+      throw errInvalid(`unknown or invalid runtime name: ${hostConfig.Runtime}`);
+    }
     hostConfig.RestartPolicy ??= { Name: 'no', MaximumRetryCount: 0 };
     if (hostConfig.RestartPolicy.Name === '') hostConfig.RestartPolicy = { Name: 'no', MaximumRetryCount: 0 };
     validateRestartPolicy(hostConfig.RestartPolicy);
@@ -450,7 +461,10 @@ export class ContainerManager implements ContainerService {
       });
       warnings.push(...built.warnings);
       undo.push(() => this.rootfs.removeAll(id));
-      await this.lc.createContainer({ id, spec: built.spec, rootfs, snapshotKey: rec.snapshotKey, labels: config.Labels ?? {}, imageRef: img.id });
+      await this.lc.createContainer({
+        id, spec: built.spec, rootfs, snapshotKey: rec.snapshotKey, labels: config.Labels ?? {}, imageRef: img.id,
+        ...(hostConfig.Runtime !== BERTH_RUNTIME ? { runtime: hostConfig.Runtime } : {}),
+      });
       undo.push(() => this.lc.deleteContainer(id).catch(() => undefined));
       this.store.insert(rec);
     } catch (e) {

@@ -11,7 +11,7 @@ import { cpus, hostname, release, totalmem } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { errInvalid } from '../common/errors.js';
 import { nullLogger, type Logger } from '../common/log.js';
-import { Lifecycle } from '../lifecycle/lifecycle.js';
+import { Lifecycle, type RuntimeConfig } from '../lifecycle/lifecycle.js';
 import { checkStateDirLength } from '../lifecycle/task-sockets.js';
 import { ensureBuiltinImages } from '../images/builtin.js';
 import { LocalContentStore } from '../images/content/local-store.js';
@@ -40,6 +40,10 @@ export interface EngineOptions {
   logConfig?: LogConfig;
   /** dockerd --default-shm-size, in bytes. */
   defaultShmSize?: number;
+  /** runc-compatible runtimes by name (dockerd's `runtimes`), besides `berth`. */
+  runtimes?: Record<string, RuntimeConfig>;
+  /** The runtime of containers that name none. Default `berth`. */
+  defaultRuntime?: string;
   /** Docker's `--init` binary (HostConfig.Init). */
   initBinary?: string;
   /** Parent of the container cgroups; relative paths nest under berthd's own cgroup. Default `berth`. */
@@ -111,6 +115,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
     dataRoot, stateDir: execRoot,
     ...(opts.shimBinary ? { shimBinary: opts.shimBinary } : {}),
     ...(opts.runtimeInitBinary ? { initBinary: opts.runtimeInitBinary } : {}),
+    ...(opts.runtimes ? { runtimes: opts.runtimes } : {}),
   });
   try {
     const db = lifecycle.md.db;
@@ -132,6 +137,8 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
       ...(opts.defaultUlimits ? { defaultUlimits: opts.defaultUlimits } : {}),
       ...(opts.logConfig ? { logConfig: opts.logConfig } : {}),
       ...(opts.defaultShmSize ? { defaultShmSize: opts.defaultShmSize } : {}),
+      runtimeNames: Object.keys(opts.runtimes ?? {}),
+      ...(opts.defaultRuntime ? { defaultRuntime: opts.defaultRuntime } : {}),
     });
     await containers.reconcile();
     if (opts.builtinImages !== false) {
@@ -186,8 +193,12 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
           Labels: [],
           ExperimentalBuild: false,
           ServerVersion: '0.1.0',
-          Runtimes: { 'io.berth.shim.v1': { path: 'berth-shim' } },
-          DefaultRuntime: 'io.berth.shim.v1',
+          // Docker's shape: `path` and `runtimeArgs` per runtime.
+          Runtimes: {
+            berth: { path: 'berth-shim' },
+            ...Object.fromEntries(Object.entries(opts.runtimes ?? {}).map(([n, r]) => [n, { path: r.path, ...(r.runtimeArgs?.length ? { runtimeArgs: r.runtimeArgs } : {}) }])),
+          },
+          DefaultRuntime: opts.defaultRuntime ?? 'berth',
           LiveRestoreEnabled: true,
           Isolation: '',
           InitBinary: opts.initBinary ?? '',
