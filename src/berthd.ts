@@ -3,10 +3,11 @@
 // The one place that wires Berth together. Containers survive a berthd stop (live-restore):
 // their shims keep running, and the next berthd reattaches.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BerthError, errInvalid } from './common/errors.js';
-import { createLogger, LEVELS, type Level, type Logger } from './common/log.js';
+import { loadConfig, USAGE, type DaemonConfig } from './daemon-config.js';
+import { createLogger, type Logger } from './common/log.js';
 import { registerPingRoutes } from './api/ping.js';
 import { Router } from './api/router.js';
 import { registerContainerRoutes } from './api/routes/containers.js';
@@ -36,242 +37,7 @@ function packageVersion(): string {
   }
 }
 
-export const DEFAULT_DATA_ROOT = '/var/lib/berth';
-export const DEFAULT_EXEC_ROOT = '/run/berth';
-export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
-export const DEFAULT_CONFIG_FILE = '/etc/berth/daemon.json';
-
-/** The daemon's settings, after flags and daemon.json are merged. */
-export interface DaemonConfig {
-  dataRoot: string;
-  execRoot: string;
-  hosts: string[];
-  pidfile: string;
-  debug: boolean;
-  logLevel: Level;
-  tls: boolean;
-  tlsVerify: boolean;
-  tlsCaCert?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  insecureRegistries: string[];
-  registryMirrors: string[];
-  /** Parent of every container's cgroup (dockerd's --cgroup-parent); relative = under berthd's own cgroup. */
-  cgroupParent?: string;
-  /** The default bridge network's Linux bridge (created by the CNI bridge plugin when missing). */
-  bridge?: string;
-  /** dockerd --bip: the default bridge's gateway address and prefix. */
-  bip?: string;
-  /** dockerd --ip-masq: masquerade traffic leaving bridge networks (default true). */
-  ipMasq: boolean;
-  /** Berth: the embedded DNS forwards names it does not know to the host's resolvers (default true). */
-  dnsForward: boolean;
-}
-
-type Partialcfg = Partial<DaemonConfig>;
-
-/** daemon.json keys Berth understands, with the config field each sets. Others refuse to start. */
-const FILE_KEYS: Record<string, keyof DaemonConfig> = {
-  'data-root': 'dataRoot',
-  'exec-root': 'execRoot',
-  hosts: 'hosts',
-  pidfile: 'pidfile',
-  debug: 'debug',
-  'log-level': 'logLevel',
-  tls: 'tls',
-  tlsverify: 'tlsVerify',
-  tlscacert: 'tlsCaCert',
-  tlscert: 'tlsCert',
-  tlskey: 'tlsKey',
-  'insecure-registries': 'insecureRegistries',
-  'registry-mirrors': 'registryMirrors',
-  'cgroup-parent': 'cgroupParent',
-  bridge: 'bridge',
-  bip: 'bip',
-  'ip-masq': 'ipMasq',
-  'dns-forward': 'dnsForward',
-};
-const FLAG_OF: Record<string, string> = Object.fromEntries(Object.entries(FILE_KEYS).map(([k, v]) => [v, k]));
-
-export const USAGE = `Usage: berthd [OPTIONS]
-
-A self-sufficient runtime for containers (serves the Docker Engine API).
-
-Options:
-  -b, --bridge string          Linux bridge of the default "bridge" network (default "berth0")
-      --bip string             Specify the default bridge network's IP (CIDR, e.g. 172.17.0.1/16)
-      --cgroup-parent string   Set parent cgroup for all containers (default "berth", under berthd's own cgroup)
-      --config-file string     Daemon configuration file (default "${DEFAULT_CONFIG_FILE}")
-      --data-root string       Root directory of persistent Berth state (default "${DEFAULT_DATA_ROOT}")
-  -D, --debug                  Enable debug mode
-      --dns-forward            Let the embedded DNS forward unknown names to the host's resolvers (default true)
-      --exec-root string       Root directory for execution state files (default "${DEFAULT_EXEC_ROOT}")
-  -H, --host list              Daemon socket(s) to connect to (default ${DEFAULT_HOST})
-      --insecure-registry list Enable insecure registry communication
-      --ip-masq                Enable IP masquerading for bridge networks (default true)
-  -l, --log-level string       Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
-  -p, --pidfile string         Path to use for daemon PID file (default "<exec-root>/berthd.pid")
-      --registry-mirror list   Preferred registry mirror
-      --tls                    Use TLS; implied by --tlsverify
-      --tlscacert string       Trust certs signed only by this CA
-      --tlscert string         Path to TLS certificate file
-      --tlskey string          Path to TLS key file
-      --tlsverify              Use TLS and verify the remote
-  -v, --version                Print version information and quit
-`;
-
-export interface ParsedArgs {
-  flags: Partialcfg;
-  configFile?: string;
-  help: boolean;
-  version: boolean;
-}
-
-/** Parse dockerd-style flags (`--x=v`, `--x v`, `-H v`, repeatable lists). */
-export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = { flags: {}, help: false, version: false };
-  const f = out.flags;
-  const bools: Record<string, (v: boolean) => void> = {
-    '--debug': (v) => { f.debug = v; },
-    '-D': (v) => { f.debug = v; },
-    '--tls': (v) => { f.tls = v; },
-    '--tlsverify': (v) => { f.tlsVerify = v; },
-    '--help': (v) => { out.help = v; },
-    '-h': (v) => { out.help = v; },
-    '--version': (v) => { out.version = v; },
-    '--ip-masq': (v) => { f.ipMasq = v; },
-    '--dns-forward': (v) => { f.dnsForward = v; },
-    '-v': (v) => { out.version = v; },
-  };
-  const values: Record<string, (v: string) => void> = {
-    '--data-root': (v) => { f.dataRoot = v; },
-    '--cgroup-parent': (v) => { f.cgroupParent = v; },
-    '--bridge': (v) => { f.bridge = v; },
-    '-b': (v) => { f.bridge = v; },
-    '--bip': (v) => { f.bip = v; },
-    '--exec-root': (v) => { f.execRoot = v; },
-    '--host': (v) => { (f.hosts ??= []).push(v); },
-    '-H': (v) => { (f.hosts ??= []).push(v); },
-    '--pidfile': (v) => { f.pidfile = v; },
-    '-p': (v) => { f.pidfile = v; },
-    '--config-file': (v) => { out.configFile = v; },
-    '--log-level': (v) => { f.logLevel = parseLevel(v); },
-    '-l': (v) => { f.logLevel = parseLevel(v); },
-    '--tlscacert': (v) => { f.tlsCaCert = v; },
-    '--tlscert': (v) => { f.tlsCert = v; },
-    '--tlskey': (v) => { f.tlsKey = v; },
-    '--insecure-registry': (v) => { (f.insecureRegistries ??= []).push(v); },
-    '--registry-mirror': (v) => { (f.registryMirrors ??= []).push(v); },
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
-    if (name in bools) {
-      bools[name]!(inline === undefined ? true : !/^(false|0)$/i.test(inline));
-    } else if (name in values) {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw errInvalid(`flag needs an argument: ${name}`);
-      values[name]!(v);
-    } else if (/^-H./.test(arg)) {
-      values['-H']!(arg.slice(2));
-    } else {
-      throw errInvalid(`unknown flag: ${arg}`);
-    }
-  }
-  return out;
-}
-
-function parseLevel(v: string): Level {
-  const l = (v === 'warning' ? 'warn' : v.toLowerCase()) as Level;
-  if (!(l in LEVELS) || l === 'silent') throw errInvalid(`unable to parse logging level: ${v}`);
-  return l;
-}
-
-/** Read daemon.json: only the keys Berth knows; any other key refuses to start, naming it. */
-export function parseConfigFile(text: string, path: string): Partialcfg {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw errInvalid(`unable to configure the Berth daemon with file ${path}: ${(e as Error).message}`, e);
-  }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw errInvalid(`unable to configure the Berth daemon with file ${path}: not a JSON object`);
-  const unknown = Object.keys(raw).filter((k) => !(k in FILE_KEYS));
-  if (unknown.length) {
-    throw errInvalid(`unable to configure the Berth daemon with file ${path}: the following directives don't match any configuration option: ${unknown.join(', ')}`);
-  }
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    const field = FILE_KEYS[k]!;
-    const bad = () => errInvalid(`unable to configure the Berth daemon with file ${path}: ${k}: invalid value ${JSON.stringify(v)}`);
-    if (field === 'hosts' || field === 'insecureRegistries' || field === 'registryMirrors') {
-      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw bad();
-      out[field] = v;
-    } else if (field === 'debug' || field === 'tls' || field === 'tlsVerify' || field === 'ipMasq' || field === 'dnsForward') {
-      if (typeof v !== 'boolean') throw bad();
-      out[field] = v;
-    } else if (field === 'logLevel') {
-      if (typeof v !== 'string') throw bad();
-      out[field] = parseLevel(v);
-    } else {
-      if (typeof v !== 'string' || v === '') throw bad();
-      out[field] = v;
-    }
-  }
-  return out as Partialcfg;
-}
-
-/** Flags and file together; a setting given in both refuses to start (as dockerd). */
-export function mergeConfig(flags: Partialcfg, file: Partialcfg): DaemonConfig {
-  const both = Object.keys(file).filter((k) => (flags as Record<string, unknown>)[k] !== undefined);
-  if (both.length) {
-    const list = both.map((k) => `${FLAG_OF[k] ?? k}: (from flag: ${JSON.stringify((flags as Record<string, unknown>)[k])}, from file: ${JSON.stringify((file as Record<string, unknown>)[k])})`);
-    throw errInvalid(`the following directives are specified both as a flag and in the configuration file: ${list.join(', ')}`);
-  }
-  const m = { ...file, ...flags };
-  const execRoot = resolve(m.execRoot ?? DEFAULT_EXEC_ROOT);
-  const debug = m.debug ?? false;
-  const tlsVerify = m.tlsVerify ?? false;
-  return {
-    dataRoot: resolve(m.dataRoot ?? DEFAULT_DATA_ROOT),
-    execRoot,
-    hosts: m.hosts?.length ? m.hosts : [DEFAULT_HOST],
-    pidfile: resolve(m.pidfile ?? join(execRoot, 'berthd.pid')),
-    debug,
-    logLevel: m.logLevel ?? (debug ? 'debug' : 'info'),
-    tls: (m.tls ?? false) || tlsVerify,
-    tlsVerify,
-    tlsCaCert: m.tlsCaCert,
-    tlsCert: m.tlsCert,
-    tlsKey: m.tlsKey,
-    insecureRegistries: m.insecureRegistries ?? [],
-    registryMirrors: m.registryMirrors ?? [],
-    cgroupParent: m.cgroupParent,
-    bridge: m.bridge,
-    bip: m.bip,
-    ipMasq: m.ipMasq ?? true,
-    dnsForward: m.dnsForward ?? true,
-  };
-}
-
-/** Flags + config file -> the config (the file is optional only when it is the default one). */
-export function loadConfig(argv: readonly string[]): { config: DaemonConfig; parsed: ParsedArgs } {
-  const parsed = parseArgs(argv);
-  const path = parsed.configFile ?? DEFAULT_CONFIG_FILE;
-  let file: Partialcfg = {};
-  if (parsed.configFile !== undefined || existsSync(path)) {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (e) {
-      throw errInvalid(`unable to configure the Berth daemon with file ${path}: ${(e as Error).message}`, e);
-    }
-    file = parseConfigFile(text, path);
-  }
-  return { config: mergeConfig(parsed.flags, file), parsed };
-}
+export { DEFAULT_CONFIG_FILE, DEFAULT_DATA_ROOT, DEFAULT_EXEC_ROOT, DEFAULT_HOST, USAGE, loadConfig, type DaemonConfig } from './daemon-config.js';
 
 /** Write the pidfile; refuse when it names a live process (another daemon with this pidfile). */
 function writePidfile(path: string): void {
@@ -311,13 +77,23 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
   const registry: RegistryClientOptions = {
     insecureRegistries: config.insecureRegistries,
     mirrors: config.registryMirrors,
+    concurrency: config.maxConcurrentDownloads || 1,
     // The daemon never reads a user's ~/.docker/config.json: credentials come with each request.
     credentials: () => undefined,
   };
   let engine: Engine | undefined;
   try {
-    engine = await openEngine({ dataRoot: config.dataRoot, execRoot: config.execRoot, log: log.child({ component: 'engine' }), registry, ...(config.cgroupParent ? { cgroupParent: config.cgroupParent } : {}),
-      network: { ...(config.bridge ? { defaultBridge: config.bridge } : {}), ...(config.bip ? { bip: config.bip } : {}), ipMasq: config.ipMasq, ...(config.dnsForward ? {} : { dnsUpstreams: [] }) },
+    engine = await openEngine({ dataRoot: config.dataRoot, execRoot: config.execRoot, log: log.child({ component: 'engine' }), registry,
+      ...(config.cgroupParent ? { cgroupParent: config.cgroupParent } : {}),
+      ...(config.defaultUlimits.length ? { defaultUlimits: config.defaultUlimits } : {}),
+      logConfig: { Type: config.logDriver, Config: config.logOpts },
+      defaultShmSize: config.defaultShmSize,
+      runtimes: config.runtimes,
+      defaultRuntime: config.defaultRuntime,
+      network: {
+        ...(config.bridge ? { defaultBridge: config.bridge } : {}), ...(config.bip ? { bip: config.bip } : {}), ipMasq: config.ipMasq,
+        ...(config.dnsForward ? {} : { dnsUpstreams: [] }), ...(config.defaultAddressPools.length ? { pools: config.defaultAddressPools } : {}),
+      },
     });
     const eng = engine;
     const containers = eng.containers;
@@ -350,8 +126,11 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
         ...(await eng.info()),
         ServerVersion: version,
         Debug: config.debug,
-        Runtimes: { berth: { path: runtimePath } },
-        DefaultRuntime: 'berth',
+        Runtimes: {
+          berth: { path: runtimePath },
+          ...Object.fromEntries(Object.entries(config.runtimes).map(([n, r]) => [n, { path: r.path, ...(r.runtimeArgs?.length ? { runtimeArgs: r.runtimeArgs } : {}) }])),
+        },
+        DefaultRuntime: config.defaultRuntime,
       }),
       engineDf: () => eng.df(),
     });
@@ -369,8 +148,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     });
     registerContainerRoutes(router, containers);
     registerNetworkRoutes(router, { networks: eng.networks, containers, events: eng.events });
-    registerExecRoutes(router, containers);
     registerVolumeRoutes(router, eng.volumes);
+    registerExecRoutes(router, containers);
     let tls: TlsOptions | undefined;
     if (config.tls) {
       if (!config.tlsCert || !config.tlsKey) throw errInvalid('--tls needs --tlscert and --tlskey');
@@ -380,7 +159,16 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     const server = await startApiServer({ router, hosts: config.hosts, log, ...(tls ? { tls } : {}), daemonVersion: version });
     let stopping: Promise<void> | undefined;
     const stop = () => (stopping ??= (async () => {
-      log.info('stopping: containers keep running (live-restore)');
+      if (config.shutdownContainers) {
+        // Asked for: every running container is stopped as `docker stop` would (its stop signal and timeout).
+        const running = await containers.list({});
+        log.info('stopping: stopping containers (shutdown-containers)', { count: running.length });
+        await Promise.allSettled(running.map((c) => containers.stop(c.Id, {}).catch((e: unknown) => {
+          log.warn('shutdown: stop failed', { id: c.Id, err: (e as Error).message });
+        })));
+      } else {
+        log.info('stopping: containers keep running (live-restore)');
+      }
       await server.close({ graceMs: 5000 });
       await eng.close();
       rmSync(config.pidfile, { force: true });
@@ -410,6 +198,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (loaded.parsed.version) {
     process.stdout.write(`Berth version ${packageVersion()}\n`);
+    return 0;
+  }
+  if (loaded.parsed.validate) {
+    // dockerd prints this on stderr, as `nginx -t` and `sshd -t` do.
+    process.stderr.write('configuration OK\n');
     return 0;
   }
   const { config } = loaded;

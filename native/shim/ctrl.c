@@ -221,9 +221,10 @@ static void op_exec(struct client *c, const char *id, const struct jval *v, int 
 {
   struct serr e = { 0 };
   const char *plan = json_get_str(v, n, "plan");
+  const char *process = json_get_str(v, n, "process"); /* an OCI process.json, with a foreign runtime */
   char console[4096];
-  if (!id || !*id || !plan || !*plan)
-    return reply_err(c, "exec: exec and plan are required");
+  if (!id || !*id || (S.runtime ? !process || !*process : !plan || !*plan))
+    return reply_err(c, S.runtime ? "exec: exec and process are required" : "exec: exec and plan are required");
   if (exec_by_id(id) || launch_by_exec(id)) {
     char m[600];
     snprintf(m, sizeof m, "exec %.500s: already exists", id);
@@ -237,11 +238,20 @@ static void op_exec(struct client *c, const char *id, const struct jval *v, int 
   l->terminal = json_get_bool(v, n, "terminal", 0);
   l->has_stdin = json_get_bool(v, n, "stdin", 0);
   l->exec_id = strdup(id);
-  if (l->terminal && (plan_console_socket(plan, console, sizeof console, &e) || !(l->console = strdup(console)))) {
-    launch_free(l);
-    return reply_err(c, e.msg);
+  if (l->terminal && S.runtime) {
+    const char *sock = json_get_str(v, n, "console");
+    if (!sock || !*sock || strlen(sock) >= sizeof console)
+      fail_msg(&e, "exec", EINVAL, "exec: a terminal needs a console socket path");
+    else
+      snprintf(console, sizeof console, "%s", sock);
+  } else if (l->terminal) {
+    plan_console_socket(plan, console, sizeof console, &e);
   }
-  if (launch_spawn(l, plan, &e)) {
+  if (e.step || (l->terminal && !(l->console = strdup(console)))) {
+    launch_free(l);
+    return reply_err(c, e.step ? e.msg : "exec: out of memory");
+  }
+  if (S.runtime ? runtime_exec(l, process, &e) : launch_spawn(l, plan, &e)) {
     launch_free(l);
     return reply_err(c, e.msg);
   }
@@ -249,7 +259,22 @@ static void op_exec(struct client *c, const char *id, const struct jval *v, int 
   c->launch = l;
   c->mode = C_EXEC_PENDING;
   client_update(c);
-  ctrl_launch_watch(l);
+  if (!S.runtime)
+    ctrl_launch_watch(l); /* a runtime's exec is followed by its exit (runtime_child_exited) */
+}
+
+/* A foreign runtime's `start`; berth-init's container is started through its exec fifo instead. */
+static void op_start(struct client *c)
+{
+  char err[2400];
+  if (!S.runtime)
+    return reply_err(c, "start: this container is started through its exec fifo");
+  if (S.ctr->exited)
+    return reply_err(c, "start: the container has exited");
+  if (runtime_start(err, sizeof err))
+    return reply_err(c, err);
+  clock_gettime(CLOCK_REALTIME, &S.ctr->started);
+  reply_ok(c);
 }
 
 void ctrl_exec_done(struct launch *l)
@@ -318,6 +343,8 @@ void ctrl_request(struct client *c, char *line)
   }
   if (!strcmp(op, "state"))
     return op_state(c, t);
+  if (!strcmp(op, "start") && !exec)
+    return op_start(c);
   if (!strcmp(op, "kill"))
     return op_kill(c, t, v, n);
   if (!strcmp(op, "wait")) {

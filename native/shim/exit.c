@@ -75,6 +75,8 @@ int reap_children(void)
     int st;
     pid_t p = waitpid(-1, &st, WNOHANG);
     if (p > 0) {
+      if (log_child_exited(p) || runtime_child_exited(p, st))
+        continue;
       struct task *t = task_by_pid(p);
       if (t)
         task_exited(t, st);
@@ -103,6 +105,8 @@ void shim_maybe_exit(void)
     client_close(c);
   for (struct launch *l = S.launches; l; l = l->next)
     launch_cleanup(l);
+  if (S.runtime)
+    runtime_delete(); /* after exit.json and the waiters: nobody waits for it */
   ctrl_unlink();
   unlink(S.pid_path);
   exit(0);

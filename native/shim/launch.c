@@ -258,6 +258,8 @@ void launch_free(struct launch *l)
   free(l->errline);
   free(l->console);
   free(l->exec_id);
+  free(l->rt_pidfile);
+  free(l->rt_log);
   free(l);
 }
 
@@ -317,4 +319,15 @@ int plan_console_socket(const char *plan, char *out, size_t cap, struct serr *e)
   if (!found)
     return fail_msg(e, "plan", EINVAL, "plan `%s`: a terminal needs a console-socket record", plan);
   return 0;
+}
+
+/* For runtime.c, which starts processes through a runc-compatible runtime instead. */
+void launch_take_early(struct launch *l)
+{
+  take_early(l);
+}
+
+int launch_listen_console(struct launch *l, struct serr *e)
+{
+  return listen_console(l, e);
 }

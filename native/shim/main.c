@@ -18,8 +18,9 @@
 struct shim S;
 
 static const char usage[] =
-    "usage: berth-shim --id ID --dir DIR --init BERTH-INIT --plan PLAN [--socket PATH] [--terminal] [--stdin] [--log PATH] "
-    "[--log-max-size BYTES] [--log-max-files N] [--oom-cgroup V1-MEMORY-DIR | --oom-cgroup2 V2-DIR]";
+    "usage: berth-shim --id ID --dir DIR (--init BERTH-INIT --plan PLAN | --runtime BINARY [--runtime-arg ARG]... "
+    "--runtime-root DIR --bundle DIR [--console SOCKET]) [--socket PATH] [--terminal] [--stdin] [--log PATH] "
+    "[--log-max-size BYTES] [--log-max-files N] [--log-compress] [--oom-cgroup V1-MEMORY-DIR | --oom-cgroup2 V2-DIR]";
 
 static void report_error(const struct serr *e)
 {
@@ -72,6 +73,10 @@ static int parse_args(int argc, char **argv, struct serr *e)
       S.has_stdin = 1;
       continue;
     }
+    if (!strcmp(a, "--log-compress")) {
+      S.log_compress = 1;
+      continue;
+    }
     if (!val)
       return fail_msg(e, "usage", EINVAL, "%s: a value is required; %s", a, usage);
     i++;
@@ -87,6 +92,20 @@ static int parse_args(int argc, char **argv, struct serr *e)
       sock = absolute(val);
     else if (!strcmp(a, "--log"))
       S.log_path = absolute(val);
+    else if (!strcmp(a, "--runtime"))
+      S.runtime = val; /* a name is looked up in PATH, as dockerd does */
+    else if (!strcmp(a, "--runtime-arg")) {
+      const char **n = realloc(S.runtime_args, sizeof *n * (size_t)(S.n_runtime_args + 1));
+      if (!n)
+        return fail_msg(e, "usage", ENOMEM, "out of memory");
+      S.runtime_args = n;
+      S.runtime_args[S.n_runtime_args++] = val;
+    } else if (!strcmp(a, "--runtime-root"))
+      S.runtime_root = absolute(val);
+    else if (!strcmp(a, "--bundle"))
+      S.bundle = absolute(val);
+    else if (!strcmp(a, "--console"))
+      S.console = absolute(val);
     else if (!strcmp(a, "--oom-cgroup") || !strcmp(a, "--oom-cgroup2")) {
       S.oom_dir = absolute(val);
       S.oom_v2 = a[12] == '2';
@@ -101,7 +120,7 @@ static int parse_args(int argc, char **argv, struct serr *e)
       return fail_msg(e, "usage", EINVAL, "unknown option %s; %s", a, usage);
     }
   }
-  if (!S.id || !S.dir || !S.init || !S.plan)
+  if (!S.id || !S.dir || (S.runtime ? !S.bundle || !S.runtime_root || (S.terminal && !S.console) : !S.init || !S.plan))
     return fail_msg(e, "usage", EINVAL, "%s", usage);
   /* The caller keeps sockets out of DIR (a short dir of its own), so that sun_path's 107 bytes
    * do not limit how long the task dir may be; DIR/shim.sock is the default. Refused here,
@@ -188,18 +207,23 @@ static int start_container(struct launch *l, struct serr *e)
   long long oom;
   l->terminal = S.terminal;
   l->has_stdin = S.has_stdin;
-  if (S.terminal && (plan_console_socket(S.plan, console, sizeof console, e) || !(l->console = strdup(console))))
-    return -1;
-  if (launch_spawn(l, S.plan, e))
-    return -1;
-  while (!l->created && !l->eof)
-    launch_feed(l);
-  while (waitpid(l->init_pid, &st, 0) < 0 && errno == EINTR)
-    ;
-  if (!l->created) {
-    if (!l->errline)
-      fail_msg(e, "init", 0, "berth-init exited (status %d) without a report", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-    return -1;
+  if (S.runtime) {
+    if (runtime_create(l, e))
+      return -1;
+  } else {
+    if (S.terminal && (plan_console_socket(S.plan, console, sizeof console, e) || !(l->console = strdup(console))))
+      return -1;
+    if (launch_spawn(l, S.plan, e))
+      return -1;
+    while (!l->created && !l->eof)
+      launch_feed(l);
+    while (waitpid(l->init_pid, &st, 0) < 0 && errno == EINTR)
+      ;
+    if (!l->created) {
+      if (!l->errline)
+        fail_msg(e, "init", 0, "berth-init exited (status %d) without a report", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+      return -1;
+    }
   }
   if (S.terminal && launch_recv_master(l, e))
     return -1;
@@ -217,7 +241,10 @@ static int start_container(struct launch *l, struct serr *e)
     return fail_msg(e, "init", ENOMEM, "out of memory");
   task_watch(S.ctr);
   ev_watch(&S.sig, EPOLLIN);
-  ctrl_launch_watch(l);
+  if (S.runtime)
+    launch_free(l); /* done: the runtime has exited, `start` is a control request */
+  else
+    ctrl_launch_watch(l);
   return 0;
 }
 
@@ -265,11 +292,13 @@ int main(int argc, char **argv)
     } else {
       report_error(&e);
     }
-    /* The container process is our child (CLONE_PARENT): take it down with us. */
+    /* The container process is our child (CLONE_PARENT, or ours once the runtime exited): take it down with us. */
     if (l->pid > 0 && !S.ctr) {
       kill(l->pid, SIGKILL);
       waitpid(l->pid, NULL, 0);
     }
+    if (S.runtime)
+      runtime_delete(); /* its state, and the cgroups it made */
     launch_free(l);
     if (S.ctrl.fd >= 0)
       ctrl_unlink();

@@ -101,6 +101,9 @@ struct launch {
   /* exec only */
   char *exec_id;
   struct client *client;
+  /* through a foreign runtime (runtime.c): init_pid is the runtime's `exec --detach` */
+  int runtime;
+  char *rt_pidfile, *rt_log;
 };
 struct launch *launch_new(void); /* NULL when out of memory */
 int launch_spawn(struct launch *l, const char *plan, struct serr *e);
@@ -111,6 +114,15 @@ const char *launch_error_message(struct launch *l, char *buf, size_t cap);
 int plan_console_socket(const char *plan, char *out, size_t cap, struct serr *e);
 void launch_child_exited(pid_t pid, int status); /* a pending exec launch's process was reaped */
 void launch_free(struct launch *l);
+void launch_take_early(struct launch *l);                    /* the pid is known: was it reaped already? */
+int launch_listen_console(struct launch *l, struct serr *e); /* listen on l->console */
+
+/* runtime.c: a runc-compatible runtime instead of berth-init (docs/shim.md "Foreign runtimes") */
+int runtime_create(struct launch *l, struct serr *e); /* `create`, to its end: l->pid, stdio in l */
+int runtime_start(char *err, size_t cap);
+int runtime_exec(struct launch *l, const char *process, struct serr *e); /* `exec --detach`, followed in the loop */
+int runtime_child_exited(pid_t pid, int status);                       /* 1 if pid was such an exec's runtime */
+void runtime_delete(void);
 
 /* task.c: stdio of a task */
 struct task *task_from_launch(struct launch *l, const char *id);
@@ -123,8 +135,13 @@ struct task *task_by_pid(pid_t pid);
 struct task *exec_by_id(const char *id);
 int task_exit_code(const struct task *t, int *sig);
 
-/* log.c: Docker's json-file */
+/* log.c: Docker's json-file, with a sparse index beside each file (docs/shim.md "Log index") */
+#define LOG_IDX_MAGIC "BERTHIDX"
+#define LOG_IDX_VERSION 1
+#define LOG_IDX_EVERY 65536 /* bytes of log between two records */
+#define LOG_IDX_RECORD 16   /* u64 time (ns since the epoch), u64 offset; little-endian */
 int log_open(struct serr *e);
+int log_child_exited(pid_t pid); /* 1 if pid was the log's compressor */
 void log_feed(struct stream *s, const char *p, size_t n);
 void log_flush(struct stream *s);
 
@@ -173,9 +190,14 @@ int reap_children(void); /* 1 while children remain */
 /* The shim, one per process. */
 struct shim {
   const char *id, *dir, *init, *plan, *log_path;
+  /* a foreign runtime: binary, its global options, state root, bundle, console socket */
+  const char *runtime, *runtime_root, *bundle, *console;
+  const char **runtime_args;
+  int n_runtime_args;
   int terminal, has_stdin;
   long long log_max_size;
   int log_max_files;
+  int log_compress; /* gzip rotated files */
   const char *oom_dir;
   int oom_v2;
   long long oom_base;

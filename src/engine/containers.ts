@@ -30,16 +30,17 @@ import { HealthMonitor, healthOnStart, mergeHealthcheck, validateHealthcheck } f
 import { RestartManager, policyWantsRestart, validateRestartPolicy } from './restart.js';
 import { readLogs } from './logs.js';
 import { generateName, newContainerId, normalizeName, noSuchContainer } from './names.js';
-import { buildContainerSpec, type SpecInput } from './spec-builder.js';
 import { attachRequest, checkConnectable, endpointSettings, networkSettings, planNetwork, summaryPorts, writeNetworkFiles } from './container-network.js';
 import type { NetworkManager, NetworkRecord } from '../network/networks.js';
+import { buildContainerSpec, DEFAULT_SHM_SIZE, type SpecInput } from './spec-builder.js';
+import { logSettings, mergeLogConfig } from './log-config.js';
 import { RootfsMounts } from './rootfs.js';
 import { emptyStats, netDevStats, toStatsJSON } from './stats.js';
 import { ContainerStore, ZERO_TIME, type ContainerRecord } from './store.js';
 import { top as runTop } from './top.js';
 import type {
   ContainerConfig, ContainerCreateRequest, ContainerInspect, ContainerService, ContainerState, ContainerSummary, ExecConfig,
-  ExecInspect, HostConfig, LogLine, LogOptions, MountPoint, PathStat, StatsJSON, StreamAttach, Ulimit, WaitCondition,
+  ExecInspect, HostConfig, LogConfig, LogLine, LogOptions, MountPoint, PathStat, StatsJSON, StreamAttach, Ulimit, WaitCondition,
 } from './types.js';
 import { readUserFiles, resolveInRoot, type UserFiles } from './user.js';
 import { ContainerVolumes, specMounts, wireMountPoint } from '../volumes/container-volumes.js';
@@ -65,6 +66,14 @@ export interface ContainerManagerOptions {
   networks: NetworkManager;
   /** Named and anonymous volumes (volumes/). */
   volumes: VolumeService;
+  /** The daemon's log driver and options (dockerd's log-driver, log-opts), for containers that set none. Default json-file. */
+  logConfig?: LogConfig;
+  /** /dev/shm size for containers without ShmSize (dockerd's default-shm-size). Default 64 MiB. */
+  defaultShmSize?: number;
+  /** Runtimes besides `berth` that HostConfig.Runtime may name (their config is the lifecycle's). */
+  runtimeNames?: string[];
+  /** The runtime of containers that name none (dockerd's default-runtime). Default `berth`. */
+  defaultRuntime?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -89,15 +98,6 @@ export function humanDuration(ms: number): string {
   if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
   if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
   return `${Math.round(h / 24 / 365)} years`;
-}
-
-/** Docker's sizes for log-opt max-size (`10m`, `1g`, `512k`, bytes): binary multiples. */
-function parseSize(s: string | undefined): number | undefined {
-  if (!s) return undefined;
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(s.trim());
-  if (!m) throw errInvalid(`invalid size: '${s}'`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-  return Math.floor(Number(m[1]) * mult);
 }
 
 function signalOf(s: string | number | undefined, dflt: number): number {
@@ -163,6 +163,9 @@ function containerResolvConf(h: HostConfig, hostNet: boolean): string {
   if (!lines.some((l) => /^\s*nameserver\s/.test(l))) lines.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
   return lines.filter((l, i, a) => l !== '' || i < a.length - 1).join('\n').replace(/\n*$/, '\n');
 }
+
+/** Berth's own runtime (berth-shim and berth-init), HostConfig.Runtime's default as `runc` is dockerd's. */
+export const BERTH_RUNTIME = 'berth';
 
 /** Docker's `--init` binary on Debian (tini-static), used when the daemon names none. */
 export const DEFAULT_INIT_BINARY = '/usr/bin/tini-static';
@@ -347,11 +350,14 @@ export class ContainerManager implements ContainerService {
 
     // Host config defaults and what this engine supports.
     if (!hostConfig.NetworkMode || hostConfig.NetworkMode === 'default') hostConfig.NetworkMode = 'bridge';
-    hostConfig.LogConfig = { Type: hostConfig.LogConfig?.Type || 'json-file', Config: hostConfig.LogConfig?.Config ?? {} };
-    if (!['json-file', 'none'].includes(hostConfig.LogConfig.Type)) throw errInvalid(`logging driver "${hostConfig.LogConfig.Type}" is not supported (json-file, none)`);
-    const logMax = parseSize(hostConfig.LogConfig.Config?.['max-size']);
-    const logFiles = hostConfig.LogConfig.Config?.['max-file'] ? Number(hostConfig.LogConfig.Config['max-file']) : undefined;
-    if (logFiles !== undefined && (!Number.isInteger(logFiles) || logFiles < 1)) throw errInvalid(`invalid value for max-file: ${hostConfig.LogConfig.Config?.['max-file']}`);
+    hostConfig.LogConfig = mergeLogConfig(hostConfig.LogConfig, this.o.logConfig ?? { Type: 'json-file', Config: {} });
+    const logOpts = logSettings(hostConfig.LogConfig.Type, hostConfig.LogConfig.Config);
+    // dockerd records the daemon's defaults in HostConfig, so inspect shows what the container gets.
+    if (!hostConfig.ShmSize) hostConfig.ShmSize = this.o.defaultShmSize ?? DEFAULT_SHM_SIZE;
+    hostConfig.Runtime ||= this.o.defaultRuntime ?? BERTH_RUNTIME;
+    if (hostConfig.Runtime !== BERTH_RUNTIME && !this.o.runtimeNames?.includes(hostConfig.Runtime)) {
+      throw errInvalid(`unknown or invalid runtime name: ${hostConfig.Runtime}`);
+    }
     hostConfig.RestartPolicy ??= { Name: 'no', MaximumRetryCount: 0 };
     if (hostConfig.RestartPolicy.Name === '') hostConfig.RestartPolicy = { Name: 'no', MaximumRetryCount: 0 };
     validateRestartPolicy(hostConfig.RestartPolicy);
@@ -391,7 +397,7 @@ export class ContainerManager implements ContainerService {
       platform: 'linux',
       ...(netPlan.kind === 'bridge' ? { networks: netPlan.attachments } : {}),
     };
-    if (logMax !== undefined || logFiles !== undefined) rec.logOpts = { ...(logMax !== undefined ? { maxSize: logMax } : {}), ...(logFiles !== undefined ? { maxFiles: logFiles } : {}) };
+    if (logOpts) rec.logOpts = logOpts;
 
     const undo: Array<() => Promise<void> | void> = [];
     try {
@@ -451,7 +457,10 @@ export class ContainerManager implements ContainerService {
       undo.push(() => this.rootfs.removeAll(id));
       // Copy-up (dockerd's populateVolumes, at create): empty volumes get the image's content.
       if (this.volumes.needsPopulate(mountPoints)) await this.rootfs.with(id, rec.snapshotKey, (root) => this.volumes.populate(id, root, mountPoints));
-      await this.lc.createContainer({ id, spec: built.spec, rootfs, snapshotKey: rec.snapshotKey, labels: config.Labels ?? {}, imageRef: img.id });
+      await this.lc.createContainer({
+        id, spec: built.spec, rootfs, snapshotKey: rec.snapshotKey, labels: config.Labels ?? {}, imageRef: img.id,
+        ...(hostConfig.Runtime !== BERTH_RUNTIME ? { runtime: hostConfig.Runtime } : {}),
+      });
       undo.push(() => this.lc.deleteContainer(id).catch(() => undefined));
       this.store.insert(rec);
       this.volumes.settle(id);
@@ -496,7 +505,6 @@ export class ContainerManager implements ContainerService {
     const c = this.store.get(id);
     const stale = this.lc.md.findTask(this.lc.namespace, id);
     if (stale) await this.lc.deleteTask(id, { force: true });
-    const logOpts = c.logOpts ?? {};
     // Host dirs of -v binds, volumes with driver options (dockerd's setupMounts), before the rootfs.
     await this.volumes.beforeStart(id, c.mountPoints);
     try {
@@ -505,13 +513,15 @@ export class ContainerManager implements ContainerService {
       await this.volumes.afterStop(id, c.mountPoints, false).catch(() => undefined);
       throw e;
     }
+    // Records from before rotation was on by default get today's defaults.
+    const logOpts = c.logOpts ?? logSettings('json-file')!;
     let task;
     try {
       await this.setupNetwork(id);
       task = await this.lc.newTask(id, {
         stdin: !!c.config.OpenStdin,
         terminal: !!c.config.Tty,
-        ...(c.logPath ? { log: { path: c.logPath, ...(logOpts.maxSize ? { maxSize: logOpts.maxSize } : {}), ...(logOpts.maxFiles ? { maxFiles: logOpts.maxFiles } : {}) } } : {}),
+        ...(c.logPath ? { log: { path: c.logPath, maxSize: logOpts.maxSize ?? 0, maxFiles: logOpts.maxFiles ?? 1, compress: !!logOpts.compress } } : {}),
       });
       const size = c.hostConfig.ConsoleSize;
       if (c.config.Tty && size && size[0] > 0 && size[1] > 0) await this.lc.resize(id, size[0], size[1]).catch(() => undefined);

@@ -11,7 +11,7 @@ import { cpus, hostname, release, totalmem } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { errInvalid } from '../common/errors.js';
 import { nullLogger, type Logger } from '../common/log.js';
-import { Lifecycle } from '../lifecycle/lifecycle.js';
+import { Lifecycle, type RuntimeConfig } from '../lifecycle/lifecycle.js';
 import { checkStateDirLength } from '../lifecycle/task-sockets.js';
 import { ensureBuiltinImages } from '../images/builtin.js';
 import { LocalContentStore } from '../images/content/local-store.js';
@@ -30,7 +30,7 @@ import { EventBus } from './events.js';
 import { ContainerStore } from './store.js';
 import { VolumeService } from '../volumes/service.js';
 import type { Volume } from '../volumes/types.js';
-import type { ContainerSummary, Ulimit } from './types.js';
+import type { ContainerSummary, LogConfig, Ulimit } from './types.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -39,6 +39,14 @@ export interface EngineOptions {
   registry?: RegistryClientOptions;
   /** dockerd --default-ulimit. */
   defaultUlimits?: Ulimit[];
+  /** dockerd's log-driver and log-opts: the log config of containers that set none. Default json-file. */
+  logConfig?: LogConfig;
+  /** dockerd --default-shm-size, in bytes. */
+  defaultShmSize?: number;
+  /** runc-compatible runtimes by name (dockerd's `runtimes`), besides `berth`. */
+  runtimes?: Record<string, RuntimeConfig>;
+  /** The runtime of containers that name none. Default `berth`. */
+  defaultRuntime?: string;
   /** Docker's `--init` binary (HostConfig.Init). */
   initBinary?: string;
   /** Parent of the container cgroups; relative paths nest under berthd's own cgroup. Default `berth`. */
@@ -114,6 +122,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
     dataRoot, stateDir: execRoot,
     ...(opts.shimBinary ? { shimBinary: opts.shimBinary } : {}),
     ...(opts.runtimeInitBinary ? { initBinary: opts.runtimeInitBinary } : {}),
+    ...(opts.runtimes ? { runtimes: opts.runtimes } : {}),
   });
   try {
     const db = lifecycle.md.db;
@@ -139,6 +148,10 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
       ...(opts.cgroupParent ? { cgroupParent: opts.cgroupParent } : {}),
       ...(opts.initBinary ? { initBinary: opts.initBinary } : {}),
       ...(opts.defaultUlimits ? { defaultUlimits: opts.defaultUlimits } : {}),
+      ...(opts.logConfig ? { logConfig: opts.logConfig } : {}),
+      ...(opts.defaultShmSize ? { defaultShmSize: opts.defaultShmSize } : {}),
+      runtimeNames: Object.keys(opts.runtimes ?? {}),
+      ...(opts.defaultRuntime ? { defaultRuntime: opts.defaultRuntime } : {}),
     });
     await containers.reconcile();
     if (opts.builtinImages !== false) {
@@ -177,7 +190,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
           CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true, OomKillDisable: layout.version === 1,
           IPv4Forwarding: true, BridgeNfIptables: false, BridgeNfIp6tables: false, Debug: false,
           NFd: 0, NGoroutines: 0, SystemTime: new Date().toISOString(),
-          LoggingDriver: 'json-file',
+          LoggingDriver: opts.logConfig?.Type ?? 'json-file',
           CgroupDriver: 'cgroupfs',
           CgroupVersion: String(layout.version),
           NEventsListener: 0,
@@ -193,8 +206,12 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
           Labels: [],
           ExperimentalBuild: false,
           ServerVersion: '0.1.0',
-          Runtimes: { 'io.berth.shim.v1': { path: 'berth-shim' } },
-          DefaultRuntime: 'io.berth.shim.v1',
+          // Docker's shape: `path` and `runtimeArgs` per runtime.
+          Runtimes: {
+            berth: { path: 'berth-shim' },
+            ...Object.fromEntries(Object.entries(opts.runtimes ?? {}).map(([n, r]) => [n, { path: r.path, ...(r.runtimeArgs?.length ? { runtimeArgs: r.runtimeArgs } : {}) }])),
+          },
+          DefaultRuntime: opts.defaultRuntime ?? 'berth',
           LiveRestoreEnabled: true,
           Isolation: '',
           InitBinary: opts.initBinary ?? '',

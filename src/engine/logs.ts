@@ -1,6 +1,12 @@
-// Reading a container's json-file log (the shim writes it, rotating to .1 .2 ...): since/until/tail, stream selection, follow.
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
+// Reading a container's json-file log (the shim writes it, rotating to .1 .2 ..., gzipped on request, each file with a time index): since/until/tail, stream selection, follow.
+//
+// `--since` and `--until` binary-search each file's index (log-index.ts) instead of scanning,
+// whole files are skipped by the time of their first entry, and `--tail` reads backwards from
+// the end; so their cost does not grow with the size of the log.
+import { closeSync, createReadStream, existsSync, fstatSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { LogIndex, type ReadCounter } from './log-index.js';
 import type { LogLine, LogOptions } from './types.js';
 
 /** An RFC 3339 timestamp with up to nanosecond digits, as fractional Unix seconds (exact to the microsecond). */
@@ -11,11 +17,34 @@ export function timeToSeconds(t: string): number {
   return whole + (m[3] ? Number(`0.${m[3]}`) : 0);
 }
 
-/** The rotated files oldest first, then the live one. */
-export function logFiles(path: string): string[] {
-  const rotated: string[] = [];
-  for (let i = 1; existsSync(`${path}.${i}`); i++) rotated.push(`${path}.${i}`);
-  return [...rotated.reverse(), ...(existsSync(path) ? [path] : [])];
+/** One file of a log: the live one, or a rotated one (`.N`, or `.N.gz` once compressed), and its index. */
+export interface LogFile {
+  path: string;
+  gz: boolean;
+  index: string;
+}
+
+/** The rotated files oldest first, then the live one. A rotated file still being compressed is read uncompressed (as dockerd's reader). */
+export function logFiles(path: string): LogFile[] {
+  const rotated: LogFile[] = [];
+  for (let i = 1; ; i++) {
+    const index = `${path}.${i}.idx`;
+    if (existsSync(`${path}.${i}`)) rotated.push({ path: `${path}.${i}`, gz: false, index });
+    else if (existsSync(`${path}.${i}.gz`)) rotated.push({ path: `${path}.${i}.gz`, gz: true, index });
+    else break;
+  }
+  return [...rotated.reverse(), ...(existsSync(path) ? [{ path, gz: false, index: `${path}.idx` }] : [])];
+}
+
+/** Bytes a log takes on disk: every file and index (what `ps --size` and `system df` add to the container's size). */
+export function logDiskUsage(path: string): number {
+  let n = 0;
+  for (const f of logFiles(path)) {
+    for (const p of [f.path, f.index]) {
+      try { n += statSync(p).size; } catch { /* gone meanwhile */ }
+    }
+  }
+  return n;
 }
 
 function parseLine(line: string): LogLine | undefined {
@@ -28,11 +57,24 @@ function parseLine(line: string): LogLine | undefined {
   }
 }
 
-/** Reads complete lines from a file descriptor, keeping a partial last line for the next call. */
+/** Split `block` at newlines: the complete lines, the offset in `block` after each, and what follows the last newline. */
+function splitLines(block: Buffer): { lines: string[]; ends: number[]; rest: Buffer } {
+  const lines: string[] = [];
+  const ends: number[] = [];
+  let from = 0;
+  for (let i = block.indexOf(0x0a); i >= 0; i = block.indexOf(0x0a, from)) {
+    lines.push(block.toString('utf8', from, i));
+    from = i + 1;
+    ends.push(from);
+  }
+  // A copy: the block's buffer is reused for the next read.
+  return { lines, ends, rest: Buffer.from(block.subarray(from)) };
+}
+
+/** Reads complete lines from a file descriptor from `offset` on, keeping a partial last line (as bytes) for the next call. */
 class LineReader {
-  private rest = '';
-  offset = 0;
-  constructor(readonly fd: number, readonly ino: number) {}
+  private rest: Buffer = Buffer.alloc(0);
+  constructor(readonly fd: number, readonly ino: number, public offset = 0, private readonly counter?: ReadCounter) {}
 
   read(): string[] {
     const out: string[] = [];
@@ -40,11 +82,11 @@ class LineReader {
     for (;;) {
       const n = readSync(this.fd, buf, 0, buf.length, this.offset);
       if (n <= 0) break;
+      if (this.counter) this.counter.bytesRead += n;
       this.offset += n;
-      const text = this.rest + buf.subarray(0, n).toString('utf8');
-      const lines = text.split('\n');
-      this.rest = lines.pop()!;
-      out.push(...lines);
+      const r = splitLines(this.rest.length ? Buffer.concat([this.rest, buf.subarray(0, n)]) : buf.subarray(0, n));
+      this.rest = r.rest;
+      out.push(...r.lines);
     }
     return out;
   }
@@ -54,21 +96,118 @@ class LineReader {
   }
 }
 
-function openReader(path: string): LineReader | undefined {
+function openReader(path: string, counter?: ReadCounter): LineReader | undefined {
   try {
     const fd = openSync(path, 'r');
-    return new LineReader(fd, fstatSync(fd).ino);
+    return new LineReader(fd, fstatSync(fd).ino, 0, counter);
   } catch {
     return undefined;
   }
 }
 
+/** An open log file and the byte range of it to read. Opened up front, so a rotation while we read moves nothing under us. */
+interface Source {
+  file: LogFile;
+  fd: number;
+  ino: number;
+  size: number;
+  index?: LogIndex;
+  start: number;
+  /** Exclusive; the file's size when opened, or an index bound. */
+  end: number;
+}
+
+const CHUNK = 1 << 20;
+
 /**
- * The log lines of `path` (and its rotated files) that `opts` selects. With `follow`, goes on
+ * Lines of a plain file's range, forwards. The last line of the range counts only with its
+ * newline; `done.pos` is the offset after the last line given out.
+ */
+function* forwardPlain(s: Source, counter: ReadCounter, done: { pos: number }): Generator<string> {
+  const buf = Buffer.alloc(CHUNK);
+  let pos = s.start;
+  let rest: Buffer = Buffer.alloc(0);
+  done.pos = s.start;
+  while (pos < s.end) {
+    const n = readSync(s.fd, buf, 0, Math.min(CHUNK, s.end - pos), pos);
+    if (n <= 0) break;
+    counter.bytesRead += n;
+    pos += n;
+    const block = rest.length ? Buffer.concat([rest, buf.subarray(0, n)]) : buf.subarray(0, n);
+    const blockStart = pos - block.length;
+    const r = splitLines(block);
+    rest = r.rest;
+    for (let i = 0; i < r.lines.length; i++) {
+      done.pos = blockStart + r.ends[i]!;
+      yield r.lines[i]!;
+    }
+  }
+}
+
+/** Lines of a gzipped file's range, forwards (offsets are in the uncompressed stream: what is before `start` is inflated and dropped). */
+async function* forwardGzip(s: Source, counter: ReadCounter): AsyncGenerator<string> {
+  const raw = createReadStream('', { fd: s.fd, autoClose: false, start: 0 });
+  raw.on('data', (b) => { counter.bytesRead += (b as Buffer).length; });
+  let pos = 0;
+  let rest: Buffer = Buffer.alloc(0);
+  try {
+    for await (const chunk of raw.pipe(createGunzip())) {
+      let b = chunk as Buffer;
+      const from = pos;
+      pos += b.length;
+      if (pos <= s.start) continue;
+      if (from < s.start) b = b.subarray(s.start - from);
+      const r = splitLines(rest.length ? Buffer.concat([rest, b]) : b);
+      rest = r.rest;
+      for (const l of r.lines) yield l;
+      if (pos >= s.end) break;
+    }
+  } finally {
+    raw.destroy();
+  }
+  if (rest.length && pos < s.end) yield rest.toString('utf8'); // a compressed file is complete: its last entry ends it
+}
+
+/** Lines of a plain file's range, backwards (newest first); a partial last line (still being written) is left out. */
+function* backwardPlain(s: Source, counter: ReadCounter): Generator<string> {
+  const buf = Buffer.alloc(256 * 1024);
+  let pos = s.end;
+  let carry: Buffer = Buffer.alloc(0);
+  let first = true;
+  while (pos > s.start) {
+    const len = Math.min(buf.length, pos - s.start);
+    pos -= len;
+    const n = readSync(s.fd, buf, 0, len, pos);
+    counter.bytesRead += n;
+    let block = Buffer.concat([buf.subarray(0, n), carry]);
+    if (first) {
+      first = false;
+      const nl = block.lastIndexOf(0x0a);
+      // Bytes after the last newline are an entry the shim has not finished writing.
+      block = nl < 0 ? Buffer.alloc(0) : block.subarray(0, nl + 1);
+      if (nl < 0) { carry = Buffer.alloc(0); continue; }
+    }
+    let end = block.length;
+    if (block[end - 1] === 0x0a) end--;
+    for (let i = end - 1; i >= 0; i--) {
+      if (block[i] === 0x0a) {
+        yield block.toString('utf8', i + 1, end);
+        end = i;
+      }
+    }
+    carry = Buffer.from(block.subarray(0, end));
+  }
+  if (carry.length) yield carry.toString('utf8');
+}
+
+/**
+ * The log lines of `path` (and its rotated files) that `opts` selects: `since`/`until` and the
+ * stream selection filter, then `tail` keeps the last N of what is left. With `follow`, goes on
  * with new lines (fs.watch on the directory, polling every 250 ms as a fallback) until
  * `isRunning()` turns false and the file is drained, `until` passes, or `signal` fires.
+ * `counter` (optional) adds up the bytes read from disk.
  */
-export async function* readLogs(path: string, opts: LogOptions, signal: AbortSignal, isRunning: () => boolean): AsyncGenerator<LogLine> {
+export async function* readLogs(path: string, opts: LogOptions, signal: AbortSignal, isRunning: () => boolean, counter: ReadCounter = { bytesRead: 0 }): AsyncGenerator<LogLine> {
   const both = !opts.stdout && !opts.stderr;
   const want = (l: LogLine) => both || (l.stream === 'stdout' ? !!opts.stdout : !!opts.stderr);
   const since = opts.since && opts.since > 0 ? opts.since : undefined;
@@ -80,28 +219,97 @@ export async function* readLogs(path: string, opts: LogOptions, signal: AbortSig
   };
   const keep = (l: LogLine | undefined): l is LogLine => !!l && want(l) && inRange(l);
 
-  // Past lines: every rotated file, then the live one, which follow keeps reading.
-  const files = logFiles(path);
-  let live: LineReader | undefined;
-  let past: LogLine[] = [];
-  for (const f of files) {
-    const r = openReader(f);
-    if (!r) continue;
-    const lines = r.read().map(parseLine).filter(keep);
-    past.push(...lines);
-    if (f === path) live = r;
-    else r.close();
-  }
-  const tail = opts.tail;
-  if (tail !== undefined && tail !== 'all' && tail >= 0) past = tail === 0 ? [] : past.slice(-tail);
-  try {
-    for (const l of past) {
-      if (signal.aborted) return;
-      yield l;
+  const sources: Source[] = [];
+  for (const file of logFiles(path)) {
+    let fd: number;
+    try {
+      fd = openSync(file.path, 'r');
+    } catch {
+      continue; // rotated away between the listing and the open
     }
-    past = [];
+    const st = fstatSync(fd);
+    const index = since || until ? LogIndex.open(file.index, counter) : undefined;
+    sources.push({ file, fd, ino: st.ino, size: st.size, start: 0, end: file.gz ? Infinity : st.size, ...(index ? { index } : {}) });
+  }
+  const liveSource = sources.at(-1)?.file.path === path ? sources.at(-1) : undefined;
+  // Ten microseconds of slack: index times are cut to the microsecond, float seconds round further.
+  let first = 0;
+  let last = sources.length - 1;
+  if (since) {
+    // Every entry of a file is no newer than the first entry of the next one.
+    for (let k = sources.length - 1; k > 0; k--) {
+      const t = sources[k]!.index?.firstTime();
+      if (t !== undefined && t < since - 1e-5) { first = k; break; }
+    }
+    const s = sources[first];
+    if (s?.index) s.start = s.index.seekSince(since - 1e-5, s.file.gz ? Infinity : s.size);
+  }
+  if (until) {
+    for (let k = first + 1; k < sources.length; k++) {
+      const t = sources[k]!.index?.firstTime();
+      if (t !== undefined && t >= until + 1e-5) { last = k - 1; break; }
+    }
+    const s = sources[last];
+    const end = s?.index?.seekUntil(until + 1e-5, s.file.gz ? Infinity : s.size);
+    if (s && end !== undefined) s.end = Math.max(s.start, end);
+  }
+  const chosen = sources.slice(first, last + 1);
+  // Where follow goes on in the live file: after what the past lines covered.
+  let liveOffset = liveSource ? (liveSource.file.gz ? 0 : Math.min(liveSource.end, liveSource.size)) : 0;
+
+  let live: LineReader | undefined;
+  try {
+    const tail = opts.tail;
+    if (tail !== undefined && tail !== 'all' && tail >= 0) {
+      // Newest first, until `tail` lines are kept; then given out oldest first.
+      const got: LogLine[] = [];
+      for (let k = chosen.length - 1; k >= 0 && got.length < tail; k--) {
+        const s = chosen[k]!;
+        if (s.file.gz) {
+          const ring: LogLine[] = [];
+          for await (const line of forwardGzip(s, counter)) {
+            const l = parseLine(line);
+            if (keep(l)) { ring.push(l); if (ring.length > tail - got.length) ring.shift(); }
+          }
+          got.push(...ring.reverse());
+        } else {
+          for (const line of backwardPlain(s, counter)) {
+            const l = parseLine(line);
+            if (keep(l)) got.push(l);
+            if (got.length >= tail) break;
+          }
+        }
+      }
+      if (liveSource && !liveSource.file.gz) {
+        // Follow resumes after the last complete line: a partial one is read once it is whole.
+        const tailEnd = Math.min(liveSource.end, liveSource.size);
+        const b = Buffer.alloc(Math.min(tailEnd, 64 * 1024));
+        const n = readSync(liveSource.fd, b, 0, b.length, tailEnd - b.length);
+        const nl = b.subarray(0, n).lastIndexOf(0x0a);
+        liveOffset = nl < 0 ? tailEnd - n : tailEnd - n + nl + 1;
+      }
+      for (let i = got.length - 1; i >= 0; i--) {
+        if (signal.aborted) return;
+        yield got[i]!;
+      }
+    } else {
+      for (const s of chosen) {
+        const done = { pos: s.start };
+        const lines = s.file.gz ? forwardGzip(s, counter) : forwardPlain(s, counter, done);
+        for await (const line of lines) {
+          if (signal.aborted) return;
+          const l = parseLine(line);
+          if (keep(l)) yield l;
+        }
+        if (s === liveSource) liveOffset = done.pos;
+      }
+    }
     if (!opts.follow) return;
 
+    if (liveSource) {
+      live = new LineReader(liveSource.fd, liveSource.ino, liveOffset, counter);
+      liveSource.fd = -1; // now the follower's to close
+    }
     let wake: (() => void) | undefined;
     let watcher: FSWatcher | undefined;
     const poke = () => { const w = wake; wake = undefined; w?.(); };
@@ -117,7 +325,7 @@ export async function* readLogs(path: string, opts: LogOptions, signal: AbortSig
         if (until && Date.now() / 1000 >= until) return;
         const running = isRunning();
         const out: LogLine[] = [];
-        if (!live) live = openReader(path);
+        if (!live) live = openReader(path, counter);
         if (live) {
           out.push(...live.read().map(parseLine).filter(keep));
           // Rotated (a new inode at the path) or truncated (one file kept, started over): the rest of
@@ -127,7 +335,7 @@ export async function* readLogs(path: string, opts: LogOptions, signal: AbortSig
           if (st && (st.ino !== live.ino || st.size < live.offset)) {
             const truncated = st.ino === live.ino;
             live.close();
-            live = openReader(path);
+            live = openReader(path, counter);
             if (live && truncated) live.offset = 0;
             if (live) out.push(...live.read().map(parseLine).filter(keep));
           }
@@ -149,5 +357,9 @@ export async function* readLogs(path: string, opts: LogOptions, signal: AbortSig
     }
   } finally {
     live?.close();
+    for (const s of sources) {
+      if (s.fd >= 0) try { closeSync(s.fd); } catch { /* closed */ }
+      s.index?.close();
+    }
   }
 }

@@ -40,8 +40,8 @@ export interface ContainerRecord {
   /** Set by stop/kill from the user; restart policies (a later issue) read it. */
   manuallyStopped: boolean;
   logPath: string;
-  /** json-file rotation from LogConfig (max-size in bytes, max-file). */
-  logOpts?: { maxSize?: number; maxFiles?: number };
+  /** json-file rotation from LogConfig with the defaults applied (max-size in bytes, 0 = none; max-file; compress). */
+  logOpts?: { maxSize?: number; maxFiles?: number; compress?: boolean };
   hostnamePath: string;
   hostsPath: string;
   resolvConfPath: string;

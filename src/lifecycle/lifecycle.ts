@@ -14,8 +14,9 @@ import { mergeResources, prepareCreate, releaseFifo, waitGone } from '../runtime
 import { checkId } from '../runtime/container/state-dir.js';
 import { parseSignal, procStat } from '../runtime/container/proc.js';
 import { DEFAULT_NAMESPACE, MetadataStore, type ContainerRow, type TaskRow } from './metadata.js';
-import { launchShim, readExitFile, ShimClient, ShimLaunchError, type ShimExit } from './shim-client.js';
+import { launchShim, readExitFile, ShimClient, ShimLaunchError, type ShimExit, type ShimLaunchOptions } from './shim-client.js';
 import { checkStateDirLength, execTag, SOCKET_DIR, socketDirOf, taskSockets } from './task-sockets.js';
+import { fitSpec, runtimeFeatures } from './runtime-features.js';
 
 /** The runtime name recorded on containers (containerd records e.g. `io.containerd.runc.v2`). */
 export const RUNTIME_NAME = 'io.berth.shim.v1';
@@ -64,6 +65,14 @@ export interface LifecycleOptions {
   /** Test seams: the shim and init binaries. */
   shimBinary?: string;
   initBinary?: string;
+  /** runc-compatible runtimes by name, for containers created with one (else berth-init runs them). */
+  runtimes?: Record<string, RuntimeConfig>;
+}
+
+/** A runc-compatible runtime: its binary (a name is looked up in PATH) and global options put before each command. */
+export interface RuntimeConfig {
+  path: string;
+  runtimeArgs?: string[];
 }
 
 export interface CreateContainerOptions {
@@ -76,6 +85,8 @@ export interface CreateContainerOptions {
   snapshotKey?: string;
   labels?: Record<string, string>;
   imageRef?: string;
+  /** A runtime of `LifecycleOptions.runtimes` by name; default (or RUNTIME_NAME): berth-init. */
+  runtime?: string;
 }
 
 export interface NewTaskOptions {
@@ -83,8 +94,8 @@ export interface NewTaskOptions {
   stdin?: boolean;
   /** Run on a pty (overrides `process.terminal` of the spec). */
   terminal?: boolean;
-  /** Docker json-file log written by the shim. */
-  log?: { path: string; maxSize?: number; maxFiles?: number };
+  /** Docker json-file log written by the shim (rotation, gzip of rotated files). */
+  log?: { path: string; maxSize?: number; maxFiles?: number; compress?: boolean };
 }
 
 /** A container with its task, if any, as `list` reports it. */
@@ -290,11 +301,13 @@ export class Lifecycle {
     const spec = structuredClone(o.spec);
     spec.root = { ...spec.root, path: o.rootfs };
     validateSpec(spec);
+    const runtime = o.runtime && o.runtime !== RUNTIME_NAME ? o.runtime : RUNTIME_NAME;
+    if (runtime !== RUNTIME_NAME && !this.opts.runtimes?.[runtime]) throw errInvalid(`unknown or invalid runtime name: ${runtime}`);
     const row = this.md.createContainer({
       namespace: this.namespace, id: o.id, imageRef: o.imageRef ?? '', spec, rootfs: o.rootfs,
-      snapshotKey: o.snapshotKey ?? '', labels: o.labels ?? {}, runtime: RUNTIME_NAME,
+      snapshotKey: o.snapshotKey ?? '', labels: o.labels ?? {}, runtime,
     });
-    this.publish('/containers/create', o.id, { image: row.imageRef, runtime: RUNTIME_NAME });
+    this.publish('/containers/create', o.id, { image: row.imageRef, runtime });
     return row;
   }
 
@@ -326,6 +339,13 @@ export class Lifecycle {
   /** The task row of a container (`not-found` without one). */
   task(id: string): TaskRow {
     return this.md.getTask(this.namespace, id);
+  }
+
+  /** The runc-compatible runtime a container names, as configured now (dockerd looks it up at each start too). */
+  private runtimeOf(c: ContainerRow): RuntimeConfig {
+    const rt = this.opts.runtimes?.[c.runtime];
+    if (!rt) throw errInvalid(`unknown or invalid runtime name: ${c.runtime}`);
+    return rt;
   }
 
   private cgroups(t: Pick<TaskRow, 'containerId' | 'cgroupPath'>): CgroupManager {
@@ -361,16 +381,27 @@ export class Lifecycle {
       mkdirSync(socketDirOf(dir), { recursive: true, mode: 0o711 });
       if (o.log) mkdirSync(dirname(o.log.path), { recursive: true });
       const plan = join(dir, 'plan');
-      await prepareCreate(spec, cg, {
-        bundle: dir,
-        rootfs: c.rootfs,
-        planFile: plan,
-        execFifo: join(dir, 'exec.fifo'),
-        consoleSocket: o.terminal ? sockets.console : undefined,
-      });
+      let runtime: ShimLaunchOptions['runtime'];
+      if (c.runtime !== RUNTIME_NAME) {
+        // A foreign runtime: the task dir is its bundle, the spec its config.json; it makes the
+        // cgroups itself (the same paths: a relative cgroupsPath is under its caller's cgroup,
+        // which is ours, as for berth-init), and keeps its state under the task dir.
+        const rt = this.runtimeOf(c);
+        writeFileSync(join(dir, 'config.json'), JSON.stringify(fitSpec(spec, await runtimeFeatures(rt))));
+        runtime = { path: rt.path, ...(rt.runtimeArgs?.length ? { args: rt.runtimeArgs } : {}), root: join(dir, 'runtime'), bundle: dir, ...(o.terminal ? { console: sockets.console } : {}) };
+      } else {
+        await prepareCreate(spec, cg, {
+          bundle: dir,
+          rootfs: c.rootfs,
+          planFile: plan,
+          execFifo: join(dir, 'exec.fifo'),
+          consoleSocket: o.terminal ? sockets.console : undefined,
+        });
+      }
       const cgDirs = cg.hierarchyDirs();
       const ready = await launchShim({
-        id, dir, plan, socket: sockets.control,
+        id, dir, socket: sockets.control,
+        ...(runtime ? { runtime } : { plan }),
         terminal: !!o.terminal,
         stdin: !!o.stdin,
         ...(o.log ? { log: o.log } : {}),
@@ -412,10 +443,14 @@ export class Lifecycle {
     const fifo = join(t.dir, 'exec.fifo');
     // Taken before the release, so a process that exits at once never ends before it started.
     const startedAt = nowIso();
-    // A second concurrent open of the fifo would block with no writer left: one start at a time
-    // (this.starting, set by the caller).
-    await releaseFifo(fifo, { pid: t.pid, pidStartTime: t.pidStartTime || undefined });
-    try { unlinkSync(fifo); } catch { /* already gone */ }
+    if (this.getContainer(id).runtime !== RUNTIME_NAME) {
+      await this.shim(t).start(); // `runtime start`, run by the shim
+    } else {
+      // A second concurrent open of the fifo would block with no writer left: one start at a time
+      // (this.starting, set by the caller).
+      await releaseFifo(fifo, { pid: t.pid, pidStartTime: t.pidStartTime || undefined });
+      try { unlinkSync(fifo); } catch { /* already gone */ }
+    }
     const row = this.md.updateTaskIf(this.namespace, id, (r) => r.status === 'created', { status: 'running', startedAt });
     if (row) this.publish('/tasks/start', id, { pid: t.pid });
     return row ?? this.task(id);
@@ -480,8 +515,22 @@ export class Lifecycle {
     const t = this.task(id);
     if (t.status !== 'running') throw errPrecondition(`task "${id}": cannot exec in a task that is ${t.status}`);
     const p = validateProcess({ ...structuredClone(proc), terminal: !!o.terminal }, 'process', 'exec');
-    const spec = this.getContainer(id).spec;
+    const c = this.getContainer(id);
+    const spec = c.spec;
     const tag = execTag(execId);
+    if (c.runtime !== RUNTIME_NAME) {
+      // A foreign runtime takes the OCI process itself (`runtime exec --process`).
+      const processFile = join(t.dir, `x-${tag}.json`);
+      writeFileSync(processFile, JSON.stringify(p));
+      this.publish('/tasks/exec-added', id, { execId });
+      try {
+        const r = await this.shim(t).exec(execId, { process: processFile, ...(o.terminal ? { console: taskSockets(t.dir).exec(execId) } : {}) }, o);
+        this.publish('/tasks/exec-started', id, { execId, pid: r.pid });
+        return r;
+      } finally {
+        try { unlinkSync(processFile); } catch { /* ignore */ }
+      }
+    }
     const plan = buildExecPlan(p, {
       containerPid: t.pid,
       namespaces: (spec.linux?.namespaces ?? []).map((n) => n.type),
@@ -493,7 +542,7 @@ export class Lifecycle {
     writeFileSync(planFile, encodePlan(plan));
     this.publish('/tasks/exec-added', id, { execId });
     try {
-      const r = await this.shim(t).exec(execId, planFile, o);
+      const r = await this.shim(t).exec(execId, { plan: planFile }, o);
       this.publish('/tasks/exec-started', id, { execId, pid: r.pid });
       return r;
     } finally {

@@ -35,7 +35,7 @@ export interface ContainerRow {
   /** The snapshot the rootfs came from, removed with the container through a caller's cleanup. */
   snapshotKey: string;
   labels: Record<string, string>;
-  /** The runtime that runs its tasks (only `io.berth.shim.v1` for now). */
+  /** The runtime that runs its tasks: `io.berth.shim.v1` (berth-init), or the name of a runc-compatible one (LifecycleOptions.runtimes). */
   runtime: string;
   createdAt: string;
   updatedAt: string;

@@ -37,10 +37,16 @@ export interface ShimLaunchOptions {
   /** Where the shim serves its control socket (`--socket`): short, outside `dir` (task-sockets.ts). */
   socket: string;
   /** The create plan file (with an `exec-fifo`, and with a terminal a `console-socket` record: where the shim receives the pty master). */
-  plan: string;
+  plan?: string;
+  /**
+   * Instead of berth-init and a plan: a runc-compatible runtime run on an OCI bundle (docs/shim.md
+   * "Foreign runtimes"). `console` is where the shim receives the pty master with a terminal.
+   */
+  runtime?: { path: string; args?: string[]; root: string; bundle: string; console?: string };
   terminal?: boolean;
   stdin?: boolean;
-  log?: { path: string; maxSize?: number; maxFiles?: number };
+  /** The json-file log: rotate above `maxSize` bytes keeping `maxFiles`, gzip rotated files with `compress`. */
+  log?: { path: string; maxSize?: number; maxFiles?: number; compress?: boolean };
   /** The container's v1 memory cgroup dir (OOM counting), or its v2 dir. */
   oomCgroup?: string;
   oomCgroup2?: string;
@@ -93,13 +99,21 @@ export const exitFilePath = (dir: string) => join(dir, 'exit.json');
  * stdout to EOF gives exactly the report, whether it succeeded or not.
  */
 export function launchShim(o: ShimLaunchOptions): Promise<ShimReady> {
-  const args = ['--id', o.id, '--dir', o.dir, '--socket', o.socket, '--init', o.initBinary ?? initBinaryPath(), '--plan', o.plan];
+  const args = ['--id', o.id, '--dir', o.dir, '--socket', o.socket];
+  if (o.runtime) {
+    args.push('--runtime', o.runtime.path, ...(o.runtime.args ?? []).flatMap((a) => ['--runtime-arg', a]), '--runtime-root', o.runtime.root, '--bundle', o.runtime.bundle);
+    if (o.runtime.console) args.push('--console', o.runtime.console);
+  } else {
+    if (!o.plan) throw errInternal(`task "${o.id}": shim: a plan or a runtime is required`);
+    args.push('--init', o.initBinary ?? initBinaryPath(), '--plan', o.plan);
+  }
   if (o.terminal) args.push('--terminal');
   if (o.stdin) args.push('--stdin');
   if (o.log) {
     args.push('--log', o.log.path);
     if (o.log.maxSize !== undefined) args.push('--log-max-size', String(o.log.maxSize));
     if (o.log.maxFiles !== undefined) args.push('--log-max-files', String(o.log.maxFiles));
+    if (o.log.compress) args.push('--log-compress');
   }
   if (o.oomCgroup) args.push('--oom-cgroup', o.oomCgroup);
   else if (o.oomCgroup2) args.push('--oom-cgroup2', o.oomCgroup2);
@@ -294,12 +308,18 @@ export class ShimClient {
   }
 
   /**
-   * Run an exec plan; resolves once berth-init reported `created`, with the exec's pid and its
-   * attach stream (paused; stdcopy frames, or raw with a terminal).
+   * Run an exec: an exec plan for berth-init, or an OCI process.json for a foreign runtime (with a
+   * terminal, `console` is where the shim receives its pty master). Resolves once the process
+   * exists, with its pid and its attach stream (paused; stdcopy frames, or raw with a terminal).
    */
-  async exec(execId: string, plan: string, o: { terminal?: boolean; stdin?: boolean } = {}): Promise<{ pid: number; stream: Socket }> {
-    const { reply, socket } = await this.request({ op: 'exec', exec: execId, plan, terminal: !!o.terminal, stdin: !!o.stdin }, { keepOpen: true, timeoutMs: 30_000 });
+  async exec(execId: string, what: { plan: string } | { process: string; console?: string }, o: { terminal?: boolean; stdin?: boolean } = {}): Promise<{ pid: number; stream: Socket }> {
+    const { reply, socket } = await this.request({ op: 'exec', exec: execId, ...what, terminal: !!o.terminal, stdin: !!o.stdin }, { keepOpen: true, timeoutMs: 30_000 });
     return { pid: Number(reply.pid ?? 0), stream: socket };
+  }
+
+  /** Start a foreign runtime's created container (`runtime start`); berth-init's starts through its exec fifo. */
+  async start(): Promise<void> {
+    await this.request({ op: 'start' }, { timeoutMs: 30_000 });
   }
 }
 

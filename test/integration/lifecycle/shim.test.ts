@@ -6,6 +6,7 @@ import { closeSync, constants as fsc, existsSync, mkdirSync, openSync, readdirSy
 import { open as openAsync } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { baseConfig } from '../../conformance/runc-cli.js';
 import { initBinary, makeBundle, nativeBuild, rootSkipReason, tempDir } from '../../fixtures/rootfs.js';
 import { buildCreatePlan, buildExecPlan } from '../../../src/runtime/plan/build.js';
@@ -320,6 +321,23 @@ function logEntries(path: string): Array<{ log: string; stream: string; time: st
   return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 
+/** The records of a log index (docs/shim.md "Log index"), after checking its header. */
+function indexRecords(path: string): Array<{ timeNs: bigint; offset: number }> {
+  const b = readFileSync(path);
+  assert.equal(b.toString('latin1', 0, 8), 'BERTHIDX');
+  assert.equal(b.readUInt32LE(8), 1, 'version');
+  assert.equal(b.readUInt32LE(12), 65536, 'interval');
+  const out: Array<{ timeNs: bigint; offset: number }> = [];
+  for (let i = 16; i + 16 <= b.length; i += 16) out.push({ timeNs: b.readBigUInt64LE(i), offset: Number(b.readBigUInt64LE(i + 8)) });
+  return out;
+}
+
+/** An RFC 3339 UTC time with up to 9 fraction digits, as nanoseconds since the epoch. */
+function rfc3339Ns(t: string): bigint {
+  const m = /^(.*?)(?:\.(\d+))?Z$/.exec(t)!;
+  return BigInt(Date.parse(`${m[1]}Z`)) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0') || '0');
+}
+
 function execProcess(c: Ctr, args: string[], terminal = false): Process {
   return { ...c.spec.process!, args, terminal };
 }
@@ -616,16 +634,56 @@ describe('berth-shim', { skip }, () => {
     assert.equal(file.log_dropped, 10);
   });
 
-  test('log rotation by size keeps at most N files', async () => {
+  test('log rotation by size keeps at most N files, each with its index', async () => {
     const c = await createCtr(['seq', '1', '3000'], { logMaxSize: 4096, logMaxFiles: 3 });
     await startCtr(c);
     await assertShimGone(c);
     const files = readdirSync(c.tmp).filter((f) => f.startsWith('ctr.log')).sort();
-    assert.deepEqual(files, ['ctr.log', 'ctr.log.1', 'ctr.log.2']);
-    for (const f of files) assert.ok(statSync(join(c.tmp, f)).size <= 4096, `${f} within max size`);
+    assert.deepEqual(files, ['ctr.log', 'ctr.log.1', 'ctr.log.1.idx', 'ctr.log.2', 'ctr.log.2.idx', 'ctr.log.idx']);
+    // A file's first entry is always indexed, so a reader can skip whole files by time.
+    for (const f of ['ctr.log', 'ctr.log.1', 'ctr.log.2']) assert.equal(indexRecords(join(c.tmp, `${f}.idx`))[0]!.offset, 0, f);
+    for (const f of files.filter((x) => !x.endsWith('.idx'))) assert.ok(statSync(join(c.tmp, f)).size <= 4096, `${f} within max size`);
     const all = [...logEntries(c.log + '.2'), ...logEntries(c.log + '.1'), ...logEntries(c.log)].map((e) => Number(e.log));
     assert.equal(all.at(-1), 3000);
     for (let i = 1; i < all.length; i++) assert.equal(all[i], all[i - 1]! + 1);
+  });
+
+  test('the log index: a record for the first entry and then one every 64 KiB, at entry starts, with their times', async () => {
+    // ~1.2 MB of log in one file: about 19 records.
+    const c = await createCtr(['sh', '-c', 'i=0; while [ $i -lt 16000 ]; do echo "line $i"; i=$((i+1)); done'], { logMaxSize: 0 });
+    await startCtr(c);
+    await assertShimGone(c);
+    const log = readFileSync(c.log);
+    const recs = indexRecords(`${c.log}.idx`);
+    assert.ok(recs.length >= Math.floor(log.length / 65536), `${recs.length} records for ${log.length} bytes`);
+    assert.equal(recs[0]!.offset, 0);
+    for (let i = 0; i < recs.length; i++) {
+      const r = recs[i]!;
+      if (i > 0) {
+        assert.ok(r.offset - recs[i - 1]!.offset >= 65536, 'at least 64 KiB apart');
+        assert.ok(r.offset - recs[i - 1]!.offset < 65536 + 200, 'at the first entry past 64 KiB');
+        assert.ok(r.timeNs >= recs[i - 1]!.timeNs, 'times do not go back');
+      }
+      assert.ok(r.offset === 0 || log[r.offset - 1] === 0x0a, 'an entry starts there');
+      const nl = log.indexOf(0x0a, r.offset);
+      const e = JSON.parse(log.subarray(r.offset, nl).toString()) as { time: string };
+      assert.equal(r.timeNs, rfc3339Ns(e.time), 'the record has its entry\'s time');
+    }
+  });
+
+  test('--log-compress: rotated files are gzipped (whole, in order), the live one is not', async () => {
+    const c = await createCtr(['seq', '1', '40000'], { logMaxSize: 64 * 1024, logMaxFiles: 4, launcher: (argv) => [...argv, '--log-compress'] });
+    await startCtr(c);
+    await assertShimGone(c);
+    // The compressor is a child of the shim's that may outlive it by a moment.
+    await until('compression to finish', () => !readdirSync(c.tmp).some((f) => /^ctr\.log\.\d+(\.gz\.tmp)?$/.test(f)));
+    const files = readdirSync(c.tmp).filter((f) => f.startsWith('ctr.log')).sort();
+    assert.deepEqual(files, ['ctr.log', 'ctr.log.1.gz', 'ctr.log.1.idx', 'ctr.log.2.gz', 'ctr.log.2.idx', 'ctr.log.3.gz', 'ctr.log.3.idx', 'ctr.log.idx']);
+    const text = ['ctr.log.3.gz', 'ctr.log.2.gz', 'ctr.log.1.gz'].map((f) => gunzipSync(readFileSync(join(c.tmp, f))).toString()).join('') + readFileSync(c.log, 'utf8');
+    const nums = text.split('\n').filter(Boolean).map((l) => Number((JSON.parse(l) as { log: string }).log));
+    assert.equal(nums.at(-1), 40000);
+    for (let i = 1; i < nums.length; i++) assert.equal(nums[i], nums[i - 1]! + 1);
+    assert.ok(statSync(join(c.tmp, 'ctr.log.2.gz')).size < 64 * 1024 / 3, 'compressed');
   });
 
   test('--socket: the control socket at the path given, not in DIR; at exit the shim removes its own file, never a successor\'s', async () => {

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { mergeConfig, parseArgs, parseConfigFile, DEFAULT_SHM_SIZE } from './daemon-config.js';
+
+const file = (obj: unknown) => parseConfigFile(typeof obj === 'string' ? obj : JSON.stringify(obj), '/etc/berth/daemon.json');
+const load = (argv: string[], obj?: unknown) => mergeConfig(parseArgs(argv), obj === undefined ? undefined : file(obj));
+
+describe('daemon config', () => {
+  test('an empty file, or one with only {} or whitespace, gives the defaults', () => {
+    for (const text of ['', '  \n', '{}', '\uFEFF{}']) {
+      const c = mergeConfig(parseArgs([]), file(text));
+      assert.equal(c.dataRoot, '/var/lib/berth');
+      assert.equal(c.execRoot, '/run/berth');
+      assert.deepEqual(c.hosts, ['unix:///run/berth/berth.sock']);
+      assert.equal(c.logDriver, 'json-file');
+      assert.deepEqual(c.logOpts, {});
+      assert.equal(c.defaultShmSize, DEFAULT_SHM_SIZE);
+      assert.equal(c.maxConcurrentDownloads, 3);
+      assert.equal(c.defaultRuntime, 'berth');
+      assert.deepEqual(c.runtimes, {});
+      assert.equal(c.shutdownContainers, false);
+      assert.equal(c.metricsAddr, '');
+    }
+  });
+
+  test('every Docker key Berth takes, from the file', () => {
+    const c = load([], {
+      'data-root': '/srv/berth', 'exec-root': '/run/b2', hosts: ['unix:///run/b2/b.sock', 'tcp://127.0.0.1:2375'], debug: true, 'log-level': 'warn',
+      'log-driver': 'json-file', 'log-opts': { 'max-size': '10m', 'max-file': '3', compress: 'true' },
+      'default-ulimits': { nofile: { Name: 'nofile', Soft: 1024, Hard: 2048 } }, 'default-shm-size': '128M',
+      'max-concurrent-downloads': 5, 'registry-mirrors': ['https://mirror.example'], 'insecure-registries': ['reg.test:5000'],
+      'default-address-pools': [{ base: '10.10.0.0/16', size: 24 }], 'metrics-addr': '127.0.0.1:9323',
+      'default-runtime': 'runc', runtimes: { runc: { path: '/usr/sbin/runc' }, crun: { path: '/usr/bin/crun', runtimeArgs: ['--debug'] } },
+      'shutdown-containers': true, 'live-restore': true, 'cgroup-parent': 'ops',
+    });
+    assert.equal(c.dataRoot, '/srv/berth');
+    assert.equal(c.pidfile, '/run/b2/berthd.pid');
+    assert.equal(c.logLevel, 'warn');
+    assert.deepEqual(c.logOpts, { 'max-size': '10m', 'max-file': '3', compress: 'true' });
+    assert.deepEqual(c.defaultUlimits, [{ Name: 'nofile', Soft: 1024, Hard: 2048 }]);
+    assert.equal(c.defaultShmSize, 128 * 1024 * 1024);
+    assert.equal(c.maxConcurrentDownloads, 5);
+    assert.deepEqual(c.defaultAddressPools, [{ base: '10.10.0.0/16', size: 24 }]);
+    assert.equal(c.metricsAddr, '127.0.0.1:9323');
+    assert.equal(c.defaultRuntime, 'runc');
+    assert.deepEqual(c.runtimes, { runc: { path: '/usr/sbin/runc' }, crun: { path: '/usr/bin/crun', runtimeArgs: ['--debug'] } });
+    assert.equal(c.shutdownContainers, true);
+    assert.equal(c.cgroupParent, 'ops');
+  });
+
+  test('the same settings as flags', () => {
+    const c = load(['--log-opt', 'max-size=1m', '--log-opt=max-file=2', '--default-ulimit', 'nproc=100:200', '--default-shm-size=1g',
+      '--max-concurrent-downloads', '1', '--default-address-pool', 'base=172.80.0.0/16,size=24', '--metrics-addr', '[::1]:9323',
+      '--add-runtime', 'runc=/usr/sbin/runc', '--default-runtime', 'runc', '--shutdown-containers', '-Hunix:///tmp/x.sock', '-D', '--validate']);
+    assert.deepEqual(c.logOpts, { 'max-size': '1m', 'max-file': '2' });
+    assert.deepEqual(c.defaultUlimits, [{ Name: 'nproc', Soft: 100, Hard: 200 }]);
+    assert.equal(c.defaultShmSize, 2 ** 30);
+    assert.deepEqual(c.defaultAddressPools, [{ base: '172.80.0.0/16', size: 24 }]);
+    assert.equal(c.metricsAddr, '[::1]:9323');
+    assert.deepEqual(c.runtimes, { runc: { path: '/usr/sbin/runc' } });
+    assert.equal(c.shutdownContainers, true);
+    assert.deepEqual(c.hosts, ['unix:///tmp/x.sock']);
+    assert.equal(c.logLevel, 'debug');
+    assert.equal(parseArgs(['--validate']).validate, true);
+  });
+
+  test('a key given both as a flag and in the file is refused, as dockerd words it', () => {
+    assert.throws(() => load(['--data-root', '/a', '--debug'], { 'data-root': '/b', debug: false }),
+      /the following directives are specified both as a flag and in the configuration file: data-root: \(from flag: \/a, from file: \/b\), debug: \(from flag: true, from file: false\)/);
+    assert.throws(() => load(['--insecure-registry', 'a:1'], { 'insecure-registries': ['b:1'] }), /insecure-registries: \(from flag: \[a:1\], from file: \[b:1\]\)/);
+    assert.throws(() => load(['--log-opt', 'max-size=1m'], { 'log-opts': { 'max-file': '2' } }), /log-opts: \(from flag: map\[max-size:1m\], from file: map\[max-file:2\]\)/);
+    // runtimes are merged (dockerd's one exception), but not one name twice
+    assert.deepEqual(Object.keys(load(['--add-runtime', 'crun=/usr/bin/crun'], { runtimes: { runc: { path: 'runc' } } }).runtimes).sort(), ['crun', 'runc']);
+    assert.throws(() => load(['--add-runtime', 'runc=/x'], { runtimes: { runc: { path: 'runc' } } }), /runtime runc: specified both/);
+  });
+
+  test('unknown keys and bad values refuse to start, naming the key', () => {
+    assert.throws(() => file({ 'bogus-key': 1, 'data-root': '/x', other: 2 }), /unable to configure the Berth daemon with file \/etc\/berth\/daemon.json: the following directives don't match any configuration option: bogus-key, other/);
+    assert.throws(() => file('{"debug": tru'), /unable to configure the Berth daemon with file .*: invalid JSON/);
+    assert.throws(() => file('[1]'), /invalid JSON: not a JSON object/);
+    const cases: Array<[unknown, RegExp]> = [
+      [{ debug: 'yes' }, /debug: invalid value "yes": true or false/],
+      [{ hosts: 'unix:///x' }, /hosts: invalid value "unix:\/\/\/x": a list of strings/],
+      [{ 'max-concurrent-downloads': '3' }, /max-concurrent-downloads: invalid value "3": an integer/],
+      [{ 'log-level': 'loud' }, /log-level: invalid value "loud": unable to parse logging level: loud/],
+      [{ 'log-opts': { 'max-file': 3 } }, /log-opts: .*max-file: a string is expected/],
+      [{ 'default-shm-size': 'lots' }, /default-shm-size: invalid value "lots": invalid size: 'lots'/],
+      [{ 'default-ulimits': { nofile: { Soft: 'x' } } }, /default-ulimits: .*Soft and Hard must be integers/],
+      [{ 'default-address-pools': [{ base: '10.0.0.0', size: 24 }] }, /default-address-pools: .*invalid base pool "10.0.0.0"/],
+      [{ 'default-address-pools': [{ base: '10.0.0.0/16', size: 8 }] }, /default-address-pools: .*invalid pool size 8/],
+      [{ 'metrics-addr': 'localhost' }, /metrics-addr: invalid value "localhost": .*host:port/],
+      [{ runtimes: { crun: {} } }, /runtimes: .*runtime crun: either a runtimeType or a path must be configured/],
+      [{ runtimes: { kata: { runtimeType: 'io.containerd.kata.v2' } } }, /runtimes: .*runtimeType \(a containerd shim\) is not supported/],
+      [{ 'data-root': '' }, /data-root: invalid value "": must not be empty/],
+      [{ 'live-restore': false }, /live-restore: .*always keeps containers running/],
+    ];
+    for (const [obj, re] of cases) assert.throws(() => file(obj), re, JSON.stringify(obj));
+  });
+
+  test('the whole is checked after merging: log options, runtimes, ulimits, hosts, mirrors, exec root', () => {
+    const cases: Array<[string[], unknown, RegExp]> = [
+      [[], { 'log-opts': { 'max-size': '0' } }, /log-opts: max-size must be a positive number$/],
+      [[], { 'log-opts': { compress: 'true', 'max-file': '1' } }, /log-opts: compress cannot be true when max-file is less than 2 or max-size is not set$/],
+      [[], { 'log-opts': { colour: 'red' } }, /log-opts: unknown log opt 'colour' for json-file log driver$/],
+      [[], { 'log-driver': 'syslog' }, /log-driver: logger: no log driver named 'syslog' is registered/],
+      [[], { runtimes: { berth: { path: '/x' } } }, /runtimes: runtime name 'berth' is reserved$/],
+      [[], { 'default-runtime': 'crun' }, /default-runtime: specified default runtime 'crun' does not exist$/],
+      [['--default-ulimit', 'nofiles=1'], undefined, /default-ulimits: invalid ulimit type: nofiles$/],
+      [[], { 'default-ulimits': { nofile: { Soft: 10, Hard: 5 } } }, /default-ulimits: ulimit soft limit must be less than or equal to hard limit: 10 > 5$/],
+      [[], { hosts: ['/run/x.sock'] }, /hosts: invalid host/],
+      [[], { 'registry-mirrors': ['mirror.example'] }, /registry-mirrors: invalid mirror/],
+      [[], { 'max-concurrent-downloads': -1 }, /max-concurrent-downloads: invalid max concurrent downloads: -1$/],
+      [[], { 'exec-root': `/tmp/${'x'.repeat(80)}` }, /exec-root: exec root .* is too long/],
+    ];
+    for (const [argv, obj, re] of cases) assert.throws(() => load(argv, obj), re, JSON.stringify(obj ?? argv));
+  });
+
+  test('bad flags say which flag and why, as pflag does', () => {
+    assert.throws(() => parseArgs(['--max-concurrent-downloads', 'x']), /invalid argument "x" for "--max-concurrent-downloads" flag: strconv.ParseInt/);
+    assert.throws(() => parseArgs(['--debug=maybe']), /invalid argument "maybe" for "--debug" flag/);
+    assert.throws(() => parseArgs(['--log-opt', 'novalue']), /invalid argument "novalue" for "--log-opt" flag/);
+    assert.throws(() => parseArgs(['--frobnicate']), /unknown flag: --frobnicate/);
+    assert.throws(() => parseArgs(['--data-root']), /flag needs an argument: --data-root/);
+  });
+});
