@@ -40,7 +40,7 @@ import type {
 } from './types.js';
 import { readUserFiles, resolveInRoot, type UserFiles } from './user.js';
 import { ContainerVolumes, specMounts, wireMountPoint } from '../volumes/container-volumes.js';
-import { planContainerMounts } from '../volumes/mount-parser.js';
+import { parseVolumesFrom, planContainerMounts } from '../volumes/mount-parser.js';
 import type { VolumeService } from '../volumes/service.js';
 import type { MountPointRecord } from '../volumes/types.js';
 
@@ -353,7 +353,13 @@ export class ContainerManager implements ContainerService {
     if (hostConfig.AutoRemove && hostConfig.RestartPolicy.Name !== 'no') throw errInvalid(`can't create 'AutoRemove' container with restart policy`);
     hostConfig.IpcMode ||= 'private';
     hostConfig.CgroupnsMode ||= this.cgroupVersion === 2 ? 'private' : 'host';
-    const mountPlan = planContainerMounts(hostConfig, config.Volumes);
+    const inherited = (hostConfig.VolumesFrom ?? []).map((spec) => {
+      const { container, mode } = parseVolumesFrom(spec);
+      let from: ContainerRecord;
+      try { from = this.resolve(container); } catch (e) { throw isNotFound(e) ? errInvalid((e as Error).message, e) : e; }
+      return { mode, mounts: from.mountPoints ?? [] };
+    });
+    const mountPlan = planContainerMounts(hostConfig, config.Volumes, undefined, inherited);
     const namespaces: SpecInput['namespaces'] = {};
     const net = hostConfig.NetworkMode;
     let hostNet = false;

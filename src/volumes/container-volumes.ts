@@ -65,9 +65,9 @@ export class ContainerVolumes {
         }, id);
         out.push({
           type: 'volume', destination: p.destination, source: v.Mountpoint, name: v.Name, driver: v.Driver,
-          // dockerd's setBindModeIfNull for local volumes of -v and --mount; not for Config.Volumes ones.
-          mode: p.mode || (p.fromConfig ? '' : 'z'), rw: p.rw, propagation: '',
-          ...(p.name === '' ? { anonymous: true } : {}),
+          // dockerd's setBindModeIfNull for local volumes of -v and --mount; not for Config.Volumes or --volumes-from ones.
+          mode: p.mode || (p.fromConfig || p.inherited ? '' : 'z'), rw: p.rw, propagation: '',
+          ...(p.name === '' || p.anonymous ? { anonymous: true } : {}),
           ...(p.copyData ? { copyData: true } : {}),
         });
       }
