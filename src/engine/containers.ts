@@ -1007,6 +1007,8 @@ export class ContainerManager implements ContainerService {
       if (!any('status', (v) => v === st)) return false;
       if (!any('exited', (v) => st === 'exited' && Number(v) === c.state.exitCode)) return false;
       if (!any('health', (v) => v === (c.state.health?.Status ?? 'none'))) return false;
+      // dockerd's ps `volume` filter: a mount's volume name (a bind's source) or its destination.
+      if (!any('volume', (v) => (c.mountPoints ?? []).some((m) => m.destination === v || (m.name || m.source) === v))) return false;
       if (!any('isolation', (v) => v === 'default')) return false;
       if (!any('network', (v) => v === c.hostConfig.NetworkMode)) return false;
       if (ancestors && !ancestors.has(c.image) && !f.ancestor!.includes(c.imageRef)) return false;

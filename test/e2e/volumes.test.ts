@@ -58,6 +58,8 @@ describe('volumes with the docker CLI against berthd', { skip }, () => {
     assert.equal(busy.status, 1);
     assert.equal(busy.stderr.trim(), `Error response from daemon: remove appdata: volume is in use - [${cid}]`);
     assert.equal(ok(['volume', 'ls', '-q', '--filter', 'dangling=true']).includes('appdata'), false);
+    assert.equal(ok(['ps', '-a', '--filter', 'volume=appdata', '--format', '{{.Names}} {{.Mounts}}']), 'vol-writer appdata\n');
+    assert.equal(ok(['ps', '-a', '--filter', 'volume=/data', '-q']).trim(), cid.slice(0, 12));
     ok(['rm', 'vol-writer']);
     assert.equal(ok(['run', '--rm', ...NONE, '-v', 'appdata:/again', IMAGE, 'cat', '/again/f']), 'survives\n');
     assert.equal(readFileSync(join(String(v['Mountpoint']), 'f'), 'utf8'), 'survives\n');
