@@ -832,6 +832,7 @@ export class ContainerManager implements ContainerService {
     this.store.update(id, (r) => { r.state.status = 'removing'; });
     if (this.lc.md.findTask(this.lc.namespace, id)) await this.lc.deleteTask(id, { force: true });
     await this.rootfs.removeAll(id);
+    await this.volumes.afterStop(id, c.mountPoints, false);
     try {
       await this.lc.deleteContainer(id, { snapshotCleanup: (key) => this.images.snapshotter.remove(key) });
     } catch (e) {

@@ -109,6 +109,18 @@ describe('volumes in containers', { skip }, () => {
     assert.equal(existsSync(join(path, 'f')), false, 'tmpfs content goes with the mount');
     await e.containers.remove(id, {});
     assert.deepEqual((await e.volumes.usage()).map((v) => v.Name).includes('ram'), false, 'df counts only plain local volumes');
+    // two users: mounted until the last one stops, even when both exit at once
+    const a = await run(e, ['sleep', '30'], { HostConfig: { Binds: ['ram:/r'] } });
+    const b = await run(e, ['sleep', '30'], { HostConfig: { Binds: ['ram:/r'] } });
+    await e.containers.stop(a, { timeout: 0 });
+    assert.equal(isMountPoint(path), true, 'still mounted for the other user');
+    const c = await run(e, ['sleep', '30'], { HostConfig: { Binds: ['ram:/r'] } });
+    await Promise.all([e.containers.kill(b, 'KILL'), e.containers.kill(c, 'KILL')]);
+    await e.containers.wait(b, 'not-running');
+    await e.containers.wait(c, 'not-running');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(isMountPoint(path), false, 'unmounted once both stopped');
+    for (const x of [a, b, c]) await e.containers.remove(x, {});
     await e.volumes.remove('ram');
   });
 
