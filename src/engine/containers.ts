@@ -495,16 +495,11 @@ export class ContainerManager implements ContainerService {
     const stale = this.lc.md.findTask(this.lc.namespace, id);
     if (stale) await this.lc.deleteTask(id, { force: true });
     const logOpts = c.logOpts ?? {};
-    // Host dirs of -v binds, volumes with driver options (dockerd's setupMounts), before the rootfs.
-    await this.volumes.beforeStart(id, c.mountPoints);
-    try {
-      await this.rootfs.holdForTask(id, c.snapshotKey);
-    } catch (e) {
-      await this.volumes.afterStop(id, c.mountPoints, false).catch(() => undefined);
-      throw e;
-    }
+    await this.rootfs.holdForTask(id, c.snapshotKey);
     let task;
     try {
+      // Host dirs of -v binds, volumes with driver options (dockerd's setupMounts).
+      await this.volumes.beforeStart(id, c.mountPoints);
       task = await this.lc.newTask(id, {
         stdin: !!c.config.OpenStdin,
         terminal: !!c.config.Tty,
