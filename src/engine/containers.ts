@@ -44,7 +44,7 @@ import type {
 } from './types.js';
 import { readUserFiles, resolveInRoot, type UserFiles } from './user.js';
 import { ContainerVolumes, specMounts, wireMountPoint } from '../volumes/container-volumes.js';
-import { planContainerMounts } from '../volumes/mount-parser.js';
+import { parseVolumesFrom, planContainerMounts } from '../volumes/mount-parser.js';
 import type { VolumeService } from '../volumes/service.js';
 import type { MountPointRecord } from '../volumes/types.js';
 
@@ -364,7 +364,13 @@ export class ContainerManager implements ContainerService {
     if (hostConfig.AutoRemove && hostConfig.RestartPolicy.Name !== 'no') throw errInvalid(`can't create 'AutoRemove' container with restart policy`);
     hostConfig.IpcMode ||= 'private';
     hostConfig.CgroupnsMode ||= this.cgroupVersion === 2 ? 'private' : 'host';
-    const mountPlan = planContainerMounts(hostConfig, config.Volumes);
+    const inherited = (hostConfig.VolumesFrom ?? []).map((spec) => {
+      const { container, mode } = parseVolumesFrom(spec);
+      let from: ContainerRecord;
+      try { from = this.resolve(container); } catch (e) { throw isNotFound(e) ? errInvalid((e as Error).message, e) : e; }
+      return { mode, mounts: from.mountPoints ?? [] };
+    });
+    const mountPlan = planContainerMounts(hostConfig, config.Volumes, undefined, inherited);
     const namespaces: SpecInput['namespaces'] = {};
     const netPlan = config.NetworkDisabled ? { kind: 'none' as const } : planNetwork(this.o.networks, req, hostConfig);
     let hostNet = false;
@@ -505,19 +511,14 @@ export class ContainerManager implements ContainerService {
     const c = this.store.get(id);
     const stale = this.lc.md.findTask(this.lc.namespace, id);
     if (stale) await this.lc.deleteTask(id, { force: true });
-    // Host dirs of -v binds, volumes with driver options (dockerd's setupMounts), before the rootfs.
-    await this.volumes.beforeStart(id, c.mountPoints);
-    try {
-      await this.rootfs.holdForTask(id, c.snapshotKey);
-    } catch (e) {
-      await this.volumes.afterStop(id, c.mountPoints, false).catch(() => undefined);
-      throw e;
-    }
     // Records from before rotation was on by default get today's defaults.
     const logOpts = c.logOpts ?? logSettings('json-file')!;
+    await this.rootfs.holdForTask(id, c.snapshotKey);
     let task;
     try {
       await this.setupNetwork(id);
+      // Host dirs of -v binds, volumes with driver options (dockerd's setupMounts).
+      await this.volumes.beforeStart(id, c.mountPoints);
       task = await this.lc.newTask(id, {
         stdin: !!c.config.OpenStdin,
         terminal: !!c.config.Tty,
@@ -942,6 +943,7 @@ export class ContainerManager implements ContainerService {
     if (this.lc.md.findTask(this.lc.namespace, id)) await this.lc.deleteTask(id, { force: true });
     await this.teardownNetwork(id);
     await this.rootfs.removeAll(id);
+    await this.volumes.afterStop(id, c.mountPoints, false);
     try {
       await this.lc.deleteContainer(id, { snapshotCleanup: (key) => this.images.snapshotter.remove(key) });
     } catch (e) {
@@ -1102,6 +1104,8 @@ export class ContainerManager implements ContainerService {
       if (!any('status', (v) => v === st)) return false;
       if (!any('exited', (v) => st === 'exited' && Number(v) === c.state.exitCode)) return false;
       if (!any('health', (v) => v === (c.state.health?.Status ?? 'none'))) return false;
+      // dockerd's ps `volume` filter: a mount's volume name (a bind's source) or its destination.
+      if (!any('volume', (v) => (c.mountPoints ?? []).some((m) => m.destination === v || (m.name || m.source) === v))) return false;
       if (!any('isolation', (v) => v === 'default')) return false;
       if (!any('network', (v) => v === c.hostConfig.NetworkMode || Object.entries(c.networks ?? {}).some(([n, a]) => n === v || a.networkId.startsWith(v)))) return false;
       if (ancestors && !ancestors.has(c.image) && !f.ancestor!.includes(c.imageRef)) return false;

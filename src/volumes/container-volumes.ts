@@ -41,7 +41,20 @@ export function wireMountPoint(m: MountPointRecord): { Type: MountPointRecord['t
 }
 
 export class ContainerVolumes {
+  /**
+   * Per volume with driver options: the containers whose start mounted it and that have not
+   * stopped yet (dockerd's active mount count). Seeded on first use from the records of running
+   * containers, so it is right after a daemon restart too; the last one out unmounts.
+   */
+  private readonly active = new Map<string, Set<string>>();
+
   constructor(private readonly volumes: VolumeService) {}
+
+  private activeUsers(name: string): Set<string> {
+    let s = this.active.get(name);
+    if (!s) this.active.set(name, (s = new Set(this.volumes.users(name).filter((c) => c.running).map((c) => c.id))));
+    return s;
+  }
 
   /**
    * Turn a container's planned mounts into mount points, creating (or finding) its volumes with a
@@ -65,9 +78,9 @@ export class ContainerVolumes {
         }, id);
         out.push({
           type: 'volume', destination: p.destination, source: v.Mountpoint, name: v.Name, driver: v.Driver,
-          // dockerd's setBindModeIfNull for local volumes of -v and --mount; not for Config.Volumes ones.
-          mode: p.mode || (p.fromConfig ? '' : 'z'), rw: p.rw, propagation: '',
-          ...(p.name === '' ? { anonymous: true } : {}),
+          // dockerd's setBindModeIfNull for local volumes of -v and --mount; not for Config.Volumes or --volumes-from ones.
+          mode: p.mode || (p.fromConfig || p.inherited ? '' : 'z'), rw: p.rw, propagation: '',
+          ...(p.name === '' || p.anonymous ? { anonymous: true } : {}),
           ...(p.copyData ? { copyData: true } : {}),
         });
       }
@@ -117,14 +130,10 @@ export class ContainerVolumes {
         try {
           await copyUp(inRoot, m.source);
         } finally {
-          if (mounted && !this.othersRunning(m.name!, id)) await unmountLocal(m.source);
+          if (mounted && !this.activeUsers(m.name!).size) await unmountLocal(m.source);
         }
       });
     }
-  }
-
-  private othersRunning(name: string, except: string): boolean {
-    return this.volumes.users(name).some((c) => c.id !== except && c.running);
   }
 
   /**
@@ -143,7 +152,11 @@ export class ContainerVolumes {
         if (m.type !== 'volume' || !m.name) continue;
         const v = this.volumes.get(m.name);
         if (needsMount(v.options)) {
-          await this.volumes.lock(m.name, () => mountLocal(v.options!, m.source)).catch((e: unknown) => {
+          const name = m.name;
+          await this.volumes.lock(name, async () => {
+            await mountLocal(v.options!, m.source);
+            this.activeUsers(name).add(id);
+          }).catch((e: unknown) => {
             throw new BerthError(errorCode(e) ?? 'internal', `error while mounting volume '${m.source}': ${(e as Error).message}`, { cause: e });
           });
           done.push(m);
@@ -158,14 +171,20 @@ export class ContainerVolumes {
     }
   }
 
-  /** After the task ended: a volume with driver options no running container uses any more is unmounted; `unmount` events. */
+  /**
+   * After the task ended (or a start failed, or the container goes): a volume with driver options
+   * that no started container holds any more is unmounted; `unmount` events. Idempotent.
+   */
   async afterStop(id: string, mounts: readonly MountPointRecord[] | undefined, events = true): Promise<void> {
     for (const m of mounts ?? []) {
       if (m.type !== 'volume' || !m.name) continue;
       const v = this.volumes.store.get(m.name);
       if (v && needsMount(v.options)) {
-        await this.volumes.lock(m.name, async () => {
-          if (!this.othersRunning(m.name!, id)) await unmountLocal(m.source);
+        const name = m.name;
+        await this.volumes.lock(name, async () => {
+          const users = this.activeUsers(name);
+          users.delete(id);
+          if (!users.size) await unmountLocal(m.source);
         });
       }
       if (events) this.publish('unmount', m.name, { driver: m.driver ?? LOCAL_DRIVER, container: id });

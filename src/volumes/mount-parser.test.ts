@@ -1,7 +1,7 @@
 // -v / --mount parsing and the container mount plan, against dockerd's linux parser texts; volume names.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseBind, parseMountSpec, planContainerMounts, validMountMode } from './mount-parser.js';
+import { parseBind, parseMountSpec, parseVolumesFrom, planContainerMounts, validMountMode } from './mount-parser.js';
 import { anonymousVolumeName, checkVolumeName } from './names.js';
 
 const none = () => false;
@@ -106,6 +106,22 @@ describe('the container mount plan', () => {
     assert.throws(() => planContainerMounts({ Binds: ['a:/d', 'b:/d/'] }, null), { message: 'Duplicate mount point: /d' });
     assert.throws(() => planContainerMounts({ Binds: ['a:/d'], Tmpfs: { '/d': '' } }, null), { message: 'Duplicate mount point: /d' });
     assert.throws(() => planContainerMounts({ Binds: ['a:/d'], Mounts: [{ Type: 'volume', Target: '/d/' }] }, null), { message: 'Duplicate mount point: /d/' });
+  });
+  it('--volumes-from: the other container\'s volumes and binds (read-only with :ro), replaced by own Binds', () => {
+    const other = [
+      { type: 'volume' as const, destination: '/v', source: '/x/_data', name: 'v1', driver: 'local', mode: 'z', rw: true, propagation: '', anonymous: true, copyData: true },
+      { type: 'bind' as const, destination: '/b', source: '/host', mode: '', rw: true, propagation: 'rprivate' },
+      { type: 'bind' as const, destination: '/mine', source: '/host2', mode: '', rw: true, propagation: 'rprivate' },
+    ];
+    const plan = planContainerMounts({ Binds: ['own:/mine'] }, { '/v': {} }, all, [{ mode: 'ro', mounts: other }]);
+    assert.deepEqual(plan.map((m) => [m.type, m.destination, m.name || m.source, m.rw, m.copyData, !!m.inherited]), [
+      ['volume', '/v', 'v1', false, false, true], ['bind', '/b', '/host', false, false, true], ['volume', '/mine', 'own', true, true, false],
+    ]);
+    assert.deepEqual(parseVolumesFrom('web'), { container: 'web', mode: 'rw' });
+    assert.deepEqual(parseVolumesFrom('web:ro'), { container: 'web', mode: 'ro' });
+    assert.throws(() => parseVolumesFrom(''), { message: 'volumes-from specification cannot be an empty string' });
+    assert.throws(() => parseVolumesFrom('web:rshared'), { message: 'invalid mode: rshared' });
+    assert.throws(() => parseVolumesFrom('web:nocopy'), { message: 'invalid mode: nocopy' });
   });
   it('a relative Config.Volumes path is refused', () => {
     assert.throws(() => planContainerMounts({}, { data: {} }), { message: "invalid mount path: 'data' mount path must be absolute" });

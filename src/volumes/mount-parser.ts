@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { posix } from 'node:path';
 import { BerthError, errInvalid } from '../common/errors.js';
 import type { HostConfig, MountSpec } from '../engine/types.js';
+import type { MountPointRecord } from './types.js';
 
 /** One mount the container asks for, before any volume exists. */
 export interface PlannedMount {
@@ -28,6 +29,10 @@ export interface PlannedMount {
   labels?: Record<string, string>;
   /** From Config.Volumes (an image VOLUME or `-v /path`): refused over an existing file. */
   fromConfig?: boolean;
+  /** From `--volumes-from`: shown without a mode, as dockerd does. */
+  inherited?: boolean;
+  /** An inherited anonymous volume: dockerd copies the mount's spec, so `rm -v` of either container may remove it once unused. */
+  anonymous?: boolean;
 }
 
 const PROPAGATION = new Set(['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared']);
@@ -161,13 +166,42 @@ export function parseBind(raw: string, volumeDriver = ''): PlannedMount {
   return { ...out, mode, createSource: isBind };
 }
 
+/** One `--volumes-from CONTAINER[:ro|rw]` (dockerd's ParseVolumesFrom): no propagation, no copy mode. */
+export function parseVolumesFrom(spec: string): { container: string; mode: string } {
+  if (spec === '') throw errInvalid('volumes-from specification cannot be an empty string');
+  const i = spec.indexOf(':');
+  const container = i < 0 ? spec : spec.slice(0, i);
+  const mode = i < 0 ? '' : spec.slice(i + 1);
+  if (mode === '') return { container, mode: 'rw' };
+  const words = mode.split(',');
+  if (!validMountMode(mode) || words.some((w) => PROPAGATION.has(w) || w === 'nocopy')) throw errInvalid(`invalid mode: ${mode}`);
+  return { container, mode };
+}
+
+/** The mounts of other containers (`--volumes-from`), with the mode applied as dockerd copies them (no copy-up, no mode string). */
+export interface InheritedMounts { mode: string; mounts: readonly MountPointRecord[] }
+
 /**
  * Every mount of a new container, in dockerd's order (registerMountPoints, then the anonymous
- * volumes of createContainerVolumesOS): Binds, Mounts, then Config.Volumes destinations that
- * nothing else covers. Throws dockerd's `Duplicate mount point` for a destination given twice.
+ * volumes of createContainerVolumesOS): `--volumes-from` mounts, Binds and Mounts (which replace
+ * those at the same destination), then Config.Volumes destinations that nothing else covers.
+ * Throws dockerd's `Duplicate mount point` for a destination given twice.
  */
-export function planContainerMounts(h: HostConfig, configVolumes: Record<string, object> | null | undefined, exists: (p: string) => boolean = existsSync): PlannedMount[] {
+export function planContainerMounts(
+  h: HostConfig, configVolumes: Record<string, object> | null | undefined, exists: (p: string) => boolean = existsSync, inherited: readonly InheritedMounts[] = [],
+): PlannedMount[] {
   const byDest = new Map<string, PlannedMount>();
+  for (const { mode, mounts } of inherited) {
+    const rw = !mode.split(',').includes('ro');
+    for (const m of mounts) {
+      if (m.type === 'tmpfs') continue; // Berth gives a container only its own tmpfs mounts
+      byDest.set(m.destination, {
+        type: m.type, destination: m.destination, source: m.type === 'bind' ? m.source : '', name: m.name ?? '', driver: m.driver ?? '',
+        mode: '', rw: m.rw && rw, propagation: m.propagation, copyData: false, createSource: !!m.createSource, inherited: true,
+        ...(m.anonymous ? { anonymous: true } : {}),
+      });
+    }
+  }
   const tmpfsDests = new Set(Object.keys(h.Tmpfs ?? {}).map(clean));
   const explicit = new Set<string>();
   for (const b of h.Binds ?? []) {

@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
 import { buildDockerSaveTar } from '../fixtures/image.js';
+import { repoRoot } from '../fixtures/rootfs.js';
 
 const skip = berthdSkipReason();
 const IMAGE = 'busybox:latest';
@@ -58,6 +60,8 @@ describe('volumes with the docker CLI against berthd', { skip }, () => {
     assert.equal(busy.status, 1);
     assert.equal(busy.stderr.trim(), `Error response from daemon: remove appdata: volume is in use - [${cid}]`);
     assert.equal(ok(['volume', 'ls', '-q', '--filter', 'dangling=true']).includes('appdata'), false);
+    assert.equal(ok(['ps', '-a', '--filter', 'volume=appdata', '--format', '{{.Names}} {{.Mounts}}']), 'vol-writer appdata\n');
+    assert.equal(ok(['ps', '-a', '--filter', 'volume=/data', '-q']).trim(), cid.slice(0, 12));
     ok(['rm', 'vol-writer']);
     assert.equal(ok(['run', '--rm', ...NONE, '-v', 'appdata:/again', IMAGE, 'cat', '/again/f']), 'survives\n');
     assert.equal(readFileSync(join(String(v['Mountpoint']), 'f'), 'utf8'), 'survives\n');
@@ -186,6 +190,31 @@ describe('volumes with the docker CLI against berthd', { skip }, () => {
     const j = JSON.parse(ok(['system', 'df', '--format', '{{json .}}']).split('\n').find((l) => l.includes('Local Volumes'))!) as { TotalCount: string };
     assert.ok(Number(j.TotalCount) >= 1);
     ok(['volume', 'rm', 'dfvol']);
+  });
+
+  test('the berth CLI: volume create/ls/inspect/rm/prune, run -v, system df', { skip: existsSync(join(repoRoot, 'dist', 'berth.cjs')) ? false : 'the berth bundle is not built' }, () => {
+    const berth = (args: string[], input = '') => spawnSync(process.execPath, [join(repoRoot, 'bin', 'berth.cjs'), '-H', d.host, ...args], {
+      encoding: 'utf8', input, timeout: 60000, env: { PATH: process.env['PATH'], HOME: d.dir, DOCKER_CONFIG: String(d.env['DOCKER_CONFIG']), BERTH_NO_AUTOSTART: '1', LANG: 'C' },
+    });
+    const bok = (args: string[], input = '') => {
+      const r = berth(args, input);
+      assert.equal(r.status, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    assert.equal(bok(['volume', 'create', '--label', 'by=berth', 'berthvol']), 'berthvol\n');
+    assert.match(bok(['volume', 'ls', '--filter', 'label=by=berth']), /^DRIVER {4}VOLUME NAME\nlocal {5}berthvol\n$/);
+    assert.equal(bok(['volume', 'inspect', '-f', '{{.Name}} {{.Driver}} {{json .Labels}}', 'berthvol']), 'berthvol local {"by":"berth"}\n');
+    assert.equal(bok(['run', '--name', 'berthuser', ...NONE, '-v', 'berthvol:/v', IMAGE, 'sh', '-c', 'echo via-berth > /v/f; cat /v/f']), 'via-berth\n');
+    const id = bok(['inspect', '-f', '{{.Id}}', 'berthuser']).trim();
+    const busy = berth(['volume', 'rm', 'berthvol']);
+    assert.equal(busy.status, 1);
+    assert.equal(busy.stderr, `Error response from daemon: remove berthvol: volume is in use - [${id}]\n`);
+    assert.match(bok(['system', 'df']), /^Local Volumes\s+[1-9]/m);
+    bok(['rm', 'berthuser']);
+    assert.equal(bok(['volume', 'prune', '--all', '--filter', 'label=by=berth'], 'y\n'),
+      'WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] Deleted Volumes:\nberthvol\n\nTotal reclaimed space: 10B\n');
+    const gone = berth(['volume', 'rm', 'berthvol']);
+    assert.equal(gone.stderr, 'Error response from daemon: get berthvol: no such volume\n');
   });
 
   test('a SIGKILLed berthd comes back with its volumes whole', async () => {

@@ -1,6 +1,6 @@
 // Volumes in containers on the real engine: copy-up at create, references, rm -v and AutoRemove, a tmpfs-backed volume mounted only while used, bind dirs.
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { errorCode } from '../../../src/common/errors.js';
@@ -59,6 +59,28 @@ describe('volumes in containers', { skip }, () => {
     await e.volumes.remove('keep');
   });
 
+  it('--volumes-from shares another container\'s volumes (read-only with :ro); they stay in use by both', async () => {
+    const e = w.engine;
+    const a = (await e.containers.create({ Image: BUSYBOX, Cmd: ['true'], Volumes: { '/shared': {} }, HostConfig: { Binds: ['vf:/named'] } } as never, { name: 'vf-source' })).Id;
+    const anon = (await e.containers.inspect(a)).Mounts.find((m) => m.Destination === '/shared')!.Name!;
+    writeFileSync(join(e.volumes.store.dataPath(anon), 'f'), 'from a\n');
+    const b = await run(e, ['sh', '-c', 'cat /shared/f; echo x > /named/g'], { HostConfig: { VolumesFrom: ['vf-source:ro'] } });
+    assert.equal((await e.containers.wait(b, 'not-running')).StatusCode, 1);
+    assert.match((await logText(e, b)).err, /Read-only file system/);
+    assert.equal((await logText(e, b)).out, 'from a\n');
+    const mb = (await e.containers.inspect(b)).Mounts;
+    assert.deepEqual(mb.map((m) => [m.Destination, m.Name, m.RW, m.Mode]), [['/named', 'vf', false, ''], ['/shared', anon, false, '']]);
+    await e.containers.remove(a, { volumes: true });
+    assert.ok(e.volumes.inspect(anon), 'still used by the other container: rm -v leaves it');
+    await assert.rejects(e.volumes.remove(anon), /volume is in use/);
+    // dockerd copies the mount's spec: the last `rm -v` of a user removes the anonymous volume
+    await e.containers.remove(b, { volumes: true });
+    assert.throws(() => e.volumes.inspect(anon), /no such volume/);
+    await e.volumes.remove('vf');
+    await assert.rejects(e.containers.create({ Image: BUSYBOX, Cmd: ['true'], HostConfig: { VolumesFrom: ['nosuchcontainer'] } } as never, {}),
+      (err: Error) => errorCode(err) === 'invalid-argument' && /No such container: nosuchcontainer/.test(err.message));
+  });
+
   it('AutoRemove removes the anonymous volumes; a failed create leaves no volume behind', async () => {
     const e = w.engine;
     const before = e.volumes.list().Volumes.length;
@@ -87,6 +109,18 @@ describe('volumes in containers', { skip }, () => {
     assert.equal(existsSync(join(path, 'f')), false, 'tmpfs content goes with the mount');
     await e.containers.remove(id, {});
     assert.deepEqual((await e.volumes.usage()).map((v) => v.Name).includes('ram'), false, 'df counts only plain local volumes');
+    // two users: mounted until the last one stops, even when both exit at once
+    const a = await run(e, ['sleep', '30'], { HostConfig: { Binds: ['ram:/r'] } });
+    const b = await run(e, ['sleep', '30'], { HostConfig: { Binds: ['ram:/r'] } });
+    await e.containers.stop(a, { timeout: 0 });
+    assert.equal(isMountPoint(path), true, 'still mounted for the other user');
+    const c = await run(e, ['sleep', '30'], { HostConfig: { Binds: ['ram:/r'] } });
+    await Promise.all([e.containers.kill(b, 'KILL'), e.containers.kill(c, 'KILL')]);
+    await e.containers.wait(b, 'not-running');
+    await e.containers.wait(c, 'not-running');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(isMountPoint(path), false, 'unmounted once both stopped');
+    for (const x of [a, b, c]) await e.containers.remove(x, {});
     await e.volumes.remove('ram');
   });
 

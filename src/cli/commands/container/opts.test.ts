@@ -43,8 +43,8 @@ describe('value parsers', () => {
     assert.throws(() => parsePortSpec('99999'), OptionError);
   });
   it('-v is passed through; --mount csv', () => {
-    const p = plan(['-v', '/a:/b:ro', '-v', '/c', 'img']);
-    assert.deepEqual(p.body.HostConfig?.Binds, ['/a:/b:ro']);
+    const p = plan(['-v', '/a:/b:ro', '-v', '/c', '-v', 'named:/n', '-v', './rel:/r:ro', 'img']);
+    assert.deepEqual(p.body.HostConfig?.Binds, ['/a:/b:ro', 'named:/n', `${process.cwd()}/rel:/r:ro`]);
     assert.deepEqual(p.body.Volumes, { '/c': {} });
     assert.deepEqual(parseMount('type=bind,src=/a,dst=/b,readonly'), { Type: 'bind', Source: '/a', Target: '/b', ReadOnly: true });
     assert.throws(() => parseMount('type=bind'), { message: 'target is required' });

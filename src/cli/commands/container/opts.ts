@@ -1,5 +1,6 @@
 // The flags of `run`/`create` and the POST /containers/create body they stand for, shaped as the docker CLI sends it.
 import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import type { ContainerCreateRequest, DeviceMapping, MountSpec, PortBinding, Ulimit } from '../../../engine/types.js';
 import { FlagSet, UsageError, parseGoInt, type FlagValues } from '../../flags.js';
 import { StatusError } from '../../command.js';
@@ -469,6 +470,8 @@ export function buildCreatePlan(
   for (const v of flags.list('volume')) {
     const parts = v.split(':');
     if (parts.length === 1) volumes.push([v, {}]);
+    // docker (23+) makes a `.`-relative host path absolute against the client's working directory.
+    else if (parts[0]!.startsWith('.')) binds.push([resolvePath(parts[0]!), ...parts.slice(1)].join(':'));
     else binds.push(v);
   }
   const tmpfs: Array<[string, string]> = flags.list('tmpfs').map((t) => {
