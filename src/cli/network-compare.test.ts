@@ -56,7 +56,10 @@ function route(r: Recorded) {
   const c = /^\/containers\/([^/]+)\/json$/.exec(r.path);
   if (c) return { status: 404, json: { message: `No such container: ${c[1]}` } };
   if (r.path === '/networks') return { json: NETWORKS };
-  if (r.path === '/networks/create') return { status: 201, json: { Id: 'a'.repeat(64), Warning: '' } };
+  if (r.path === '/networks/create') {
+    if ((JSON.parse(r.body) as { Name: string }).Name === 'bridge') return { status: 409, json: { message: 'network with name bridge already exists' } };
+    return { status: 201, json: { Id: 'a'.repeat(64), Warning: '' } };
+  }
   if (r.path === '/networks/prune') return { json: { NetworksDeleted: ['old1', 'old2'] } };
   if (r.path === '/networks/ghost/connect') return { status: 404, json: { message: 'network ghost not found' } };
   if (/^\/networks\/[^/]+\/(dis)?connect$/.test(r.path)) return { status: 200, text: '' };
@@ -137,7 +140,7 @@ describe('network and port commands: same requests and output as the docker CLI'
     ['network', 'create', '--subnet', '10.1.0.0/16', '--ip-range', '10.1.0.0/24', '--ip-range', '10.1.1.0/24', 'n'],
     ['network', 'create', '--subnet', '10.1.0.0/16', '--aux-address', 'a=10.9.0.1', 'n'], ['network', 'create', '--subnet', '10.1.0.0/16', '--gateway', '::1', 'n'],
     ['network', 'create', '--subnet', 'a"b', 'n'], ['network', 'create', '--label', ' =x', 'n'], ['network', 'create', '--ipv4=maybe', 'n'],
-    ['network', 'create'], ['network', 'create', 'a', 'b'],
+    ['network', 'create'], ['network', 'create', 'a', 'b'], ['network', 'create', 'bridge'],
     // rm: names printed, errors on stderr and `exit status 1`, -f for missing ones.
     ['network', 'rm', 'net10', 'nope', 'bridge', 'net2'], ['network', 'remove', '-f', 'net10', 'nope'], ['network', 'rm'],
     // prune
