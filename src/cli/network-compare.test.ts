@@ -1,11 +1,15 @@
 // network and port commands checked against the docker 28 CLI: both CLIs talk to testing/fake-daemon.ts (a TEST FAKE
 // on a temp unix socket serving Docker-shaped canned answers), and must send the same requests and print the same.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startFakeDaemon, type FakeDaemon, type Recorded } from './testing/fake-daemon.js';
 import { dockerVersion, runBerth, runDocker, type CliResult } from './testing/run-cli.js';
 
 const skip = dockerVersion() ? false : 'the docker CLI is not installed';
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 const ipam = (config: object[], options: object | null = null) => ({ Driver: 'default', Options: options, Config: config });
 const NETWORKS = [
@@ -52,7 +56,10 @@ function route(r: Recorded) {
   const c = /^\/containers\/([^/]+)\/json$/.exec(r.path);
   if (c) return { status: 404, json: { message: `No such container: ${c[1]}` } };
   if (r.path === '/networks') return { json: NETWORKS };
-  if (r.path === '/networks/create') return { status: 201, json: { Id: 'a'.repeat(64), Warning: '' } };
+  if (r.path === '/networks/create') {
+    if ((JSON.parse(r.body) as { Name: string }).Name === 'bridge') return { status: 409, json: { message: 'network with name bridge already exists' } };
+    return { status: 201, json: { Id: 'a'.repeat(64), Warning: '' } };
+  }
   if (r.path === '/networks/prune') return { json: { NetworksDeleted: ['old1', 'old2'] } };
   if (r.path === '/networks/ghost/connect') return { status: 404, json: { message: 'network ghost not found' } };
   if (/^\/networks\/[^/]+\/(dis)?connect$/.test(r.path)) return { status: 200, text: '' };
@@ -133,7 +140,7 @@ describe('network and port commands: same requests and output as the docker CLI'
     ['network', 'create', '--subnet', '10.1.0.0/16', '--ip-range', '10.1.0.0/24', '--ip-range', '10.1.1.0/24', 'n'],
     ['network', 'create', '--subnet', '10.1.0.0/16', '--aux-address', 'a=10.9.0.1', 'n'], ['network', 'create', '--subnet', '10.1.0.0/16', '--gateway', '::1', 'n'],
     ['network', 'create', '--subnet', 'a"b', 'n'], ['network', 'create', '--label', ' =x', 'n'], ['network', 'create', '--ipv4=maybe', 'n'],
-    ['network', 'create'], ['network', 'create', 'a', 'b'],
+    ['network', 'create'], ['network', 'create', 'a', 'b'], ['network', 'create', 'bridge'],
     // rm: names printed, errors on stderr and `exit status 1`, -f for missing ones.
     ['network', 'rm', 'net10', 'nope', 'bridge', 'net2'], ['network', 'remove', '-f', 'net10', 'nope'], ['network', 'rm'],
     // prune
@@ -158,5 +165,18 @@ describe('network and port commands: same requests and output as the docker CLI'
     await same(['network', 'prune'], { input: 'n\n' });
     await same(['network', 'prune'], { input: '' });
     await same(['network', 'prune', '--filter', 'label=x'], { input: ' Y \n' });
+  });
+
+  it('the berth process ends after the answer though its stdin stays open (a terminal)', { skip: existsSync(`${ROOT}dist/berth.cjs`) ? false : 'the berth bundle is not built' }, async () => {
+    const child = spawn(process.execPath, [`${ROOT}bin/berth.cjs`, '-H', fake.host, 'network', 'prune'], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env['PATH'], BERTH_NO_AUTOSTART: '1' } });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stdin.write('y\n');
+    // A hang is the failure; the kill only ends it.
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20000);
+    const code = await new Promise((r) => child.once('close', r));
+    clearTimeout(killer);
+    assert.equal(code, 0, out);
+    assert.match(out, /\[y\/N\] Deleted Networks:\nold1\nold2\n\n$/);
   });
 });

@@ -15,6 +15,8 @@ export function confirm(cli: Cli, message = 'Are you sure you want to proceed?')
       stdin.off('end', onEnd);
       stdin.off('error', onEnd);
       stdin.pause();
+      // A paused pipe or tty still holds the event loop open; let the CLI exit once it is done.
+      (stdin as { unref?: () => void }).unref?.();
       resolve(answer);
     };
     const onData = (c: Buffer | string) => {
