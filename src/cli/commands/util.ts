@@ -125,25 +125,3 @@ export function parseGoDuration(s: string): number | undefined {
   return sign * total;
 }
 
-/**
- * docker's prompt.Confirm: `MESSAGE [y/N] ` on stdout, one line read from stdin; only `y`/`Y`
- * confirms (end of input does not).
- */
-export async function confirm(cli: Cli, message: string): Promise<boolean> {
-  cli.out(`${message} [y/N] `);
-  const stdin = cli.io.stdin;
-  const line = await new Promise<string>((resolve) => {
-    let buf = '';
-    const done = () => { stdin.off('data', onData); stdin.off('end', done); stdin.off('error', done); stdin.pause(); resolve(buf); };
-    const onData = (d: Buffer | string) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) { buf = buf.slice(0, nl); done(); }
-    };
-    stdin.on('data', onData);
-    stdin.once('end', done);
-    stdin.once('error', done);
-    stdin.resume();
-  });
-  return line.trim().toLowerCase() === 'y';
-}

@@ -1,7 +1,8 @@
 // `berth volume prune`: POST /volumes/prune after docker's confirmation; anonymous volumes only unless --all (API 1.42+).
 import type { Command } from '../../command.js';
 import { humanSize } from '../../format/units.js';
-import { confirm, filtersJSON } from '../util.js';
+import { confirm } from '../../prompt.js';
+import { filtersJSON } from '../util.js';
 
 const UNUSED_WARNING = 'WARNING! This will remove anonymous local volumes not used by at least one container.\nAre you sure you want to continue?';
 const ALL_WARNING = 'WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue?';
