@@ -2,13 +2,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
 import { buildDockerSaveTar } from '../fixtures/image.js';
 import { freePort } from '../fixtures/registry.js';
 import { haveCommand } from '../fixtures/rootfs.js';
+import { daemonInterfaces, existingInterfaces } from '../fixtures/network.js';
 
 const skip = berthdSkipReason()
   ?? (haveCommand('docker-compose') ? undefined : 'needs docker-compose (apt-get install docker-compose)')
@@ -77,8 +78,9 @@ volumes:
   });
 
   test('up -d, ps, logs, service-to-service by name, a published port, down -v leaves nothing', async () => {
-    const bridgesBefore = new Set(readdirSync('/sys/class/net'));
     ok(['up', '-d']);
+    const ours = daemonInterfaces((a) => d.docker(a));
+    assert.ok(ours.length >= 4, `the project's bridge and three veths: ${ours.join(' ')}`);
     const ps = ok(['ps']);
     for (const s of ['shop_db_1', 'shop_backend_1', 'shop_frontend_1']) assert.match(ps, new RegExp(`${s}\\s.*Up`));
     assert.match(ps, new RegExp(`127\\.0\\.0\\.1:${port}->80/tcp`));
@@ -100,7 +102,7 @@ volumes:
     assert.equal(d.docker(['ps', '-aq']).stdout.trim(), '');
     assert.doesNotMatch(d.docker(['network', 'ls', '--format', '{{.Name}}']).stdout, /shop_default/);
     assert.doesNotMatch(d.docker(['volume', 'ls', '--format', '{{.Name}}']).stdout, /shop_dbdata/);
-    const left = readdirSync('/sys/class/net').filter((l) => !bridgesBefore.has(l));
+    const left = existingInterfaces(ours);
     assert.deepEqual(left, [], `interfaces left: ${left.join(' ')}`);
   });
 });

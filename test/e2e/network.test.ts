@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
 import { buildDockerSaveTar } from '../fixtures/image.js';
-import { testBridge } from '../fixtures/network.js';
+import { daemonInterfaces, existingInterfaces, testBridge } from '../fixtures/network.js';
 import { freePort } from '../fixtures/registry.js';
 
 const skip = berthdSkipReason() ?? (existsSync('/usr/lib/cni/bridge') ? undefined : 'needs containernetworking-plugins (/usr/lib/cni/bridge)');
@@ -30,8 +30,9 @@ function fails(args: string[]): string {
   return r.stderr;
 }
 
-/** Host interfaces by name (veths and bridges the test may leak). */
-const links = () => new Set(readdirSync('/sys/class/net'));
+/** Our daemon's bridges and veths seen while containers ran: none may be left at the end. */
+const ours = new Set<string>();
+const note = () => { for (const n of daemonInterfaces((a) => d.docker(a))) ours.add(n); };
 
 /** GET a path on 127.0.0.1:port with a raw socket (the answer's body). */
 function httpGet(port: number, path = '/'): Promise<string> {
@@ -62,16 +63,14 @@ async function waitHttp(port: number, path = '/'): Promise<string> {
 const httpd = (text: string) => ['sh', '-c', `echo ${text} > /tmp/index.html && exec httpd -f -p 80 -h /tmp`];
 
 describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false }, () => {
-  let before0: Set<string>;
   before(async () => {
-    before0 = links();
     d = await startBerthd({ prefix: 'berthd-net-' });
     ok(['load', '-i', buildDockerSaveTar(d.dir, `docker.io/library/${IMAGE}`)]);
   });
   after(async () => {
     await d?.stop();
     // Nothing of the test's remains on the host: no veth, no bridge.
-    const left = [...links()].filter((l) => !before0.has(l));
+    const left = existingInterfaces(ours);
     assert.deepEqual(left, [], `interfaces left behind: ${left.join(' ')}`);
   });
 
@@ -95,6 +94,7 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
     ok(['network', 'create', 'app']);
     try {
       ok(['run', '-d', '--name', 'web', '--network', 'app', '--network-alias', 'frontend', IMAGE, ...httpd('hello-from-web')]);
+      note();
       const out = ok(['run', '--rm', '--network', 'app', IMAGE, 'sh', '-c',
         'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://web/index.html && break; sleep 0.2; done; wget -qO- http://frontend/index.html; nslookup web; cat /etc/resolv.conf']);
       assert.match(out, /hello-from-web\nhello-from-web\n/);
@@ -123,6 +123,7 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
   test('a published port answers on 127.0.0.1; docker port and ps show it; -P picks a port for EXPOSE', async () => {
     const port = await freePort();
     ok(['run', '-d', '--name', 'pub', '-p', `127.0.0.1:${port}:80`, '--expose', '81', '-P', IMAGE, ...httpd('published')]);
+    note();
     try {
       assert.equal((await waitHttp(port, '/index.html')).trim(), 'published');
       assert.match(ok(['port', 'pub', '80']), new RegExp(`^127\\.0\\.0\\.1:${port}$`, 'm'));
@@ -136,11 +137,12 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
       assert.match(netio, /^[\d.]+[kMG]?B \/ [\d.]+[kMG]?B$/);
       assert.notEqual(netio, '0B / 0B');
       // the port is taken: a second container cannot publish it, and leaves nothing running
-      const before1 = links();
+      note();
+      const onBridges = daemonInterfaces((a) => d.docker(a)).length;
       const err = fails(['run', '-d', '--name', 'pub2', '-p', `127.0.0.1:${port}:80`, IMAGE, 'sleep', '30']);
       assert.match(err, new RegExp(`Bind for 127\\.0\\.0\\.1:${port} failed: port is already allocated`));
       assert.match(ok(['ps', '-a', '--format', '{{.Names}} {{.State}}', '-f', 'name=pub2']), /pub2 created/);
-      assert.deepEqual([...links()].filter((l) => !before1.has(l)), []);
+      assert.equal(daemonInterfaces((a) => d.docker(a)).length, onBridges, 'the failed start left a veth');
       ok(['rm', 'pub2']);
     } finally {
       d.docker(['rm', '-f', 'pub']);
@@ -157,6 +159,7 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
     try {
       assert.doesNotMatch(ok(['run', '--rm', '--network', 'inner', IMAGE, 'ip', 'route']), /default/);
       ok(['run', '-d', '--name', 'multi', '--network', 'inner', IMAGE, 'sleep', '300']);
+      note();
       ok(['network', 'connect', '--alias', 'm2', 'side', 'multi']);
       assert.match(ok(['exec', 'multi', 'ip', '-4', 'addr']), /eth1/);
       const nets = Object.keys(JSON.parse(ok(['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'multi'])) as object).sort();
@@ -193,6 +196,7 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
     ok(['network', 'create', 'tmpnet']);
     const br = `br-${ok(['network', 'inspect', '-f', '{{.Id}}', 'tmpnet']).trim().slice(0, 12)}`;
     const id = ok(['run', '-d', '--network', 'tmpnet', IMAGE, 'sleep', '300']).trim();
+    note();
     assert.ok(existsSync(join(d.execRoot, 'netns', id)));
     assert.ok(existsSync(`/sys/class/net/${br}`));
     ok(['rm', '-f', id]);
@@ -209,6 +213,7 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
     const port = await freePort();
     ok(['network', 'create', 'keep']);
     ok(['run', '-d', '--name', 'kept', '--network', 'keep', '-p', `127.0.0.1:${port}:80`, IMAGE, ...httpd('still-here')]);
+    note();
     assert.equal((await waitHttp(port, '/index.html')).trim(), 'still-here');
     await d.stop({ keepContainers: true });
     d = await startBerthd({ reuse: { dir: d.dir, execRoot: d.execRoot } });
