@@ -7,18 +7,19 @@
 // C program, so neither end of the measure is Node.
 //   - throughput: MiB/s for one connection sending --mib MiB (default 1024) to the sink, until its close comes back
 //   - connection rate: connect, wait for the container's close, close; one at a time and --par at once
-//   - the proxy's CPU per GiB sent and per 1000 connections (docker-proxy's /proc stat; Berth's process.cpuUsage):
-//     steadier than the rates on a busy machine
+//   - the proxy's CPU per GiB sent and per 1000 connections (from /proc/PID/stat of each proxy process): steadier
+//     than the rates on a busy machine
 // Both proxies forward to the same server in the same container; "direct" is the container's address without a
 // proxy, the ceiling. Rounds alternate between the proxies and the median is shown, so load from elsewhere on the
 // machine falls on both alike.
 //
-// Berth's side: until berthd publishes ports (issue #6), the PortForwarder runs in this process, bound to
-// 127.0.0.1 and forwarding to the container's address (`berthForwarderInProcess`). `berthdPublished` is the variant
-// through berthd itself (`docker run -p` against berthd); `--berthd` switches to it.
+// Berth's side: until berthd publishes ports (issue #6), the PortForwarder runs in a node process of its own, bound
+// to 127.0.0.1 and forwarding to the container's address (`berthForwarderProcess`), as docker-proxy does.
+// `berthdPublished` is the variant through berthd itself (`docker run -p` against berthd); `--berthd` switches to it.
 // Run as root after a build: `npm run bench:network [-- --mib N --conns N --par N --rounds N --berthd]`.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { PortForwarder } from '../src/network/port-forwarder.js';
 import { startBerthd, berthdSkipReason, type Berthd } from '../test/fixtures/berthd.js';
@@ -54,11 +55,13 @@ function cleanup(): Promise<void> {
   })();
   return cleaning;
 }
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(sig, () => {
-    console.error(`bench/network: ${sig}, cleaning up`);
-    void cleanup().then(() => process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1)));
-  });
+function onSignals(): void {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      console.error(`bench/network: ${sig}, cleaning up`);
+      void cleanup().then(() => process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1)));
+    });
+  }
 }
 
 function sh(cmd: string, a: string[]): string {
@@ -193,17 +196,43 @@ function dockerProxyPath(dd: Dockerd, container: string, containerIp: string): P
   };
 }
 
-/** Berth's PortForwarder in this process, forwarding 127.0.0.1 ports to the container's address. */
-async function berthForwarderInProcess(containerIp: string): Promise<Path & { note: string }> {
+/**
+ * Berth's PortForwarder in a Node process of its own (this file with --forwarder, so the bench's own work is not
+ * counted), forwarding 127.0.0.1 ports to the container's address.
+ */
+async function berthForwarderProcess(containerIp: string): Promise<Path & { note: string }> {
+  const child = spawn(process.execPath, [process.argv[1]!, '--forwarder', containerIp], { stdio: ['pipe', 'pipe', 'inherit'] });
+  cleanups.push(() => new Promise<void>((r) => {
+    if (child.exitCode !== null || child.signalCode !== null) return r();
+    // Closing its stdin asks it to stop; a kill by PID if it has not after a second.
+    const t = setTimeout(() => { try { process.kill(child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 1000);
+    child.once('exit', () => { clearTimeout(t); r(); });
+    child.stdin!.end();
+  }));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+    });
+    child.once('exit', (code) => reject(new Error(`forwarder process exited (${code}) before binding: ${out}`)));
+  });
+  const ports = JSON.parse(line) as { sink: number; close: number };
+  return {
+    name: 'berth', host: '127.0.0.1', sinkPort: ports.sink, closePort: ports.close, cpu: () => procCpuSeconds(child.pid!),
+    note: 'berth = src/network/port-forwarder.ts in a node process of its own (berthd does not publish ports yet), to the same container',
+  };
+}
+
+/** The --forwarder child: bind both ports, print them as JSON, forward until stdin closes. */
+async function forwarderMain(containerIp: string): Promise<void> {
   const pf = new PortForwarder();
-  cleanups.push(() => pf.close());
   const bind = (containerPort: number) => pf.add({ proto: 'tcp', hostIp: '127.0.0.1', hostPort: 0, containerIp, containerPort });
   const [sink, close] = await Promise.all([bind(SINK), bind(CLOSE)]);
-  const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
-  return {
-    name: 'berth', host: '127.0.0.1', sinkPort: sink.hostPort, closePort: close.hostPort, cpu,
-    note: 'berth = src/network/port-forwarder.ts in the bench process (berthd does not publish ports yet), to the same container',
-  };
+  process.stdout.write(`${JSON.stringify({ sink: sink.hostPort, close: close.hostPort })}\n`);
+  // The parent going away, however it goes, closes our stdin.
+  process.stdin.resume();
+  process.stdin.once('close', () => void pf.close().then(() => process.exit(0)));
 }
 
 /**
@@ -300,10 +329,11 @@ async function main(): Promise<number> {
       await sleep(100);
     }
     const dproxy = dockerProxyPath(dd, name, ip);
-    const berth = VIA_BERTHD ? await berthdPublished(peerDir, tar) : await berthForwarderInProcess(ip);
+    const berth = VIA_BERTHD ? await berthdPublished(peerDir, tar) : await berthForwarderProcess(ip);
 
     const paths = [direct, dproxy, berth];
     const figs = new Map<Path, Figures>(paths.map((p) => [p, { mibPerSec: [], cpuPerGib: [], seqPerSec: [], parPerSec: [], cpuPer1kConns: [], failures: 0 }]));
+    const load0 = loadavg()[0]!;
     // Warm-up (JIT, page cache, ARP), not counted.
     for (const p of paths) await client(peer, ['conns', p.host, String(p.closePort), '200', '4']);
     for (let r = 0; r < ROUNDS; r++) {
@@ -316,7 +346,8 @@ async function main(): Promise<number> {
     const P = figs.get(dproxy)!;
     const B = figs.get(berth)!;
     console.log(`bench/network: TCP host -> container on bridge ${bridge} (${prefix}.0/24), ${ROUNDS} rounds, median; ` +
-      `${MIB} MiB per send, ${Math.ceil(CONNS / 4)} connections one at a time, ${CONNS} with ${PAR} at once`);
+      `${MIB} MiB per send, ${Math.ceil(CONNS / 4)} connections one at a time, ${CONNS} with ${PAR} at once; ` +
+      `load average ${load0.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs`);
     console.log(`  ${berth.note}; docker-proxy = ${DOCKER_PROXY} started by dockerd ${must(['version', '-f', '{{.Server.Version}}'])}`);
     console.log(['metric', 'direct', 'berth', 'docker-proxy', 'berth/docker-proxy'].join('\t'));
     const row = (label: string, k: keyof Omit<Figures, 'failures'>, d = 0) =>
@@ -334,8 +365,16 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => { process.exitCode = code; }, async (e: unknown) => {
-  console.error(e);
-  await cleanup();
-  process.exitCode = 1;
-});
+if (args[0] === '--forwarder') {
+  forwarderMain(args[1]!).catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else {
+  onSignals();
+  main().then((code) => { process.exitCode = code; }, async (e: unknown) => {
+    console.error(e);
+    await cleanup();
+    process.exitCode = 1;
+  });
+}
