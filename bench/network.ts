@@ -13,10 +13,11 @@
 // proxy, the ceiling. Rounds alternate between the proxies and the median is shown, so load from elsewhere on the
 // machine falls on both alike.
 //
-// Berth's side: until berthd publishes ports (issue #6), the PortForwarder runs in a node process of its own, bound
-// to 127.0.0.1 and forwarding to the container's address (`berthForwarderProcess`), as docker-proxy does.
-// `berthdPublished` is the variant through berthd itself (`docker run -p` against berthd); `--berthd` switches to it.
-// Run as root after a build: `npm run bench:network [-- --mib N --conns N --par N --rounds N --berthd]`.
+// Berth's side is berthd itself (`berthdPublished`): a berthd of the bench's own runs the same server in a container
+// of its own with both ports published (`docker run -p` against berthd). Where berthd does not publish ports (or with
+// --forwarder-process), the PortForwarder runs in a node process of its own instead, bound to 127.0.0.1 and
+// forwarding to dockerd's container (`berthForwarderProcess`), as docker-proxy does. The output says which.
+// Run as root after a build: `npm run bench:network [-- --mib N --conns N --par N --rounds N --forwarder-process]`.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -33,7 +34,7 @@ const MIB = opt('--mib', 1024);
 const CONNS = opt('--conns', 2000);
 const PAR = opt('--par', 16);
 const ROUNDS = opt('--rounds', 3);
-const VIA_BERTHD = args.includes('--berthd');
+const FORWARDER_PROCESS = args.includes('--forwarder-process');
 const IMAGE = 'busybox:latest';
 const SINK = 5001;
 const CLOSE = 5002;
@@ -201,7 +202,7 @@ function dockerProxyPath(dd: Dockerd, container: string, containerIp: string): P
  * counted), forwarding 127.0.0.1 ports to the container's address.
  */
 async function berthForwarderProcess(containerIp: string): Promise<Path & { note: string }> {
-  const child = spawn(process.execPath, [process.argv[1]!, '--forwarder', containerIp], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [process.argv[1]!, '--forwarder-child', containerIp], { stdio: ['pipe', 'pipe', 'inherit'] });
   cleanups.push(() => new Promise<void>((r) => {
     if (child.exitCode !== null || child.signalCode !== null) return r();
     // Closing its stdin asks it to stop; a kill by PID if it has not after a second.
@@ -220,11 +221,11 @@ async function berthForwarderProcess(containerIp: string): Promise<Path & { note
   const ports = JSON.parse(line) as { sink: number; close: number };
   return {
     name: 'berth', host: '127.0.0.1', sinkPort: ports.sink, closePort: ports.close, cpu: () => procCpuSeconds(child.pid!),
-    note: 'berth = src/network/port-forwarder.ts in a node process of its own (berthd does not publish ports yet), to the same container',
+    note: 'berth = src/network/port-forwarder.ts in a node process of its own (berthd does not publish ports here), to the same container',
   };
 }
 
-/** The --forwarder child: bind both ports, print them as JSON, forward until stdin closes. */
+/** The --forwarder-child process: bind both ports, print them as JSON, forward until stdin closes. */
 async function forwarderMain(containerIp: string): Promise<void> {
   const pf = new PortForwarder();
   const bind = (containerPort: number) => pf.add({ proto: 'tcp', hostIp: '127.0.0.1', hostPort: 0, containerIp, containerPort });
@@ -236,27 +237,51 @@ async function forwarderMain(containerIp: string): Promise<void> {
 }
 
 /**
- * Berth through berthd: a container of berthd's with both ports published (`docker run -p` against berthd). Needs
- * berthd's bridge networking; switched on with --berthd.
+ * Berth through berthd: a container of berthd's with both ports published (`docker run -p` against berthd). Throws,
+ * leaving nothing running, when berthd cannot run containers or publish ports.
  */
 async function berthdPublished(peerDir: string, imageTar: string): Promise<Path & { note: string }> {
   const skip = berthdSkipReason();
-  if (skip) throw new Error(`--berthd: ${skip}`);
+  if (skip) throw new Error(skip);
   const b: Berthd = await startBerthd({ prefix: 'berthd-bench-net-' });
-  cleanups.push(() => b.stop());
-  const must = (a: string[]) => {
-    const r = b.docker(a);
-    if (r.status !== 0) throw new Error(`berthd: docker ${a.join(' ')}: exit ${r.status}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
-  must(['load', '-i', imageTar]);
-  const id = must(['run', '-d', '-v', `${peerDir}:/peer:ro`, '-p', `127.0.0.1::${SINK}`, '-p', `127.0.0.1::${CLOSE}`, IMAGE,
-    '/peer/network-peer', 'serve', String(SINK), String(CLOSE)]);
-  const port = (p: number) => Number(/:(\d+)$/m.exec(must(['port', id, `${p}/tcp`]))?.[1]);
-  return {
-    name: 'berth', host: '127.0.0.1', sinkPort: port(SINK), closePort: port(CLOSE), cpu: () => procCpuSeconds(b.pid),
-    note: 'berth = berthd publishing the ports of its own container (docker run -p against berthd)',
-  };
+  const stop = () => b.stop();
+  cleanups.push(stop);
+  try {
+    const must = (a: string[]) => {
+      const r = b.docker(a);
+      if (r.status !== 0) throw new Error(`docker ${a.join(' ')}: exit ${r.status}: ${r.stderr.trim()}`);
+      return r.stdout.trim();
+    };
+    must(['load', '-i', imageTar]);
+    const id = must(['run', '-d', '-v', `${peerDir}:/peer:ro`, '-p', `127.0.0.1::${SINK}`, '-p', `127.0.0.1::${CLOSE}`, IMAGE,
+      '/peer/network-peer', 'serve', String(SINK), String(CLOSE)]);
+    const port = (p: number) => {
+      const m = /^127\.0\.0\.1:(\d+)$/m.exec(b.docker(['port', id, `${p}/tcp`]).stdout);
+      if (!m) throw new Error(`port ${p} of its container is not published`);
+      return Number(m[1]);
+    };
+    const sinkPort = port(SINK);
+    const closePort = port(CLOSE);
+    // berthd's forwarder runs in a thread of berthd: the process's CPU is what it costs.
+    return {
+      name: 'berth', host: '127.0.0.1', sinkPort, closePort, cpu: () => procCpuSeconds(b.pid),
+      note: 'berth = berthd publishing the ports of a container of its own (same server program), CPU of the whole berthd',
+    };
+  } catch (e) {
+    cleanups.splice(cleanups.indexOf(stop), 1);
+    await b.stop();
+    throw e;
+  }
+}
+
+/** Wait until a connection to the acceptor at host:port closes cleanly (the server is up, the path works). */
+async function answers(peer: string, host: string, port: number): Promise<void> {
+  for (let i = 0; ; i++) {
+    const r = await client(peer, ['conns', host, String(port), '1', '1']).catch(() => undefined);
+    if (r && r.failures === 0) return;
+    if (i > 100) throw new Error(`nothing answers at ${host}:${port}`);
+    await sleep(100);
+  }
 }
 
 interface Figures { mibPerSec: number[]; cpuPerGib: number[]; seqPerSec: number[]; parPerSec: number[]; cpuPer1kConns: number[]; failures: number }
@@ -321,21 +346,26 @@ async function main(): Promise<number> {
     if (!ip.startsWith(`${prefix}.`)) throw new Error(`container address ${ip} is not on ${bridge} (${prefix}.0/24)`);
 
     const direct: Path = { name: 'direct', host: ip, sinkPort: SINK, closePort: CLOSE, cpu: () => NaN };
-    // The server is up once a connection to it closes cleanly.
-    for (let i = 0; ; i++) {
-      const r = await client(peer, ['conns', ip, String(CLOSE), '1', '1']).catch(() => undefined);
-      if (r && r.failures === 0) break;
-      if (i > 100) throw new Error(`the container's server at ${ip} does not answer`);
-      await sleep(100);
-    }
+    await answers(peer, ip, CLOSE);
     const dproxy = dockerProxyPath(dd, name, ip);
-    const berth = VIA_BERTHD ? await berthdPublished(peerDir, tar) : await berthForwarderProcess(ip);
+    let berth: (Path & { note: string }) | undefined;
+    if (!FORWARDER_PROCESS) {
+      berth = await berthdPublished(peerDir, tar).catch((e: unknown) => {
+        console.error(`bench/network: berthd does not publish ports here (${(e as Error).message}); measuring the forwarder in a process of its own`);
+        return undefined;
+      });
+    }
+    berth ??= await berthForwarderProcess(ip);
+    await answers(peer, berth.host, berth.closePort);
 
     const paths = [direct, dproxy, berth];
     const figs = new Map<Path, Figures>(paths.map((p) => [p, { mibPerSec: [], cpuPerGib: [], seqPerSec: [], parPerSec: [], cpuPer1kConns: [], failures: 0 }]));
     const load0 = loadavg()[0]!;
     // Warm-up (JIT, page cache, ARP), not counted.
-    for (const p of paths) await client(peer, ['conns', p.host, String(p.closePort), '200', '4']);
+    for (const p of paths) {
+      await client(peer, ['send', p.host, String(p.sinkPort), '128']);
+      await client(peer, ['conns', p.host, String(p.closePort), '500', '4']);
+    }
     for (let r = 0; r < ROUNDS; r++) {
       // Alternate the order, so a round's slow patch falls on each in turn.
       const order = r % 2 ? [...paths].reverse() : paths;
@@ -365,7 +395,7 @@ async function main(): Promise<number> {
   }
 }
 
-if (args[0] === '--forwarder') {
+if (args[0] === '--forwarder-child') {
   forwarderMain(args[1]!).catch((e: unknown) => {
     console.error(e);
     process.exit(1);
