@@ -1,4 +1,4 @@
-// The sockets of the port forwarder: listeners, TCP pipes and UDP flows (run in the forwarder's thread, see port-forwarder.ts).
+// The port forwarder's sockets: listeners, TCP pipes, UDP flows; run in its own thread (see port-forwarder.ts).
 //
 // TCP: each accepted connection gets its own connection to the container, piped both ways (backpressure through
 // pipe(), a half-close passed on as one, an error on either side destroys both). UDP: each client address gets its

@@ -34,7 +34,8 @@ const core = new ForwarderCore({
 });
 
 port.on('message', (m: CallMessage) => {
-  const run = m.op === 'add' ? core.add(m.binding!) : m.op === 'remove' ? core.remove(m.binding!).then(() => undefined) : core.close().then(() => undefined);
+  const run: Promise<PortBinding | void> =
+    m.op === 'add' ? core.add(m.binding!) : m.op === 'remove' ? core.remove(m.binding!) : core.close();
   run.then(
     (binding) => send({ id: m.id, ok: true, binding: binding ?? undefined }),
     (e: unknown) => send({
