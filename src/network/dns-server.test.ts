@@ -49,7 +49,7 @@ async function ask(port: number, name: string, type: number): Promise<DnsMessage
   return m;
 }
 
-test('dns server: A for a known name, TTL 600, case-insensitive, trailing dot or not', async () => {
+test('dns server: A for a known name, TTL 600, case-insensitive, trailing dot or not', { timeout: 20000 }, async () => {
   await withServer({}, async (s) => {
     assert.notEqual(s.port, 0);
     for (const name of ['web', 'WEB', 'web.']) {
@@ -67,7 +67,7 @@ test('dns server: A for a known name, TTL 600, case-insensitive, trailing dot or
   });
 });
 
-test('dns server: AAAA for a known name is NOERROR with no answers; PTR names the address', async () => {
+test('dns server: AAAA for a known name is NOERROR with no answers; PTR names the address', { timeout: 20000 }, async () => {
   await withServer({}, async (s) => {
     const aaaa = await ask(s.port, 'db-alias', TYPE.AAAA);
     assert.equal(aaaa.header.rcode, RCODE.NOERROR);
@@ -78,7 +78,7 @@ test('dns server: AAAA for a known name is NOERROR with no answers; PTR names th
   });
 });
 
-test('dns server: with no upstreams, unknown names, unknown addresses and other types are REFUSED', async () => {
+test('dns server: with no upstreams, unknown names, unknown addresses and other types are REFUSED', { timeout: 20000 }, async () => {
   await withServer({}, async (s) => {
     for (const [name, type] of [['example.com', TYPE.A], ['nope', TYPE.AAAA], ['9.9.9.9.in-addr.arpa', TYPE.PTR], ['web', TYPE.MX]] as const) {
       const m = await ask(s.port, name, type);
@@ -89,7 +89,7 @@ test('dns server: with no upstreams, unknown names, unknown addresses and other 
   });
 });
 
-test('dns server: over TCP, two queries in one write and one split across writes', async () => {
+test('dns server: over TCP, two queries in one write and one split across writes', { timeout: 20000 }, async () => {
   await withServer({}, async (s) => {
     const c = connect({ host: '127.0.0.1', port: s.port });
     await new Promise((r) => c.once('connect', r));
@@ -115,7 +115,7 @@ test('dns server: over TCP, two queries in one write and one split across writes
   });
 });
 
-test('dns server: a big answer is truncated on UDP (TC) and whole on TCP', async () => {
+test('dns server: a big answer is truncated on UDP (TC) and whole on TCP', { timeout: 20000 }, async () => {
   const many = Array.from({ length: 100 }, (_, i) => `10.88.1.${i}`);
   await withServer({ lookup: (n) => (n === 'many' ? many : []) }, async (s) => {
     const m = await ask(s.port, 'many', TYPE.A);
@@ -134,7 +134,7 @@ test('dns server: a big answer is truncated on UDP (TC) and whole on TCP', async
   });
 });
 
-test('dns server: malformed packets get FORMERR or nothing, and the server keeps answering', async () => {
+test('dns server: malformed packets get FORMERR or nothing, and the server keeps answering', { timeout: 20000 }, async () => {
   await withServer({}, async (s) => {
     // Too short for a header: dropped.
     assert.equal(await udp(s.port, Buffer.from([1, 2, 3]), 300), undefined);
@@ -165,7 +165,7 @@ test('dns server: malformed packets get FORMERR or nothing, and the server keeps
   });
 });
 
-test('dns server: unknown names go to the upstream, whose answer is relayed; a silent upstream gives SERVFAIL', async () => {
+test('dns server: unknown names go to the upstream, whose answer is relayed; a silent upstream gives SERVFAIL', { timeout: 20000 }, async () => {
   // The upstream is a second DnsServer that knows other names.
   await withServer({ lookup: (n) => (n === 'outside.example' ? ['192.0.2.7'] : []) }, async (up) => {
     await withServer({ upstreams: [`127.0.0.1:${up.port}`] }, async (s) => {
@@ -185,6 +185,33 @@ test('dns server: unknown names go to the upstream, whose answer is relayed; a s
       });
       c.destroy();
       assert.equal(parseMessage(reply).answers[0]!.address, '192.0.2.7');
+      // A TCP client that half-closes right after its query still gets the (forwarded, so later) answer, then EOF.
+      const h = connect({ host: '127.0.0.1', port: s.port, allowHalfOpen: true });
+      const hr = new FrameReader();
+      const answers: Buffer[] = [];
+      await new Promise<void>((resolve) => {
+        h.on('data', (chunk: Buffer) => answers.push(...hr.push(chunk)));
+        h.on('end', () => { h.end(); resolve(); });
+        h.end(Buffer.concat([frame(query('outside.example', TYPE.A)), frame(query('web', TYPE.A))]));
+      });
+      assert.deepEqual(answers.map((a) => parseMessage(a).answers[0]!.address).sort(), ['10.88.0.2', '192.0.2.7']);
+    });
+  });
+  // A TCP client's forwarded question whose UDP answer is truncated is asked again over TCP, and comes back whole.
+  const many = Array.from({ length: 100 }, (_, i) => `192.0.2.${i}`);
+  await withServer({ lookup: (n) => (n === 'many.example' ? many : []) }, async (up) => {
+    await withServer({ upstreams: [`127.0.0.1:${up.port}`] }, async (s) => {
+      assert.equal((await ask(s.port, 'many.example', TYPE.A)).header.tc, true);
+      const c = connect({ host: '127.0.0.1', port: s.port });
+      const reader = new FrameReader();
+      const reply = await new Promise<Buffer>((resolve) => {
+        c.on('data', (chunk: Buffer) => { const [r] = reader.push(chunk); if (r) resolve(r); });
+        c.write(frame(query('many.example', TYPE.A)));
+      });
+      c.destroy();
+      const m = parseMessage(reply);
+      assert.equal(m.header.tc, false);
+      assert.equal(m.answers.length, 100);
     });
   });
   // An upstream that never answers (a bound UDP socket that reads nothing).
@@ -199,7 +226,7 @@ test('dns server: unknown names go to the upstream, whose answer is relayed; a s
   }
 });
 
-test('dns server: a port in use is an error naming the address; close() frees the port', async () => {
+test('dns server: a port in use is an error naming the address; close() frees the port', { timeout: 20000 }, async () => {
   await withServer({}, async (s) => {
     const other = new DnsServer({ address: '127.0.0.1', port: s.port, lookup });
     await assert.rejects(other.start(), new RegExp(`listen (udp|tcp) 127\\.0\\.0\\.1:${s.port}: .*EADDRINUSE`));

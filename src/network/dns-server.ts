@@ -105,7 +105,7 @@ export class DnsServer {
 
   private listenTcp(port: number): Promise<Server> {
     return new Promise((resolve, reject) => {
-      const srv = createServer((c) => this.onTcpClient(c));
+      const srv = createServer({ allowHalfOpen: true }, (c) => this.onTcpClient(c));
       srv.once('error', (e) => reject(errUnavailable(`dns server: listen tcp ${this.hostPort(port)}: ${e.message}`, e)));
       srv.listen({ host: this.address, port, exclusive: true }, () => {
         srv.removeAllListeners('error');
@@ -130,14 +130,22 @@ export class DnsServer {
     c.setNoDelay(true);
     c.setTimeout(TCP_IDLE_MS, () => c.destroy());
     const reader = new FrameReader();
+    // A client may send its queries and half-close at once; the answers still go out, then our side closes.
+    let pending = 0;
+    let ended = false;
+    const maybeEnd = () => { if (ended && pending === 0 && !c.destroyed) c.end(); };
     c.on('data', (chunk: Buffer) => {
       for (const msg of reader.push(chunk)) {
+        pending++;
         this.answer(msg, 'tcp').then((reply) => {
-          if (reply && !c.destroyed) c.write(frame(reply));
-        }, (e: unknown) => this.o.log?.warn('dns server: query failed', { error: String(e) }));
+          if (reply && !c.destroyed && !c.writableEnded) c.write(frame(reply));
+        }, (e: unknown) => this.o.log?.warn('dns server: query failed', { error: String(e) })).finally(() => {
+          pending--;
+          maybeEnd();
+        });
       }
     });
-    c.on('end', () => c.end());
+    c.on('end', () => { ended = true; maybeEnd(); });
     c.on('error', () => c.destroy());
     c.on('close', () => this.clients.delete(c));
   }

@@ -1,47 +1,52 @@
 // Published ports: one forwarder in berthd for every binding, TCP and UDP, in place of a docker-proxy per port.
 //
-// TCP: each accepted connection gets its own connection to the container, piped both ways (backpressure through
-// pipe(), a half-close passed on as one, an error on either side destroys both). UDP: each client address gets its
-// own socket toward the container, so replies find their way back; a flow idle for `udpIdleMs` is dropped (docker-proxy
-// keeps 90 s, UDPConnTrackTimeout).
-import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
-import { connect, createServer, isIP, isIPv6, type Server, type Socket } from 'node:net';
-import { errConflict, errInvalid, errUnavailable, BerthError } from '../common/errors.js';
+// The sockets live in a worker thread of berthd (port-forwarder-worker.ts running a ForwarderCore), started at the
+// first binding. Why: every 64 KiB read makes a new Buffer, and in berthd's large heap the garbage of a bulk
+// transfer set off full collections that cost as much as the forwarding itself (bench/network measured 1.3 s of CPU
+// per GiB in berthd's thread against 0.6 in a thread of its own); traffic also never delays an API request.
+// TCP: each accepted connection gets its own connection to the container, piped both ways with half-close; UDP: a
+// socket toward the container per client address, dropped after `udpIdleMs` without traffic (docker-proxy keeps 90 s).
+import { Worker } from 'node:worker_threads';
+import { BerthError, errConflict, errUnavailable, type ErrorCode } from '../common/errors.js';
+import { ForwarderCore, allocated, keyOf, normalise, type ForwarderLog, type PortBinding } from './port-forwarder-core.js';
+import type { CallMessage, ReplyMessage, WorkerSetup } from './port-forwarder-worker.js';
 
-export interface PortBinding {
-  proto: 'tcp' | 'udp';
-  /** '' or '0.0.0.0' = every IPv4 address (list() and add() give back '0.0.0.0'); '::' = every address. */
-  hostIp: string;
-  /** 0 = pick a free one. */
-  hostPort: number;
-  containerIp: string;
-  containerPort: number;
-}
+export type { PortBinding } from './port-forwarder-core.js';
 
 export interface PortForwarderOptions {
-  log?: { warn(msg: string, f?: object): void; debug?(msg: string, f?: object): void };
+  log?: ForwarderLog;
   /** How long a UDP flow lives without traffic, in ms (default 90000). */
   udpIdleMs?: number;
+  /** Run the sockets in a worker thread (default) or in the calling thread. */
+  thread?: boolean;
 }
 
-const DEFAULT_UDP_IDLE_MS = 90000;
-
-interface Active {
-  binding: PortBinding;
-  close(): Promise<void>;
+interface Pending {
+  resolve(b: PortBinding | undefined): void;
+  reject(e: Error): void;
 }
 
-const keyOf = (proto: string, hostIp: string, hostPort: number) => `${proto}/${hostIp}/${hostPort}`;
-const hostPortText = (ip: string, port: number) => (isIPv6(ip) ? `[${ip}]:${port}` : `${ip}:${port}`);
-
-/** The forwarder for all published ports of a daemon. */
+/**
+ * The forwarder for all published ports of a daemon.
+ *
+ * ```ts
+ * const pf = new PortForwarder({ log });
+ * const b = await pf.add({ proto: 'tcp', hostIp: '', hostPort: 0, containerIp: '10.88.0.2', containerPort: 80 });
+ * // b.hostPort is the port picked; b.hostIp is '0.0.0.0'
+ * await pf.remove(b);   // closes the listener and its live connections
+ * await pf.close();     // at daemon shutdown
+ * ```
+ */
 export class PortForwarder {
-  private readonly active = new Map<string, Active>();
-  private readonly udpIdleMs: number;
+  /** What is bound, as bound: list() answers from here, and a restarted worker binds it all again. */
+  private readonly bound = new Map<string, PortBinding>();
+  private readonly calls = new Map<number, Pending>();
+  private nextId = 1;
+  private worker?: Worker;
+  private inline?: ForwarderCore;
+  private closed = false;
 
-  constructor(private readonly o: PortForwarderOptions = {}) {
-    this.udpIdleMs = o.udpIdleMs ?? DEFAULT_UDP_IDLE_MS;
-  }
+  constructor(private readonly o: PortForwarderOptions = {}) {}
 
   /**
    * Bind the host side of `b`; resolves with the binding as bound (hostIp normalised, the port picked for 0).
@@ -49,169 +54,99 @@ export class PortForwarder {
    */
   async add(b: PortBinding): Promise<PortBinding> {
     const binding = normalise(b);
-    if (binding.hostPort !== 0 && this.active.has(keyOf(binding.proto, binding.hostIp, binding.hostPort))) {
-      throw errConflict(allocated(binding));
-    }
-    const a = binding.proto === 'tcp' ? await this.listenTcp(binding) : await this.bindUdp(binding);
-    this.active.set(keyOf(binding.proto, binding.hostIp, a.binding.hostPort), a);
-    this.o.log?.debug?.('port forwarder: bound', { ...a.binding });
-    return { ...a.binding };
+    if (this.closed) throw errUnavailable('port forwarder: closed');
+    if (binding.hostPort !== 0 && this.bound.has(keyOf(binding))) throw errConflict(allocated(binding));
+    const got = (await this.call('add', binding))!;
+    this.bound.set(keyOf(got), got);
+    return { ...got };
   }
 
   /** Close the listener of `b` and every live connection or flow through it. Unknown bindings are ignored. */
   async remove(b: PortBinding): Promise<void> {
-    const key = keyOf(b.proto, b.hostIp === '' ? '0.0.0.0' : b.hostIp, b.hostPort);
-    const a = this.active.get(key);
-    if (!a) return;
-    this.active.delete(key);
-    await a.close();
+    const key = keyOf(b);
+    const had = this.bound.get(key);
+    if (!had) return;
+    this.bound.delete(key);
+    await this.call('remove', had);
   }
 
   list(): PortBinding[] {
-    return [...this.active.values()].map((a) => ({ ...a.binding }));
+    return [...this.bound.values()].map((b) => ({ ...b }));
   }
 
   async close(): Promise<void> {
-    const all = [...this.active.values()];
-    this.active.clear();
-    await Promise.all(all.map((a) => a.close()));
+    if (this.closed) return;
+    this.closed = true;
+    this.bound.clear();
+    if (this.inline) await this.inline.close();
+    const w = this.worker;
+    if (!w) return;
+    await this.call('close').catch(() => undefined);
+    this.worker = undefined;
+    await w.terminate();
   }
 
-  private listenTcp(b: PortBinding): Promise<Active> {
-    const conns = new Set<Socket>();
-    const log = this.o.log;
-    // allowHalfOpen: a client's FIN must reach the container as a FIN, not close our write side toward the client.
-    const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (client) => {
-      const upstream = connect({ host: b.containerIp, port: b.containerPort, allowHalfOpen: true, noDelay: true });
-      conns.add(client);
-      conns.add(upstream);
-      let connected = false;
-      const kill = () => {
-        client.destroy();
-        upstream.destroy();
-      };
-      client.on('error', kill);
-      upstream.on('error', (e: NodeJS.ErrnoException) => {
-        // Refused or unreachable before connecting: the client just sees its connection closed, as with docker-proxy.
-        if (!connected) log?.debug?.('port forwarder: cannot reach container', { ...b, error: e.code ?? e.message });
-        kill();
-      });
-      // A clean close comes after both directions ended, and pipe() has ended the other side after its last byte;
-      // destroying it here could drop what it still has to flush. Only an abort takes the other side down.
-      client.on('close', (hadError) => { conns.delete(client); if (hadError || !connected) kill(); });
-      upstream.on('close', (hadError) => { conns.delete(upstream); if (hadError) kill(); });
-      upstream.once('connect', () => {
-        connected = true;
-        client.pipe(upstream);
-        upstream.pipe(client);
-        client.resume();
-      });
-    });
+  private call(op: CallMessage['op'], binding?: PortBinding): Promise<PortBinding | undefined> {
+    if (this.o.thread === false) {
+      this.inline ??= new ForwarderCore({ log: this.o.log, udpIdleMs: this.o.udpIdleMs });
+      if (op === 'add') return this.inline.add(binding!);
+      return (op === 'remove' ? this.inline.remove(binding!) : this.inline.close()).then(() => undefined);
+    }
+    const w = (this.worker ??= this.spawn());
+    const id = this.nextId++;
+    // Referenced only while a call waits, so an idle forwarder never keeps a process alive on its own.
+    if (this.calls.size === 0) w.ref();
     return new Promise((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) => reject(bindError(b, e)));
-      server.listen({ host: b.hostIp, port: b.hostPort, exclusive: true }, () => {
-        server.removeAllListeners('error');
-        server.on('error', (e) => log?.warn('port forwarder: tcp server error', { ...b, error: e.message }));
-        const binding = { ...b, hostPort: (server.address() as { port: number }).port };
-        resolve({
-          binding,
-          close: () => new Promise<void>((r) => {
-            server.close(() => r());
-            for (const c of conns) c.destroy();
-          }),
-        });
-      });
+      this.calls.set(id, { resolve, reject });
+      w.postMessage({ id, op, binding } satisfies CallMessage);
     });
   }
 
-  private bindUdp(b: PortBinding): Promise<Active> {
-    const flows = new Map<string, { sock: UdpSocket; last: number }>();
-    const log = this.o.log;
-    const idleMs = this.udpIdleMs;
-    const host = createSocket({ type: isIPv6(b.hostIp) ? 'udp6' : 'udp4' });
-    const toContainer = isIPv6(b.containerIp) ? 'udp6' : 'udp4';
-
-    const flowFor = (rinfo: RemoteInfo) => {
-      const key = `${rinfo.address}/${rinfo.port}`;
-      let f = flows.get(key);
-      if (f) return f;
-      const sock = createSocket(toContainer);
-      f = { sock, last: Date.now() };
-      const flow = f;
-      flows.set(key, flow);
-      // Only what the container's address and port send back belongs to this flow (docker-proxy dials, so the
-      // kernel filters the same way).
-      sock.on('message', (reply, from) => {
-        if (from.port !== b.containerPort || from.address !== b.containerIp) return;
-        flow.last = Date.now();
-        host.send(reply, rinfo.port, rinfo.address);
-      });
-      sock.on('error', (e) => {
-        log?.debug?.('port forwarder: udp flow error', { ...b, client: key, error: e.message });
-        drop(key);
-      });
-      return flow;
-    };
-    const drop = (key: string) => {
-      const f = flows.get(key);
-      if (!f) return;
-      flows.delete(key);
-      try { f.sock.close(); } catch { /* already closed */ }
-    };
-
-    host.on('message', (msg, rinfo) => {
-      const f = flowFor(rinfo);
-      f.last = Date.now();
-      f.sock.send(msg, b.containerPort, b.containerIp);
+  private spawn(): Worker {
+    const setup: WorkerSetup = { udpIdleMs: this.o.udpIdleMs, debug: !!this.o.log?.debug };
+    const w = new Worker(new URL('./port-forwarder-worker.js', import.meta.url), { workerData: setup });
+    w.unref();
+    w.on('message', (m: ReplyMessage) => {
+      if ('log' in m) {
+        if (m.log === 'warn') this.o.log?.warn(m.msg, m.fields);
+        else this.o.log?.debug?.(m.msg, m.fields);
+        return;
+      }
+      const p = this.calls.get(m.id);
+      if (!p) return;
+      this.calls.delete(m.id);
+      if (this.calls.size === 0) w.unref();
+      if (m.ok) p.resolve(m.binding);
+      else p.reject(rebuild(m.error));
     });
-    // One sweep per binding instead of a timer per datagram.
-    const sweep = setInterval(() => {
-      const cutoff = Date.now() - idleMs;
-      for (const [key, f] of flows) if (f.last < cutoff) drop(key);
-    }, Math.max(Math.min(idleMs / 2, 10000), 10));
-    sweep.unref();
-
-    return new Promise((resolve, reject) => {
-      host.once('error', (e: NodeJS.ErrnoException) => {
-        clearInterval(sweep);
-        reject(bindError(b, e));
-      });
-      host.bind({ address: b.hostIp, port: b.hostPort, exclusive: true }, () => {
-        host.removeAllListeners('error');
-        host.on('error', (e) => log?.warn('port forwarder: udp socket error', { ...b, error: e.message }));
-        const binding = { ...b, hostPort: host.address().port };
-        resolve({
-          binding,
-          close: () => new Promise<void>((r) => {
-            clearInterval(sweep);
-            for (const key of [...flows.keys()]) drop(key);
-            host.close(() => r());
-          }),
-        });
-      });
+    w.on('error', (e) => this.o.log?.warn('port forwarder: thread failed', { error: e.message }));
+    w.on('exit', (code) => {
+      if (this.worker !== w) return; // terminated by close()
+      this.worker = undefined;
+      for (const p of this.calls.values()) p.reject(errUnavailable(`port forwarder: thread exited (${code})`));
+      this.calls.clear();
+      if (!this.closed) void this.rebind();
     });
+    return w;
+  }
+
+  /** After the thread died: a new one binds every port again (their connections are gone; the ports come back). */
+  private async rebind(): Promise<void> {
+    const all = [...this.bound.values()];
+    this.o.log?.warn('port forwarder: thread exited, binding the published ports again', { ports: all.length });
+    for (const b of all) {
+      try {
+        await this.call('add', b);
+      } catch (e) {
+        this.bound.delete(keyOf(b));
+        this.o.log?.warn('port forwarder: cannot bind again', { ...b, error: (e as Error).message });
+      }
+    }
   }
 }
 
-function normalise(b: PortBinding): PortBinding {
-  const hostIp = b.hostIp === '' ? '0.0.0.0' : b.hostIp;
-  const port = (p: number) => Number.isInteger(p) && p >= 0 && p <= 65535;
-  if (b.proto !== 'tcp' && b.proto !== 'udp') throw errInvalid(`invalid proto "${String(b.proto)}"`);
-  if (!isIP(hostIp)) throw errInvalid(`invalid IP address: ${b.hostIp}`);
-  if (!port(b.hostPort)) throw errInvalid(`invalid hostPort: ${b.hostPort}`);
-  if (!isIP(b.containerIp)) throw errInvalid(`invalid container IP address: ${b.containerIp}`);
-  if (!port(b.containerPort) || b.containerPort === 0) throw errInvalid(`invalid containerPort: ${b.containerPort}`);
-  return { proto: b.proto, hostIp, hostPort: b.hostPort, containerIp: b.containerIp, containerPort: b.containerPort };
-}
-
-/** dockerd's portallocator message (ErrPortAlreadyAllocated). */
-const allocated = (b: PortBinding) => `Bind for ${hostPortText(b.hostIp, b.hostPort)} failed: port is already allocated`;
-
-function bindError(b: PortBinding, e: NodeJS.ErrnoException): BerthError {
-  if (e.code === 'EADDRINUSE') return errConflict(allocated(b), e);
-  // dockerd's words for a host IP that is not ours: "listen tcp4 1.2.3.4:80: bind: cannot assign requested address".
-  const fam = isIPv6(b.hostIp) ? '6' : '4';
-  const why = e.code === 'EADDRNOTAVAIL' ? 'cannot assign requested address' : e.code === 'EACCES' ? 'permission denied' : e.message;
-  const msg = `listen ${b.proto}${fam} ${hostPortText(b.hostIp, b.hostPort)}: bind: ${why}`;
-  return e.code === 'EADDRNOTAVAIL' ? errInvalid(msg, e) : errUnavailable(msg, e);
+/** The worker's error as a BerthError again, with the errno kept in the cause chain (errnoOf finds it). */
+function rebuild(e: { code: string; message: string; errno?: string }): BerthError {
+  const cause = e.errno ? Object.assign(new Error(e.errno), { code: e.errno }) : undefined;
+  return new BerthError(e.code as ErrorCode, e.message, { cause });
 }
