@@ -401,6 +401,8 @@ export class NetworkManager {
     const server = new DnsServer({
       address: n.gateway!, ...(this.o.dnsPort ? { port: this.o.dnsPort } : {}),
       lookup: (name) => [...members.values()].filter((m) => m.names.includes(name.toLowerCase())).map((m) => m.ip),
+      // PTR: the container's name on this network (dockerd answers `name.network`; the name alone is what /etc/hosts-style tools print).
+      reverse: (ip) => [...members.values()].find((m) => m.ip === ip)?.names[0],
       upstreams: this.o.dnsUpstreams ?? hostNameservers(),
       log: this.log,
     });

@@ -96,10 +96,12 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
       ok(['run', '-d', '--name', 'web', '--network', 'app', '--network-alias', 'frontend', IMAGE, ...httpd('hello-from-web')]);
       note();
       const out = ok(['run', '--rm', '--network', 'app', IMAGE, 'sh', '-c',
-        'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://web/index.html && break; sleep 0.2; done; wget -qO- http://frontend/index.html; nslookup web; cat /etc/resolv.conf']);
+        'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://web/index.html && break; sleep 0.2; done; wget -qO- http://frontend/index.html; nslookup web; nslookup $(nslookup web | sed -n "s/^Address: //p" | tail -1); cat /etc/resolv.conf']);
       assert.match(out, /hello-from-web\nhello-from-web\n/);
       const ip = ok(['inspect', '-f', '{{.NetworkSettings.Networks.app.IPAddress}}', 'web']).trim();
       assert.match(out, new RegExp(`Address: ${ip.replace(/\./g, '\\.')}`));
+      // the reverse lookup of its address names it
+      assert.match(out, new RegExp(`name = web`));
       const gw = ok(['inspect', '-f', '{{.NetworkSettings.Networks.app.Gateway}}', 'web']).trim();
       assert.match(out, new RegExp(`nameserver ${gw.replace(/\./g, '\\.')}`));
       // nc too, and a name outside the network is refused (no recursion to the outside in tests).
