@@ -97,6 +97,42 @@ describe('events: task events for clients that ask', { skip }, () => {
     }
   });
 
+  test('an OOM kill while the container runs: docker\'s oom event at once, the container going on; OOMKilled at its exit', async () => {
+    const since = now();
+    // busybox tail keeps a line of /dev/zero in memory until the cgroup's limit (no swap) OOM-kills it; sh and sleep go on.
+    ok(['run', '-d', ...NONE, '--name', 'ev-oom', '--memory', '32m', '--memory-swap', '32m', IMAGE, 'sh', '-c', 'tail /dev/zero; sleep 300']);
+    const stream = d.spawnDocker(['events', '--since', since, '--filter', 'container=ev-oom', '--filter', 'type=container', '--filter', 'type=task', '--format', '{{.Type}} {{.Action}}']);
+    let out = '';
+    stream.stdout!.on('data', (x: Buffer) => { out += x.toString(); });
+    try {
+      for (let i = 0; i < 100 && !/container oom/.test(out); i++) await sleep(100);
+      assert.match(out, /task \/tasks\/oom\ncontainer oom\n/);
+      assert.equal(ok(['inspect', '-f', '{{.State.Status}}', 'ev-oom']).trim(), 'running', 'the container goes on');
+      ok(['kill', 'ev-oom']);
+      for (let i = 0; i < 50 && !/container die/.test(out); i++) await sleep(100);
+      // One oom (when it happened), not a second at the exit; the exit records it.
+      assert.equal(out.match(/container oom/g)?.length, 1, out);
+      assert.equal(out.match(/task \/tasks\/oom/g)?.length, 1, out);
+      assert.ok(out.indexOf('container oom') < out.indexOf('container die'), out);
+      assert.equal(ok(['inspect', '-f', '{{.State.OOMKilled}}', 'ev-oom']).trim(), 'true');
+    } finally {
+      try { process.kill(stream.pid!, 'SIGKILL'); } catch { /* gone */ }
+      d.docker(['rm', '-f', 'ev-oom']);
+    }
+  });
+
+  test('an OOM kill of the container\'s process: oom then die, once each', async () => {
+    const since = now();
+    const r = d.docker(['run', ...NONE, '--name', 'ev-oom2', '--memory', '32m', '--memory-swap', '32m', IMAGE, 'tail', '/dev/zero']);
+    assert.equal(r.status, 137, r.stderr);
+    await sleep(100);
+    const out = ok(['events', '--since', since, '--until', now(), '--filter', 'container=ev-oom2', '--filter', 'event=oom', '--filter', 'event=die', '--filter', 'event=/tasks/oom',
+      '--filter', 'type=container', '--filter', 'type=task', '--format', '{{.Type}} {{.Action}}']);
+    assert.equal(out, 'task /tasks/oom\ncontainer oom\ncontainer die\n');
+    assert.equal(ok(['inspect', '-f', '{{.State.OOMKilled}}', 'ev-oom2']).trim(), 'true');
+    ok(['rm', 'ev-oom2']);
+  });
+
   test('live: a stream with type=task sees the task start; a plain stream does not', async () => {
     const tasks = d.spawnDocker(['events', '--filter', 'type=task', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
     const plain = d.spawnDocker(['events', '--format', '{{.Type}} {{.Action}}']);
