@@ -17,10 +17,12 @@ import { registerImageRoutes } from './api/routes/images.js';
 import { registerSystemRoutes } from './api/routes/system.js';
 import { registerNetworkRoutes } from './api/routes/networks.js';
 import { registerVolumeRoutes } from './api/routes/volumes.js';
-import { startApiServer, type ApiServer, type TlsOptions } from './api/server.js';
+import { startApiServer, type ApiServer, type RequestRecord, type TlsOptions } from './api/server.js';
 import type { ComponentVersion } from './api/version.js';
 import { openEngine, type Engine } from './engine/engine.js';
 import type { RegistryClientOptions } from './images/distribution/registry-client.js';
+import type { EngineMetrics } from './metrics/engine-metrics.js';
+import type { MetricsServer } from './metrics/metrics-server.js';
 
 /** Repository root (works from src/ and dist/src/). */
 const repoRoot = (() => {
@@ -82,6 +84,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     credentials: () => undefined,
   };
   let engine: Engine | undefined;
+  let metricsServer: MetricsServer | undefined;
   try {
     engine = await openEngine({ dataRoot: config.dataRoot, execRoot: config.execRoot, log: log.child({ component: 'engine' }), registry,
       ...(config.cgroupParent ? { cgroupParent: config.cgroupParent } : {}),
@@ -97,6 +100,13 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     });
     const eng = engine;
     const containers = eng.containers;
+    let metrics: EngineMetrics | undefined;
+    if (config.metricsAddr) {
+      // Loaded only when asked for: prom-client is memory an idle daemon without metrics does not pay.
+      const [{ EngineMetrics: Metrics }, { startMetricsServer }] = await Promise.all([import('./metrics/engine-metrics.js'), import('./metrics/metrics-server.js')]);
+      metrics = new Metrics(eng);
+      metricsServer = await startMetricsServer(config.metricsAddr, metrics, log.child({ component: 'metrics' }));
+    }
     const router = new Router();
     registerPingRoutes(router);
     const runtimePath = join(repoRoot, 'bin', 'berth-runc.cjs');
@@ -140,6 +150,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       events: eng.events,
       registry,
       tmpDir: config.execRoot,
+      ...(metrics ? { onPull: (ok: boolean) => metrics.countPull(ok) } : {}),
       containerCounts: async () => {
         const m = new Map<string, number>();
         for (const c of await containers.list({ all: true })) m.set(c.ImageID, (m.get(c.ImageID) ?? 0) + 1);
@@ -156,7 +167,10 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       if (config.tlsVerify && !config.tlsCaCert) throw errInvalid('--tlsverify needs --tlscacert');
       tls = { caFile: config.tlsCaCert ?? config.tlsCert, certFile: config.tlsCert, keyFile: config.tlsKey, verifyClients: config.tlsVerify };
     }
-    const server = await startApiServer({ router, hosts: config.hosts, log, ...(tls ? { tls } : {}), daemonVersion: version });
+    const server = await startApiServer({
+      router, hosts: config.hosts, log, ...(tls ? { tls } : {}), daemonVersion: version,
+      ...(metrics ? { onRequestDone: (r: RequestRecord) => metrics.observeRequest(r) } : {}),
+    });
     let stopping: Promise<void> | undefined;
     const stop = () => (stopping ??= (async () => {
       if (config.shutdownContainers) {
@@ -170,6 +184,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
         log.info('stopping: containers keep running (live-restore)');
       }
       await server.close({ graceMs: 5000 });
+      await metricsServer?.close();
       await eng.close();
       rmSync(config.pidfile, { force: true });
       log.info('berthd stopped');
@@ -177,6 +192,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     log.info('berthd started', { version, dataRoot: config.dataRoot, execRoot: config.execRoot, hosts: config.hosts, pid: process.pid });
     return { config, server, engine: eng, stop };
   } catch (e) {
+    await metricsServer?.close();
     await engine?.close();
     rmSync(config.pidfile, { force: true });
     throw e;

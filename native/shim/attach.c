@@ -44,7 +44,7 @@ void client_update(struct client *c)
   if (c->dead)
     return;
   if (!c->rd_closed) {
-    if (c->mode == C_REQ || c->mode == C_WAIT)
+    if (c->mode == C_REQ || c->mode == C_WAIT || c->mode == C_EVENTS)
       m |= EPOLLIN;
     else if (c->mode == C_STREAM && !(c->want_in && c->t && c->t->inlen))
       m |= EPOLLIN;

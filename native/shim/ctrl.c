@@ -341,6 +341,12 @@ void ctrl_request(struct client *c, char *line)
     snprintf(m, sizeof m, "no such exec: %.500s", exec);
     return reply_err(c, m);
   }
+  if (!strcmp(op, "events") && !exec) {
+    /* The kills so far, then a line per new one, until the shim exits (docs/shim.md). */
+    c->mode = C_EVENTS;
+    oom_send(c, oom_kills(), 0);
+    return client_update(c);
+  }
   if (!strcmp(op, "state"))
     return op_state(c, t);
   if (!strcmp(op, "start") && !exec)

@@ -229,6 +229,7 @@ static int start_container(struct launch *l, struct serr *e)
     return -1;
   S.oom_known = S.oom_dir && oom_read(&oom) == 0;
   S.oom_base = S.oom_known ? oom : 0;
+  oom_watch();
   if (log_open(e) || ctrl_listen(e))
     return -1;
   char pid[32];

@@ -147,7 +147,7 @@ void log_flush(struct stream *s);
 
 /* attach.c: clients and their output queues */
 struct chunk;
-enum cmode { C_REQ, C_WAIT, C_STREAM, C_EXEC_PENDING };
+enum cmode { C_REQ, C_WAIT, C_STREAM, C_EXEC_PENDING, C_EVENTS };
 struct client {
   struct ev ev;
   struct client *next;
@@ -180,6 +180,11 @@ void ctrl_exec_done(struct launch *l);
 void ctrl_launch_watch(struct launch *l); /* follow a launch's sync fd in the loop */
 void ctrl_answer_waiters(struct task *t);
 size_t exit_object(char *b, size_t cap, const struct task *t);
+
+/* oom.c: OOM kills pushed to `events` clients while the container runs */
+void oom_watch(void);  /* start watching the memory cgroup (after S.oom_base is known) */
+long long oom_kills(void); /* kills since the container started */
+void oom_send(struct client *only, long long kills, int event); /* NULL: every events client */
 
 /* exit.c */
 int oom_read(long long *count);

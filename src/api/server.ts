@@ -44,6 +44,19 @@ export interface ApiServerOptions {
   maxBodyBytes?: number;
   /** Daemon version for the `Server` header. */
   daemonVersion?: string;
+  /** Told of every answered request (metrics): its route pattern, never the raw path, so label values stay bounded. */
+  onRequestDone?: (r: RequestRecord) => void;
+}
+
+/** One answered request, as `onRequestDone` hears of it. */
+export interface RequestRecord {
+  method: string;
+  /** The route's pattern (`/containers/{id}/start`), or '' when no route matched. */
+  route: string;
+  /** The HTTP status (101 for a hijacked stream). */
+  status: number;
+  /** From the request's arrival until the handler finished (for streams: until the stream ended). */
+  seconds: number;
 }
 
 /** Parse a host spec. */
@@ -291,6 +304,7 @@ export class ApiServer {
     else res.once('close', () => { if (!res.writableFinished) abort(); });
 
     let status = 0;
+    let route = '';
     let failure: unknown;
     try {
       const { version, rest } = splitVersionPrefix(rawPath);
@@ -304,6 +318,7 @@ export class ApiServer {
         throw errInvalid(`invalid path ${JSON.stringify(rawPath)}: bad percent-encoding`, e);
       }
       if (match.kind === 'not-found') throw errNotFound('page not found');
+      if (match.kind === 'found') route = match.route.pattern;
       if (match.kind === 'method-not-allowed') {
         const body = JSON.stringify({ message: `method ${method} not allowed on ${rest}` }) + '\n';
         res.writeHead(405, { Allow: match.allowed.join(', '), 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) });
@@ -337,6 +352,7 @@ export class ApiServer {
       if (failure !== undefined && httpStatusOf(failure) >= 500 && !ac.signal.aborted) log.error('request failed', { ...fields, err: failure });
       else if (failure !== undefined) log.debug('request failed', { ...fields, err: (failure as Error).message, code: res.getHeader(ERROR_CODE_HEADER) });
       else log.debug('request done', fields);
+      this.opts.onRequestDone?.({ method, route, status, seconds: (performance.now() - started) / 1000 });
       if (ctx?.hijacked) {
         // The handler owns the stream until it closes; keep it in the shutdown set till then.
         if (socket.destroyed) this.inflight.delete(entry);

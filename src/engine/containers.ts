@@ -212,6 +212,8 @@ export class ContainerManager implements ContainerService {
   private readonly exitHandling = new Map<string, Promise<void>>();
   private readonly pending = new Map<string, Set<PendingAttach>>();
   private readonly statsPrev = new Map<string, StatsJSON>();
+  /** Containers whose current task's OOM kill has had its `oom` event. */
+  private readonly oomPublished = new Set<string>();
   private readonly stopListening: () => void;
   private closed = false;
   private readonly initBinary: string | undefined;
@@ -242,8 +244,13 @@ export class ContainerManager implements ContainerService {
       publish: (c, action) => this.publish(c, action),
     });
     const onExit = (e: LifecycleEvent) => this.onTaskExit(e.id);
+    const onOom = (e: LifecycleEvent) => this.onTaskOom(e.id);
     this.lc.events.on('/tasks/exit', onExit);
-    this.stopListening = () => this.lc.events.off('/tasks/exit', onExit);
+    this.lc.events.on('/tasks/oom', onOom);
+    this.stopListening = () => {
+      this.lc.events.off('/tasks/exit', onExit);
+      this.lc.events.off('/tasks/oom', onOom);
+    };
   }
 
   // --- plumbing ---------------------------------------------------------------------------
@@ -828,6 +835,17 @@ export class ContainerManager implements ContainerService {
     this.exitHandling.set(id, p);
   }
 
+  /**
+   * Docker's `oom` when the kernel OOM-kills in the container, as dockerd publishes it on
+   * containerd's TaskOOM: while it runs (the container may go on), or at the exit at the latest.
+   */
+  private onTaskOom(id: string): void {
+    const c = this.store.find(id);
+    if (!c) return;
+    this.oomPublished.add(id);
+    this.publish(c, 'oom');
+  }
+
   /** Record a stopped task's exit in the container, clean up after it, publish, AutoRemove. */
   async applyExit(id: string): Promise<void> {
     const c = this.store.find(id);
@@ -861,7 +879,9 @@ export class ContainerManager implements ContainerService {
       };
       if (delay !== undefined) r.restartCount++;
     });
-    if (t.oomKilled) this.publish(rec, 'oom');
+    // Published by onTaskOom already, unless the exit happened while no engine listened.
+    if (t.oomKilled && !this.oomPublished.has(id)) this.publish(rec, 'oom');
+    this.oomPublished.delete(id);
     this.publish(rec, 'die', { exitCode: String(code), execDuration: String(Math.max(0, Math.round((Date.parse(rec.state.finishedAt) - Date.parse(rec.state.startedAt)) / 1000))) });
     this.signals.emit(`exit:${id}`, code);
     if (delay !== undefined) this.scheduleRestart(id, delay);

@@ -11,7 +11,7 @@ import { cpus, hostname, release, totalmem } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { errInvalid } from '../common/errors.js';
 import { nullLogger, type Logger } from '../common/log.js';
-import { Lifecycle, type RuntimeConfig } from '../lifecycle/lifecycle.js';
+import { Lifecycle, type LifecycleEvent, type RuntimeConfig } from '../lifecycle/lifecycle.js';
 import { checkStateDirLength } from '../lifecycle/task-sockets.js';
 import { ensureBuiltinImages } from '../images/builtin.js';
 import { LocalContentStore } from '../images/content/local-store.js';
@@ -27,6 +27,7 @@ import { detectCgroupLayout } from '../runtime/cgroups/open.js';
 import { ContainerManager } from './containers.js';
 import { NetworkManager, type NetworkManagerOptions } from '../network/networks.js';
 import { EventBus } from './events.js';
+import { taskEvent } from './task-events.js';
 import { ContainerStore } from './store.js';
 import { VolumeService } from '../volumes/service.js';
 import type { Volume } from '../volumes/types.js';
@@ -153,6 +154,14 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
       runtimeNames: Object.keys(opts.runtimes ?? {}),
       ...(opts.defaultRuntime ? { defaultRuntime: opts.defaultRuntime } : {}),
     });
+    // Task events for clients that ask for them (`type=task`); the container's name and labels are the engine's.
+    const onLifecycleEvent = (e: LifecycleEvent) => {
+      if (!e.topic.startsWith('/tasks/')) return;
+      const c = store.find(e.id);
+      const ev = taskEvent(e, c ? { name: c.name, labels: c.config.Labels ?? {} } : undefined);
+      if (ev) events.publish(ev);
+    };
+    lifecycle.events.on('event', onLifecycleEvent);
     await containers.reconcile();
     if (opts.builtinImages !== false) {
       const r = await ensureBuiltinImages(images);
@@ -238,6 +247,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
         };
       },
       async close() {
+        lifecycle.events.off('event', onLifecycleEvent);
         await containers.close();
         await networks.close();
         lifecycle.close();

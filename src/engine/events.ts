@@ -1,8 +1,12 @@
 // The engine's event bus: Docker's /events messages, a ring buffer of recent ones for `since`, and live subscribers.
+import { TASK_EVENT_TYPE } from './task-events.js';
 import type { EventMessage, EventService } from './types.js';
 
 /** How many past events `since` can reach back to (dockerd keeps 256; a little more costs nothing). */
 export const EVENT_RING_SIZE = 1024;
+
+/** Event types Docker clients do not know: sent only to a client whose `type` filter names them. */
+const OPT_IN_TYPES: ReadonlySet<string> = new Set([TASK_EVENT_TYPE]);
 
 /** Docker's event filters: type, container/image/volume/network (id or name), event (action), label. */
 export function matchEvent(e: EventMessage, filters: Record<string, string[]> = {}): boolean {
@@ -12,11 +16,15 @@ export function matchEvent(e: EventMessage, filters: Record<string, string[]> = 
   };
   const attrs = e.Actor.Attributes;
   const actorMatch = (v: string) => e.Actor.ID === v || e.Actor.ID.startsWith(v) || attrs.name === v || attrs.name === v.replace(/^\//, '');
+  if (OPT_IN_TYPES.has(e.Type) && !filters.type?.includes(e.Type)) return false;
   if (!any('type', (v) => v === e.Type)) return false;
-  // docker events --filter event=... matches the action, and for "exec_start: sh" style actions its prefix.
-  if (!any('event', (v) => e.Action === v || e.Action.startsWith(`${v}:`))) return false;
+  // docker events --filter event=... matches the action, and for "exec_start: sh" style actions its prefix;
+  // a task event's topic (`/tasks/exit`) also by its last part (`exit`).
+  if (!any('event', (v) => e.Action === v || e.Action.startsWith(`${v}:`) || (e.Type === TASK_EVENT_TYPE && e.Action === `/tasks/${v}`))) return false;
   for (const t of ['container', 'image', 'volume', 'network', 'plugin', 'daemon'] as const) {
-    if (filters[t]?.length && !(e.Type === t && filters[t]!.some(actorMatch))) return false;
+    // A task event's actor is its container.
+    const isT = e.Type === t || (t === 'container' && e.Type === TASK_EVENT_TYPE);
+    if (filters[t]?.length && !(isT && filters[t]!.some(actorMatch))) return false;
   }
   if (!any('label', (v) => {
     const i = v.indexOf('=');
@@ -35,6 +43,8 @@ const eventSeconds = (e: EventMessage) => e.timeNano / 1e9;
  */
 export class EventBus implements EventService {
   private readonly ring: EventMessage[] = [];
+  /** Opt-in types keep a ring of their own: a busy task stream must not push Docker's events out of `since`'s reach. */
+  private readonly optInRing: EventMessage[] = [];
   private readonly subs = new Set<(e: EventMessage) => void>();
   private lastNano = 0n;
   // Wall-clock nanoseconds from one Date.now() reading advanced by the monotonic clock: exact
@@ -53,8 +63,9 @@ export class EventBus implements EventService {
       e.id = e.Actor.ID;
       if (e.Type === 'container' && e.Actor.Attributes.image) e.from = e.Actor.Attributes.image;
     }
-    this.ring.push(e);
-    if (this.ring.length > EVENT_RING_SIZE) this.ring.shift();
+    const ring = OPT_IN_TYPES.has(e.Type) ? this.optInRing : this.ring;
+    ring.push(e);
+    if (ring.length > EVENT_RING_SIZE) ring.shift();
     for (const s of this.subs) s(e);
   }
 
@@ -62,7 +73,9 @@ export class EventBus implements EventService {
   subscribe(opts: { since?: number; until?: number; filters?: Record<string, string[]> }, signal: AbortSignal): AsyncIterable<EventMessage> {
     const { since, until, filters } = opts;
     const inRange = (e: EventMessage) => (since === undefined || eventSeconds(e) >= since) && (until === undefined || eventSeconds(e) <= until);
-    const queue: EventMessage[] = since !== undefined ? this.ring.filter((e) => inRange(e) && matchEvent(e, filters)) : [];
+    const past = (ring: EventMessage[]) => ring.filter((e) => inRange(e) && matchEvent(e, filters));
+    const queue: EventMessage[] = since === undefined ? []
+      : filters?.type?.some((t) => OPT_IN_TYPES.has(t)) ? [...past(this.ring), ...past(this.optInRing)].sort((a, b) => a.timeNano - b.timeNano) : past(this.ring);
     // With `until` in the past, only history; with it in the future, live events until then.
     const live = !(until !== undefined && until * 1000 <= Date.now());
     let wake: (() => void) | undefined;
@@ -101,8 +114,8 @@ export class EventBus implements EventService {
     };
   }
 
-  /** Events currently held (oldest first), for tests and `info`. */
+  /** Events currently held (oldest first; opt-in types too), for tests and `info`. */
   recent(): EventMessage[] {
-    return [...this.ring];
+    return [...this.ring, ...this.optInRing].sort((a, b) => a.timeNano - b.timeNano);
   }
 }

@@ -311,7 +311,8 @@ export interface CpuStats {
 
 /** One line of /events (Docker's events message). */
 export interface EventMessage {
-  Type: 'container' | 'image' | 'volume' | 'network' | 'daemon' | 'plugin' | 'service' | 'node' | 'secret' | 'config';
+  /** Docker's types, and Berth's `task` (lifecycle task events, sent only to clients that filter on `type=task`). */
+  Type: 'container' | 'image' | 'volume' | 'network' | 'daemon' | 'plugin' | 'service' | 'node' | 'secret' | 'config' | 'task';
   Action: string;
   Actor: { ID: string; Attributes: Record<string, string> };
   scope: 'local' | 'swarm';

@@ -212,6 +212,8 @@ export class Lifecycle {
   /** Starts in progress: an exit that arrives meanwhile waits for its start to be recorded, so
    * /tasks/start always comes before /tasks/exit, even for a process that exits at once. */
   private readonly starting = new Map<string, Promise<unknown>>();
+  /** Tasks whose OOM kill was published while they ran: their exit does not publish it again. */
+  private readonly oomPublished = new Set<string>();
   private closed = false;
 
   private constructor(
@@ -650,7 +652,32 @@ export class Lifecycle {
     });
     const m = { abort, done };
     this.monitors.set(t.containerId, m);
+    void this.watchOom(t, abort.signal);
     return m;
+  }
+
+  /**
+   * OOM kills while the task runs, from the shim's `events` (containerd's shim has its OOM
+   * epoller for the same): /tasks/oom when it happens, not only at the exit. Kills from before
+   * the subscription (while no berthd listened) are left to the exit, as before.
+   */
+  private async watchOom(t: TaskRow, signal: AbortSignal): Promise<void> {
+    const id = t.containerId;
+    let seen = Infinity;
+    try {
+      const sub = await this.shim(t).events((kills) => {
+        if (kills <= seen || this.closed) return;
+        seen = kills;
+        // Once the exit is recorded, applyExit has published it (or not): never twice, never after /tasks/exit.
+        if (this.md.findTask(this.namespace, id)?.status === 'stopped') return;
+        this.oomPublished.add(id);
+        this.publish('/tasks/oom', id);
+      }, signal);
+      seen = sub.kills;
+      await sub.done;
+    } catch {
+      // A shim from before `events`, or one that is gone: its exit still records the OOM.
+    }
   }
 
   private unwatch(id: string): void {
@@ -699,7 +726,8 @@ export class Lifecycle {
       throw e;
     }
     if (!row) return;
-    if (row.oomKilled) this.publish('/tasks/oom', t.containerId);
+    if (row.oomKilled && !this.oomPublished.has(t.containerId)) this.publish('/tasks/oom', t.containerId);
+    this.oomPublished.delete(t.containerId);
     this.publish('/tasks/exit', t.containerId, { pid: row.pid, exitStatus: exit.exitCode, exitedAt: row.finishedAt, reason: exit.reason });
   }
 

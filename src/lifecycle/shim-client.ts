@@ -321,6 +321,40 @@ export class ShimClient {
   async start(): Promise<void> {
     await this.request({ op: 'start' }, { timeoutMs: 30_000 });
   }
+
+  /**
+   * OOM kills as they happen (the `events` request): resolves with the kills so far and `done`,
+   * which settles when the shim exits or `signal` fires; meanwhile `onOom` gets the count since the
+   * container started, once per new kill. A shim that predates `events` rejects (`not-implemented`).
+   */
+  async events(onOom: (kills: number) => void, signal: AbortSignal): Promise<{ kills: number; done: Promise<void> }> {
+    const { reply, socket } = await this.request({ op: 'events' }, { keepOpen: true, timeoutMs: 5000, signal });
+    const done = new Promise<void>((resolve) => {
+      let buf = '';
+      const end = () => {
+        signal.removeEventListener('abort', end);
+        socket.destroy();
+        resolve();
+      };
+      signal.addEventListener('abort', end, { once: true });
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        buf += chunk;
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          let m: Record<string, unknown>;
+          try { m = JSON.parse(line) as Record<string, unknown>; } catch { continue; }
+          if (m.event === 'oom') onOom(Number(m.oom_kills ?? 0));
+        }
+        if (buf.length > 1 << 16) end(); // not the protocol
+      });
+      socket.once('close', end);
+      socket.on('error', end);
+      socket.resume();
+    });
+    return { kills: Number(reply.oom_kills ?? 0), done };
+  }
 }
 
 /** A shim error text to a code: the protocol carries only text, so recognise the usual ones. */

@@ -31,6 +31,8 @@ export interface ImageRouteDeps {
   containerCounts?: () => Promise<Map<string, number>>;
   /** Where `docker save` output is staged; default the system temp dir. */
   tmpDir?: string;
+  /** Told how each pull ended (metrics). */
+  onPull?: (ok: boolean) => void;
 }
 
 /**
@@ -213,7 +215,13 @@ export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void 
       await progressStream(ctx, async (onProgress) => {
         // Loaded on first use: the registry client (undici) is most of an idle daemon's memory.
         const { pullImage } = await import('../../images/distribution/pull.js');
-        await pullImage(images, ref, { registry: registryOptions(deps, ctx), onProgress });
+        try {
+          await pullImage(images, ref, { registry: registryOptions(deps, ctx), onProgress });
+        } catch (e) {
+          deps.onPull?.(false);
+          throw e;
+        }
+        deps.onPull?.(true);
         publish(deps, 'pull', familiarString(full));
       }, (e) => /^Pulling from /.test(e.status));
       return;

@@ -535,6 +535,33 @@ describe('server lifecycle', () => {
     assert.throws(() => new ApiServer({ router: new Router(), hosts: [] }), /no hosts/);
   });
 
+  test('onRequestDone hears each answered request by route pattern, never the raw path', async () => {
+    const r = new Router();
+    registerPingRoutes(r);
+    r.get('/containers/{id}/json', (ctx) => {
+      if (ctx.params['id'] === 'missing') throw errNotFound('No such container: missing');
+      return { Id: ctx.params['id'] };
+    });
+    const heard: Array<{ method: string; route: string; status: number; seconds: number }> = [];
+    const s = await startApiServer({ router: r, hosts: ['tcp://127.0.0.1:0'], allowInsecureTcp: true, onRequestDone: (x) => heard.push(x) });
+    try {
+      const a = s.addresses[0]!;
+      const base = `http://127.0.0.1:${a.kind === 'tcp' ? a.port : 0}`;
+      for (const p of ['/v1.41/containers/abc/json?size=1', '/containers/missing/json', '/nowhere', '/_ping']) await (await fetch(base + p)).text();
+      await (await fetch(`${base}/_ping`, { method: 'DELETE' })).text();
+      assert.deepEqual(heard.map(({ method, route, status }) => ({ method, route, status })), [
+        { method: 'GET', route: '/containers/{id}/json', status: 200 },
+        { method: 'GET', route: '/containers/{id}/json', status: 404 },
+        { method: 'GET', route: '', status: 404 },
+        { method: 'GET', route: '/_ping', status: 200 },
+        { method: 'DELETE', route: '', status: 405 },
+      ]);
+      for (const h of heard) assert.ok(h.seconds > 0 && h.seconds < 5, String(h.seconds));
+    } finally {
+      await s.close({ graceMs: 0 });
+    }
+  });
+
   test('insecure tcp on 127.0.0.1 works when explicitly allowed', async () => {
     const r = new Router();
     registerPingRoutes(r);

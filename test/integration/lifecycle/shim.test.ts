@@ -226,7 +226,7 @@ async function createCtr(args: string[], o: CtrOpts = {}): Promise<Ctr> {
   o.mutate?.(cfg, t.path);
   const bundle = makeBundle(join(t.path, 'bundle'), cfg);
   // busybox has these; the fixture's applet list does not link them.
-  for (const a of ['stty', 'tr']) symlinkSync('busybox', join(bundle, 'rootfs', 'bin', a));
+  for (const a of ['stty', 'tr']) if (!existsSync(join(bundle, 'rootfs', 'bin', a))) symlinkSync('busybox', join(bundle, 'rootfs', 'bin', a));
   const spec = validateSpec(cfg);
   const mgr = openCgroups({ id });
   let shimPid = 0;
@@ -557,6 +557,30 @@ describe('berth-shim', { skip }, () => {
     assert.equal(exit.exit_code, 137);
     assert.equal(exit.signal, 9);
     assert.equal((await assertShimGone(c)).oom_killed, true);
+  });
+
+  test('events: an OOM kill is pushed while the container runs, once per kill', async () => {
+    // The child that grows is killed; the container's shell goes on.
+    const c = await createCtr(['sh', '-c', 'sh -c \'x=0123456789abcdef; while true; do x=$x$x; done\'; echo survived; sleep 30'], {
+      mutate: (cfg) => { cfg.linux.resources = { memory: { limit: 16 << 20, swap: 16 << 20 } }; },
+    });
+    const ev = await Conn.open(c.dir);
+    try {
+      assert.deepEqual(await ev.req({ op: 'events' }), { ok: true, oom_kills: 0 });
+      await startCtr(c);
+      assert.deepEqual(await ev.line(), { ok: true, event: 'oom', oom_kills: 1 });
+      const st = await shimReq(c.dir, { op: 'state' });
+      assert.equal(st.status, 'running');
+      await until('the shell to go on', () => existsSync(c.log) && readFileSync(c.log, 'utf8').includes('survived'));
+      // A late subscriber learns the count so far; an exec is no event source.
+      assert.deepEqual(await shimReq(c.dir, { op: 'events' }), { ok: true, oom_kills: 1 });
+      assert.equal((await shimReq(c.dir, { op: 'events', exec: 'nope' })).ok, false);
+      await shimReq(c.dir, { op: 'kill', signal: 9 });
+      assert.equal((await ev.end()).length, 0, 'no second event at the exit: the connection just closes');
+      assert.equal((await assertShimGone(c)).oom_killed, true);
+    } finally {
+      ev.close();
+    }
   });
 
   test('the shim survives the death of its launcher and keeps logging', async () => {
