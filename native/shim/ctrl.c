@@ -352,6 +352,9 @@ void ctrl_request(struct client *c, char *line)
       return reply_exit(c, t);
     c->mode = C_WAIT;
     c->t = t;
+    c->events = t == S.ctr && json_get_bool(v, n, "events", 0);
+    if (c->events)
+      log_drops_notify(c); /* a waiter that reconnects learns the count at once */
     return client_update(c);
   }
   if (!strcmp(op, "attach"))

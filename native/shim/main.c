@@ -156,6 +156,7 @@ static void on_tick(struct ev *ev, uint32_t events)
     return;
   task_check_drain(S.ctr, now);
   waiting |= S.ctr->exited && !S.ctr->drained;
+  waiting |= log_drops_tick(now);
   for (struct task *t = S.execs; t; t = t->next) {
     task_check_drain(t, now);
     waiting |= t->exited && !t->drained;

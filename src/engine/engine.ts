@@ -76,6 +76,8 @@ export interface Engine {
   /** Docker's GET /info fields this engine knows. */
   info(): Promise<Record<string, unknown>>;
   df(): Promise<DiskUsage>;
+  /** Log entries the shims dropped, per container id, over each container's life (for metrics). */
+  logDrops(): Record<string, number>;
   /** Stop watching; containers keep running. */
   close(): Promise<void>;
 }
@@ -223,6 +225,9 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
           Volumes: [],
           BuildCache: [],
         };
+      },
+      logDrops() {
+        return containers.logDrops();
       },
       async close() {
         await containers.close();

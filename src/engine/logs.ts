@@ -3,8 +3,9 @@
 // `--since` and `--until` binary-search each file's index (log-index.ts) instead of scanning,
 // whole files are skipped by the time of their first entry, and `--tail` reads backwards from
 // the end; so their cost does not grow with the size of the log.
-import { closeSync, createReadStream, existsSync, fstatSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { LogIndex, type ReadCounter } from './log-index.js';
 import type { LogLine, LogOptions } from './types.js';
@@ -146,8 +147,17 @@ function* forwardPlain(s: Source, counter: ReadCounter, done: { pos: number }): 
 
 /** Lines of a gzipped file's range, forwards (offsets are in the uncompressed stream: what is before `start` is inflated and dropped). */
 async function* forwardGzip(s: Source, counter: ReadCounter): AsyncGenerator<string> {
-  const raw = createReadStream('', { fd: s.fd, autoClose: false, start: 0 });
-  raw.on('data', (b) => { counter.bytesRead += (b as Buffer).length; });
+  // Synchronous reads of our fd: nothing is in flight when the reader stops early and the fd is closed.
+  const raw = Readable.from((function* () {
+    const buf = Buffer.alloc(CHUNK);
+    for (let pos = 0; ;) {
+      const n = readSync(s.fd, buf, 0, buf.length, pos);
+      if (n <= 0) return;
+      counter.bytesRead += n;
+      pos += n;
+      yield Buffer.from(buf.subarray(0, n));
+    }
+  })());
   let pos = 0;
   let rest: Buffer = Buffer.alloc(0);
   try {
