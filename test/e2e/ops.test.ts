@@ -150,6 +150,18 @@ describe('berthd with daemon.json: runtimes, log defaults, sizes', { skip }, () 
     ok(['rm', id, own]);
   });
 
+  test('--log-driver none: attached output still shows, nothing is written, docker logs says why', () => {
+    const id = ok(['run', '-d', ...NONE, '--log-driver', 'none', IMAGE, 'sh', '-c', 'echo not kept']).trim();
+    ok(['wait', id]);
+    assert.equal(ok(['inspect', '-f', '{{.LogPath}}|{{.HostConfig.LogConfig.Type}}', id]), '|none\n');
+    const r = d.docker(['logs', id]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /configured logging driver does not support reading/);
+    assert.deepEqual(readdirSync(join(d.dataRoot, 'containers', id)).filter((f) => f.includes('json.log')), []);
+    assert.equal(ok(['run', '--rm', ...NONE, '--log-driver', 'none', IMAGE, 'echo', 'attached']), 'attached\n');
+    ok(['rm', id]);
+  });
+
   test('docker logs --since/--until/--tail on a rotated, compressed log', async () => {
     const id = ok(['run', '-d', ...NONE, IMAGE, 'sh', '-c', 'seq 1 3000']).trim();
     ok(['wait', id]);
