@@ -242,10 +242,14 @@ static int start_container(struct launch *l, struct serr *e)
     return fail_msg(e, "init", ENOMEM, "out of memory");
   task_watch(S.ctr);
   ev_watch(&S.sig, EPOLLIN);
-  if (S.runtime)
+  if (S.runtime) {
     launch_free(l); /* done: the runtime has exited, `start` is a control request */
-  else
+    /* The runtime's own helpers (runc's nsexec stages) fell to us when it exited: reap them now,
+     * so they do not show in the container's pids until the loop would have. */
+    reap_children();
+  } else {
     ctrl_launch_watch(l);
+  }
   return 0;
 }
 
