@@ -511,8 +511,9 @@ export class ContainerManager implements ContainerService {
   /** `auto`: a restart by the policy; otherwise a start by the user, which resets the restart state (dockerd's ResetRestartManager). */
   private async startLocked(id: string, auto = false): Promise<boolean> {
     if (!auto) this.restarts.reset(id);
-    // A new task counts its drops from zero.
-    const c = this.store.update(id, (r) => { r.logDroppedTask = 0; });
+    let c = this.store.get(id);
+    // A new task counts its drops from zero (a write only when the last one dropped any).
+    if (c.logDroppedTask) c = this.store.update(id, (r) => { r.logDroppedTask = 0; });
     const stale = this.lc.md.findTask(this.lc.namespace, id);
     if (stale) await this.lc.deleteTask(id, { force: true });
     // Records from before rotation was on by default get today's defaults.
