@@ -107,7 +107,7 @@ describe('daemon config', () => {
       [[], { 'default-runtime': 'crun' }, /default-runtime: specified default runtime 'crun' does not exist$/],
       [['--default-ulimit', 'nofiles=1'], undefined, /default-ulimits: invalid ulimit type: nofiles$/],
       [[], { 'default-ulimits': { nofile: { Soft: 10, Hard: 5 } } }, /default-ulimits: ulimit soft limit must be less than or equal to hard limit: 10 > 5$/],
-      [[], { hosts: ['/run/x.sock'] }, /hosts: invalid host/],
+      [[], { hosts: ['udp://127.0.0.1:1'] }, /hosts: invalid host "udp:\/\/127.0.0.1:1": only unix:\/\/ and tcp:\/\/ are supported/],
       [[], { 'registry-mirrors': ['mirror.example'] }, /registry-mirrors: invalid mirror/],
       [[], { 'max-concurrent-downloads': -1 }, /max-concurrent-downloads: invalid max concurrent downloads: -1$/],
       [[], { 'exec-root': `/tmp/${'x'.repeat(80)}` }, /exec-root: exec root .* is too long/],

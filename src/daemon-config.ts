@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import { parseHost } from './api/server.js';
 import { errInvalid } from './common/errors.js';
 import { LEVELS, type Level } from './common/log.js';
 import { ramInBytes } from './common/units.js';
@@ -246,7 +247,8 @@ function logOptsFile(v: unknown): Record<string, string> {
 /** One setting: its daemon.json key, its flags, and how each form is read. */
 interface Option {
   key: string;
-  field: keyof DaemonConfig;
+  /** Where the value goes; none for a key that is only checked. */
+  field?: keyof DaemonConfig;
   flags: string[];
   /** A boolean flag takes no argument (`--debug`, or `--debug=false`). */
   bool?: boolean;
@@ -274,7 +276,10 @@ const OPTIONS: Option[] = [
   { key: 'cgroup-parent', field: 'cgroupParent', flags: ['--cgroup-parent'], file: nonEmpty },
   { key: 'log-driver', field: 'logDriver', flags: ['--log-driver'], file: nonEmpty },
   { key: 'log-opts', field: 'logOpts', flags: ['--log-opt'], file: logOptsFile, flag: logOptFlag },
-  { key: 'default-ulimits', field: 'defaultUlimits', flags: ['--default-ulimit'], file: ulimitsFile, flag: (v, prev) => [...((prev as Ulimit[] | undefined) ?? []).filter((u) => u.Name !== ulimitFlag(v).Name), ulimitFlag(v)] },
+  { key: 'default-ulimits', field: 'defaultUlimits', flags: ['--default-ulimit'], file: ulimitsFile, flag: (v, prev) => {
+    const u = ulimitFlag(v);
+    return [...((prev as Ulimit[] | undefined) ?? []).filter((x) => x.Name !== u.Name), u];
+  } },
   { key: 'default-shm-size', field: 'defaultShmSize', flags: ['--default-shm-size'], file: (v) => shmSize(str(v)), flag: shmSize },
   { key: 'max-concurrent-downloads', field: 'maxConcurrentDownloads', flags: ['--max-concurrent-downloads'], file: int, flag: atoi },
   { key: 'default-address-pools', field: 'defaultAddressPools', flags: ['--default-address-pool'], file: poolsFile, flag: (v, prev) => [...((prev as AddressPool[] | undefined) ?? []), poolFlag(v)] },
@@ -287,7 +292,7 @@ const OPTIONS: Option[] = [
   { key: 'dns-forward', field: 'dnsForward', flags: ['--dns-forward'], bool: true, file: bool },
   { key: 'shutdown-containers', field: 'shutdownContainers', flags: ['--shutdown-containers'], bool: true, file: bool },
   // Berth always restores containers; accepted so a Docker daemon.json with it set carries over.
-  { key: 'live-restore', field: 'shutdownContainers', flags: ['--live-restore'], bool: true, file: liveRestore, flag: (v) => liveRestore(parseBoolFlag(v)) },
+  { key: 'live-restore', flags: ['--live-restore'], bool: true, file: liveRestore, flag: (v) => liveRestore(parseBoolFlag(v)) },
 ];
 
 function liveRestore(v: unknown): undefined {
@@ -321,6 +326,7 @@ Options:
       --ip-masq                               Enable IP masquerading for bridge networks (default true)
       --log-driver string                     Default driver for container logs (default "json-file")
   -l, --log-level string                      Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
+      --live-restore                          Keep containers running across a daemon restart (always on in Berth)
       --log-opt map                           Default log driver options for containers (default map[])
       --max-concurrent-downloads int          Set the max concurrent downloads (default ${DEFAULT_MAX_CONCURRENT_DOWNLOADS})
       --metrics-addr string                   Set default address and port to serve the metrics api on
@@ -396,7 +402,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     let shown: string;
     if (o.bool) {
       try {
-        value = o.flag ? o.flag(inline ?? 'true', f[o.field]) : inline === undefined ? true : parseBoolFlag(inline);
+        value = o.flag ? o.flag(inline ?? 'true', o.field && f[o.field]) : inline === undefined ? true : parseBoolFlag(inline);
       } catch (e) {
         throw invalid(inline ?? 'true', e);
       }
@@ -405,13 +411,13 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       const v = inline ?? argv[++i];
       if (v === undefined) throw errInvalid(`flag needs an argument: ${name}`);
       try {
-        value = o.flag ? o.flag(v, f[o.field]) : v;
+        value = o.flag ? o.flag(v, o.field && f[o.field]) : v;
       } catch (e) {
         throw invalid(v, e);
       }
       shown = goValue(value);
     }
-    if (value !== undefined) f[o.field] = value;
+    if (value !== undefined && o.field) f[o.field] = value;
     out.given.set(o.key, shown);
   }
   return out;
@@ -443,7 +449,7 @@ export function parseConfigFile(text: string, path: string): { fields: Fields; k
       if (!(e instanceof ValueError)) throw e;
       throw fail(`${k}: invalid value ${JSON.stringify(v)}: ${e.message}`);
     }
-    if (value !== undefined) fields[o.field] = value;
+    if (value !== undefined && o.field) fields[o.field] = value;
   }
   return { fields: fields as Fields, keys: new Map(entries) };
 }
@@ -510,7 +516,11 @@ export function validateConfig(c: DaemonConfig): void {
     throw bad('exec-root', (e as Error).message);
   }
   for (const h of c.hosts) {
-    if (!/^(unix|tcp|fd):\/\/./.test(h) && !/^[^:/]*:\d+$/.test(h)) throw bad('hosts', `invalid host ${JSON.stringify(h)}: unix:///path or tcp://host:port is expected`);
+    try {
+      parseHost(h);
+    } catch (e) {
+      throw bad('hosts', (e as Error).message);
+    }
   }
   for (const mirror of c.registryMirrors) {
     let u: URL | undefined;

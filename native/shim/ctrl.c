@@ -112,6 +112,7 @@ void ctrl_answer_waiters(struct task *t)
     reply_exit(c, t);
     c->mode = C_REQ;
     c->t = NULL;
+    c->events = 0;
     client_update(c);
     client_process_lines(c); /* requests pipelined behind the wait */
   }
@@ -274,6 +275,7 @@ static void op_start(struct client *c)
   if (runtime_start(err, sizeof err))
     return reply_err(c, err);
   clock_gettime(CLOCK_REALTIME, &S.ctr->started);
+  reap_children(); /* what the runtime left behind, before anyone counts the container's pids */
   reply_ok(c);
 }
 
@@ -358,6 +360,9 @@ void ctrl_request(struct client *c, char *line)
       return reply_exit(c, t);
     c->mode = C_WAIT;
     c->t = t;
+    c->events = t == S.ctr && json_get_bool(v, n, "events", 0);
+    if (c->events)
+      log_drops_notify(c); /* a waiter that reconnects learns the count at once */
     return client_update(c);
   }
   if (!strcmp(op, "attach"))

@@ -63,6 +63,7 @@ void shim_finish(void)
   write_file_atomic(S.dir, "exit.json", b, n, &e);
   S.finishing = 1;
   S.finish_deadline = mono_ms() + FINISH_MS;
+  log_drops_notify(NULL); /* the last count before the exit, so nothing is held back */
   ctrl_answer_waiters(t);
   client_close_stream(t);
   kill_leftovers();

@@ -206,6 +206,52 @@ static void idx_note(const struct timespec *ts)
     idx_last = logsize;
 }
 
+/* Drops are pushed to the lifecycle's `wait` (with "events":true) as they happen, at most once
+ * a second, so a full disk shows in events and stats while it lasts, not only at the exit. */
+static unsigned long long drops_sent;
+static int64_t drops_sent_ms = -1000000;
+
+static void drops_send(struct client *only)
+{
+  char b[128];
+  int n = snprintf(b, sizeof b, "{\"ok\":true,\"event\":\"log-dropped\",\"log_dropped\":%llu}\n", S.log_dropped);
+  for (struct client *c = S.clients; c; c = c->next)
+    if ((!only || c == only) && !c->dead && c->mode == C_WAIT && c->t == S.ctr && c->events)
+      client_send(c, b, (size_t)n);
+}
+
+void log_drops_notify(struct client *only)
+{
+  if (only) {
+    if (S.log_dropped > 0)
+      drops_send(only);
+    return;
+  }
+  if (S.log_dropped == drops_sent)
+    return;
+  drops_send(NULL);
+  drops_sent = S.log_dropped;
+  drops_sent_ms = mono_ms();
+}
+
+int log_drops_tick(int64_t now)
+{
+  if (S.log_dropped == drops_sent)
+    return 0;
+  if (now - drops_sent_ms >= 1000)
+    log_drops_notify(NULL);
+  return S.log_dropped != drops_sent;
+}
+
+static void dropped(void)
+{
+  S.log_dropped++;
+  if (mono_ms() - drops_sent_ms >= 1000)
+    log_drops_notify(NULL);
+  else
+    tick_need();
+}
+
 static void entry(int kind, const char *p, size_t n)
 {
   struct timespec ts;
@@ -217,7 +263,7 @@ static void entry(int kind, const char *p, size_t n)
   len += (size_t)snprintf(ebuf + len, sizeof ebuf - len, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n",
                           kind == 2 ? "stderr" : "stdout", tbuf);
   if (logfd < 0) {
-    S.log_dropped++;
+    dropped();
     return;
   }
   if (S.log_max_size > 0 && logsize > 0 && logsize + (long long)len > S.log_max_size)
@@ -230,7 +276,7 @@ static void entry(int kind, const char *p, size_t n)
   if (w > 0)
     logsize += w;
   if (w != (ssize_t)len)
-    S.log_dropped++;
+    dropped();
   /* A rare long, escaped line touched many pages: give them back rather than keep them dirty. */
   if (len > 4 * 4096) {
     size_t end = (len + 4095) & ~(size_t)4095; /* <= EBUF_SIZE: never a page of another variable */

@@ -156,6 +156,7 @@ static void on_tick(struct ev *ev, uint32_t events)
     return;
   task_check_drain(S.ctr, now);
   waiting |= S.ctr->exited && !S.ctr->drained;
+  waiting |= log_drops_tick(now);
   for (struct task *t = S.execs; t; t = t->next) {
     task_check_drain(t, now);
     waiting |= t->exited && !t->drained;
@@ -242,10 +243,14 @@ static int start_container(struct launch *l, struct serr *e)
     return fail_msg(e, "init", ENOMEM, "out of memory");
   task_watch(S.ctr);
   ev_watch(&S.sig, EPOLLIN);
-  if (S.runtime)
+  if (S.runtime) {
     launch_free(l); /* done: the runtime has exited, `start` is a control request */
-  else
+    /* The runtime's own helpers (runc's nsexec stages) fell to us when it exited: reap them now,
+     * so they do not show in the container's pids until the loop would have. */
+    reap_children();
+  } else {
     ctrl_launch_watch(l);
+  }
   return 0;
 }
 

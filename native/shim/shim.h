@@ -142,6 +142,9 @@ int task_exit_code(const struct task *t, int *sig);
 #define LOG_IDX_RECORD 16   /* u64 time (ns since the epoch), u64 offset; little-endian */
 int log_open(struct serr *e);
 int log_child_exited(pid_t pid); /* 1 if pid was the log's compressor */
+struct client;
+void log_drops_notify(struct client *only); /* push the drop count to event waiters (NULL: all, if it changed) */
+int log_drops_tick(int64_t now);            /* 1 while a notification is held back */
 void log_feed(struct stream *s, const char *p, size_t n);
 void log_flush(struct stream *s);
 
@@ -157,6 +160,7 @@ struct client {
   struct task *t;
   struct launch *launch;
   int want_in, want_out, want_err, raw;
+  int events; /* a container `wait` that also takes event lines (log drops) */
   int rd_closed, close_after_flush, dead;
   struct chunk *q, *qtail;
   size_t qbytes;

@@ -28,7 +28,8 @@ import type { EventBus } from './events.js';
 import { ExecManager } from './exec.js';
 import { HealthMonitor, healthOnStart, mergeHealthcheck, validateHealthcheck } from './health.js';
 import { RestartManager, policyWantsRestart, validateRestartPolicy } from './restart.js';
-import { readLogs } from './logs.js';
+import { logDiskUsage, readLogs } from './logs.js';
+import { readExitFile } from '../lifecycle/shim-client.js';
 import { generateName, newContainerId, normalizeName, noSuchContainer } from './names.js';
 import { attachRequest, checkConnectable, endpointSettings, networkSettings, planNetwork, summaryPorts, writeNetworkFiles } from './container-network.js';
 import type { NetworkManager, NetworkRecord } from '../network/networks.js';
@@ -245,11 +246,14 @@ export class ContainerManager implements ContainerService {
     });
     const onExit = (e: LifecycleEvent) => this.onTaskExit(e.id);
     const onOom = (e: LifecycleEvent) => this.onTaskOom(e.id);
+    const onDrops = (e: LifecycleEvent) => this.noteLogDrops(e.id, Number(e.logDropped ?? 0));
     this.lc.events.on('/tasks/exit', onExit);
     this.lc.events.on('/tasks/oom', onOom);
+    this.lc.events.on('/tasks/log-dropped', onDrops);
     this.stopListening = () => {
       this.lc.events.off('/tasks/exit', onExit);
       this.lc.events.off('/tasks/oom', onOom);
+      this.lc.events.off('/tasks/log-dropped', onDrops);
     };
   }
 
@@ -515,7 +519,9 @@ export class ContainerManager implements ContainerService {
   /** `auto`: a restart by the policy; otherwise a start by the user, which resets the restart state (dockerd's ResetRestartManager). */
   private async startLocked(id: string, auto = false): Promise<boolean> {
     if (!auto) this.restarts.reset(id);
-    const c = this.store.get(id);
+    let c = this.store.get(id);
+    // A new task counts its drops from zero (a write only when the last one dropped any).
+    if (c.logDroppedTask) c = this.store.update(id, (r) => { r.logDroppedTask = 0; });
     const stale = this.lc.md.findTask(this.lc.namespace, id);
     if (stale) await this.lc.deleteTask(id, { force: true });
     // Records from before rotation was on by default get today's defaults.
@@ -846,6 +852,36 @@ export class ContainerManager implements ContainerService {
     this.publish(c, 'oom');
   }
 
+  /**
+   * A task's log drop count (cumulative for the task, from its shim): what is new is added to the
+   * container's and announced with a `log_dropped` event. Counts are kept in the record, so a
+   * shim's repeat after a daemon restart adds nothing.
+   */
+  private noteLogDrops(id: string, taskCount: number): void {
+    let delta = 0;
+    let rec: ContainerRecord;
+    try {
+      rec = this.store.update(id, (r) => {
+        const seen = r.logDroppedTask ?? 0;
+        delta = Math.max(0, taskCount - seen);
+        r.logDroppedTask = Math.max(seen, taskCount);
+        r.logDropped = (r.logDropped ?? 0) + delta;
+      });
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw e;
+    }
+    if (delta > 0) {
+      this.log.warn('log entries dropped', { id, dropped: delta, total: rec.logDropped });
+      this.publish(rec, 'log_dropped', { dropped: String(delta), total: String(rec.logDropped ?? 0) });
+    }
+  }
+
+  /** Log entries dropped so far, per container id (for metrics). */
+  logDrops(): Record<string, number> {
+    return Object.fromEntries(this.store.list().map((c) => [c.id, c.logDropped ?? 0]));
+  }
+
   /** Record a stopped task's exit in the container, clean up after it, publish, AutoRemove. */
   async applyExit(id: string): Promise<void> {
     const c = this.store.find(id);
@@ -853,6 +889,11 @@ export class ContainerManager implements ContainerService {
     const t = this.lc.md.findTask(this.lc.namespace, id);
     if (!t || t.status !== 'stopped') return;
     this.health.stop(id);
+    // The shim's final count (drops while the daemon was away included), before the task dir goes.
+    try {
+      const final = readExitFile(t.dir);
+      if (final?.logDropped) this.noteLogDrops(id, final.logDropped);
+    } catch { /* a damaged exit file: the events so far stand */ }
     try {
       await this.lc.deleteTask(id);
     } catch (e) {
@@ -1084,10 +1125,16 @@ export class ContainerManager implements ContainerService {
     return out;
   }
 
+  /**
+   * SizeRw is the container's writable layer plus its log files and their indexes: Docker counts
+   * only the layer, but a log is the container's data on disk too, and this is where `ps --size`
+   * and `system df` users look for it (a Berth choice, docs/engine.md).
+   */
   private async sizes(c: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
     let rw = 0;
     let lower = 0;
     try { rw = (await this.images.snapshotter.usage(c.snapshotKey)).size; } catch { /* gone */ }
+    if (c.logPath) rw += logDiskUsage(c.logPath);
     try {
       const img = await this.images.get(c.image);
       for (const ch of img.chainIds) lower += (await this.images.snapshotter.usage(ch)).size;
@@ -1237,7 +1284,7 @@ export class ContainerManager implements ContainerService {
       const r = self.store.find(id);
       if (!r || !isLive(r.state.status)) return undefined;
       try {
-        const out = toStatsJSON(id, r.name, await self.lc.stats(id), nowIso(), prev);
+        const out: StatsJSON = { ...toStatsJSON(id, r.name, await self.lc.stats(id), nowIso(), prev), berth: { log_dropped: r.logDropped ?? 0 } };
         // Host networking shows no container counters (dockerd: none); a netns of its own does.
         const nets = r.hostConfig.NetworkMode !== 'host' ? netDevStats(r.state.pid) : undefined;
         if (nets) out.networks = nets;
@@ -1382,6 +1429,7 @@ export class ContainerManager implements ContainerService {
       if (filters['label!']?.length && filters['label!'].some((v) => labelMatch(c, v))) continue;
       let size = 0;
       try { size = (await this.images.snapshotter.usage(c.snapshotKey)).size; } catch { /* none */ }
+      if (c.logPath) size += logDiskUsage(c.logPath);
       try {
         await this.lock(c.id, async () => {
           const cur = this.store.find(c.id);

@@ -84,6 +84,8 @@ export interface Engine {
   /** Docker's GET /info fields this engine knows. */
   info(): Promise<Record<string, unknown>>;
   df(): Promise<DiskUsage>;
+  /** Log entries the shims dropped, per container id, over each container's life (for metrics). */
+  logDrops(): Record<string, number>;
   /** Stop watching; containers keep running. */
   close(): Promise<void>;
 }
@@ -245,6 +247,9 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
           Volumes: await volumes.usage(),
           BuildCache: [],
         };
+      },
+      logDrops() {
+        return containers.logDrops();
       },
       async close() {
         lifecycle.events.off('event', onLifecycleEvent);

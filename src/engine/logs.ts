@@ -3,14 +3,30 @@
 // `--since` and `--until` binary-search each file's index (log-index.ts) instead of scanning,
 // whole files are skipped by the time of their first entry, and `--tail` reads backwards from
 // the end; so their cost does not grow with the size of the log.
-import { closeSync, createReadStream, existsSync, fstatSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { LogIndex, type ReadCounter } from './log-index.js';
 import type { LogLine, LogOptions } from './types.js';
 
+let lastWhole = '';
+let lastWholeSecs = 0;
+
 /** An RFC 3339 timestamp with up to nanosecond digits, as fractional Unix seconds (exact to the microsecond). */
 export function timeToSeconds(t: string): number {
+  // The shim's own form, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, on every line: the whole seconds are
+  // parsed once per second of log, not once per line.
+  if (t.length >= 20 && t.charCodeAt(t.length - 1) === 90 /* Z */ && (t.charCodeAt(19) === 46 /* . */ || t.length === 20)) {
+    const whole = t.slice(0, 19);
+    if (whole !== lastWhole) {
+      const secs = Date.parse(`${whole}Z`) / 1000;
+      if (Number.isNaN(secs)) return secs;
+      lastWhole = whole;
+      lastWholeSecs = secs;
+    }
+    return t.length === 20 ? lastWholeSecs : lastWholeSecs + Number(`0.${t.slice(20, -1)}`);
+  }
   const m = /^(.*?)(\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(t);
   if (!m) return Date.parse(t) / 1000;
   const whole = Date.parse(m[1]! + m[4]!) / 1000;
@@ -146,8 +162,17 @@ function* forwardPlain(s: Source, counter: ReadCounter, done: { pos: number }): 
 
 /** Lines of a gzipped file's range, forwards (offsets are in the uncompressed stream: what is before `start` is inflated and dropped). */
 async function* forwardGzip(s: Source, counter: ReadCounter): AsyncGenerator<string> {
-  const raw = createReadStream('', { fd: s.fd, autoClose: false, start: 0 });
-  raw.on('data', (b) => { counter.bytesRead += (b as Buffer).length; });
+  // Synchronous reads of our fd: nothing is in flight when the reader stops early and the fd is closed.
+  const raw = Readable.from((function* () {
+    const buf = Buffer.alloc(CHUNK);
+    for (let pos = 0; ;) {
+      const n = readSync(s.fd, buf, 0, buf.length, pos);
+      if (n <= 0) return;
+      counter.bytesRead += n;
+      pos += n;
+      yield Buffer.from(buf.subarray(0, n));
+    }
+  })());
   let pos = 0;
   let rest: Buffer = Buffer.alloc(0);
   try {
@@ -295,11 +320,19 @@ export async function* readLogs(path: string, opts: LogOptions, signal: AbortSig
     } else {
       for (const s of chosen) {
         const done = { pos: s.start };
-        const lines = s.file.gz ? forwardGzip(s, counter) : forwardPlain(s, counter, done);
-        for await (const line of lines) {
-          if (signal.aborted) return;
-          const l = parseLine(line);
-          if (keep(l)) yield l;
+        if (s.file.gz) {
+          for await (const line of forwardGzip(s, counter)) {
+            if (signal.aborted) return;
+            const l = parseLine(line);
+            if (keep(l)) yield l;
+          }
+        } else {
+          // A sync loop: `for await` over a sync generator would cost a promise per line.
+          for (const line of forwardPlain(s, counter, done)) {
+            if (signal.aborted) return;
+            const l = parseLine(line);
+            if (keep(l)) yield l;
+          }
         }
         if (s === liveSource) liveOffset = done.pos;
       }

@@ -42,6 +42,10 @@ export interface ContainerRecord {
   logPath: string;
   /** json-file rotation from LogConfig with the defaults applied (max-size in bytes, 0 = none; max-file; compress). */
   logOpts?: { maxSize?: number; maxFiles?: number; compress?: boolean };
+  /** Log entries the shim dropped, over the container's life (log-dropped events add to it). */
+  logDropped?: number;
+  /** The current (or last) task's drop count already added to `logDropped`. */
+  logDroppedTask?: number;
   hostnamePath: string;
   hostsPath: string;
   resolvConfPath: string;

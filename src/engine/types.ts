@@ -300,6 +300,8 @@ export interface StatsJSON {
   name: string;
   id: string;
   networks?: Record<string, { rx_bytes: number; rx_packets: number; rx_errors: number; rx_dropped: number; tx_bytes: number; tx_packets: number; tx_errors: number; tx_dropped: number }>;
+  /** Berth's own: log entries the shim dropped (a write failed), over the container's life. */
+  berth?: { log_dropped: number };
 }
 
 export interface CpuStats {

@@ -28,7 +28,9 @@ export const SHIM_DIED_REASON = 'shim died; exit status unknown';
 export type EventTopic =
   | '/containers/create' | '/containers/delete'
   | '/tasks/create' | '/tasks/start' | '/tasks/exit' | '/tasks/oom' | '/tasks/delete'
-  | '/tasks/exec-added' | '/tasks/exec-started' | '/tasks/paused' | '/tasks/resumed';
+  | '/tasks/exec-added' | '/tasks/exec-started' | '/tasks/paused' | '/tasks/resumed'
+  // Ours: the shim dropped log entries (a full disk); `logDropped` is the task's count so far.
+  | '/tasks/log-dropped';
 
 /** One event: topic, namespace, container id, RFC 3339 timestamp, and the topic's payload. */
 export interface LifecycleEvent {
@@ -689,7 +691,7 @@ export class Lifecycle {
     const shim = this.shim(t);
     for (let attempt = 0; ; attempt++) {
       try {
-        const exit = await shim.wait(undefined, signal);
+        const exit = await shim.wait(undefined, signal, (logDropped) => this.publish('/tasks/log-dropped', t.containerId, { logDropped }));
         await this.starting.get(t.containerId);
         return this.applyExit(t, exitFromShim(exit));
       } catch (e) {

@@ -197,6 +197,8 @@ interface RequestOptions {
   signal?: AbortSignal;
   /** No deadline for `wait`; a few seconds for the rest (a live shim answers at once). */
   timeoutMs?: number;
+  /** Lines with an `event` before the reply (a `wait` with `"events":true`). */
+  onEvent?: (e: Record<string, unknown>) => void;
 }
 
 /**
@@ -243,18 +245,25 @@ export class ShimClient {
       };
       const onData = (chunk: Buffer) => {
         buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-        const nl = buf.indexOf(0x0a);
-        if (nl < 0) {
-          if (buf.length > 1 << 20) done(errInternal(`${what}: reply line too long`));
-          return;
+        for (;;) {
+          const nl = buf.indexOf(0x0a);
+          if (nl < 0) {
+            if (buf.length > 1 << 20) done(errInternal(`${what}: reply line too long`));
+            return;
+          }
+          let reply: Reply;
+          try {
+            reply = JSON.parse(buf.subarray(0, nl).toString('utf8')) as Reply;
+          } catch (e) {
+            return done(errInternal(`${what}: bad reply: ${buf.subarray(0, Math.min(nl, 200)).toString()}`, e));
+          }
+          if (reply.ok && typeof reply.event === 'string' && o.onEvent) {
+            buf = buf.subarray(nl + 1);
+            o.onEvent(reply);
+            continue;
+          }
+          return done(undefined, reply, buf.subarray(nl + 1));
         }
-        let reply: Reply;
-        try {
-          reply = JSON.parse(buf.subarray(0, nl).toString('utf8')) as Reply;
-        } catch (e) {
-          return done(errInternal(`${what}: bad reply: ${buf.subarray(0, Math.min(nl, 200)).toString()}`, e));
-        }
-        done(undefined, reply, buf.subarray(nl + 1));
       };
       sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'));
       sock.on('data', onData);
@@ -283,9 +292,15 @@ export class ShimClient {
     await this.request({ op: 'kill', signal, ...(execId ? { exec: execId } : {}) }, { timeoutMs: 5000 });
   }
 
-  /** Resolves once the container (or exec) has exited. */
-  async wait(execId?: string, signal?: AbortSignal): Promise<ShimExit> {
-    const { reply } = await this.request({ op: 'wait', ...(execId ? { exec: execId } : {}) }, { signal });
+  /**
+   * Resolves once the container (or exec) has exited. With `onLogDropped`, the container's log
+   * drop count is passed on while waiting: at once if there are drops, then at most once a second.
+   */
+  async wait(execId?: string, signal?: AbortSignal, onLogDropped?: (count: number) => void): Promise<ShimExit> {
+    const { reply } = await this.request({ op: 'wait', ...(execId ? { exec: execId } : {}), ...(onLogDropped ? { events: true } : {}) }, {
+      signal,
+      ...(onLogDropped ? { onEvent: (e: Record<string, unknown>) => { if (e.event === 'log-dropped') onLogDropped(Number(e.log_dropped ?? 0)); } } : {}),
+    });
     return toExit(reply.exit as Record<string, unknown>);
   }
 

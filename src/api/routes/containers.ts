@@ -119,9 +119,17 @@ export function registerContainerRoutes(router: Router, containers: ContainerSer
     const res = ctx.res;
     res.writeHead(200, { 'Content-Type': hijackContentType(ctx.apiVersion, !tty) });
     res.flushHeaders();
+    // Lines come one by one: corked until the event loop turns (or the buffer fills and we wait
+    // for 'drain'), so a long past log goes out in large writes, not one syscall per line.
+    let corked = false;
     const write = async (l: { stream: 'stdout' | 'stderr'; text: Buffer; time: string }) => {
       const payload = timestamps ? Buffer.concat([Buffer.from(`${l.time} `), l.text]) : l.text;
       const chunk = tty ? payload : encodeFrame(l.stream === 'stderr' ? STDERR : STDOUT, payload);
+      if (!corked) {
+        corked = true;
+        res.cork();
+        setImmediate(() => { corked = false; res.uncork(); });
+      }
       if (!res.write(chunk)) {
         await new Promise<void>((r) => {
           const done = () => { res.off('drain', done); res.off('close', done); r(); };

@@ -1,10 +1,10 @@
 // Engine logs on real containers: rotation on by default, gzipped rotated files read back in order, and the time index that keeps --since/--until/--tail from reading the whole log.
 import assert from 'node:assert/strict';
-import { copyFileSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
+import { copyFileSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readLogs, timeToSeconds } from '../../../src/engine/logs.js';
-import type { LogLine, LogOptions } from '../../../src/engine/types.js';
+import type { LogLine, LogOptions, StatsJSON } from '../../../src/engine/types.js';
 import { World, logText, run, skip, until } from './helpers.js';
 
 /** Read a log file directly with the engine's reader, counting the bytes it takes from disk. */
@@ -20,6 +20,7 @@ const nums = (lines: LogLine[]) => lines.map((l) => Number(l.text.toString()));
 describe('engine: container logs, rotation and the index', { skip }, () => {
   const w = new World();
   let big = '';
+  let bigId = '';
   let bigEntries: Array<{ n: number; time: string }> = [];
   before(async () => {
     await w.open();
@@ -28,6 +29,7 @@ describe('engine: container logs, rotation and the index', { skip }, () => {
     const id = await run(w.engine, ['seq', '1', '40000'], { HostConfig: { LogConfig: { Type: 'json-file', Config: { 'max-size': '-1' } } } });
     await w.engine.containers.wait(id, 'not-running');
     big = (await w.engine.containers.inspect(id)).LogPath;
+    bigId = id;
     bigEntries = readFileSync(big, 'utf8').split('\n').filter(Boolean).map((l) => {
       const j = JSON.parse(l) as { log: string; time: string };
       return { n: Number(j.log), time: j.time };
@@ -106,6 +108,52 @@ describe('engine: container logs, rotation and the index', { skip }, () => {
     assert.ok(r.bytesRead < 300 * 1024, `read ${r.bytesRead} bytes`);
     const withSince = await read(big, { tail: 3, since: timeToSeconds(bigEntries[100]!.time) });
     assert.deepEqual(nums(withSince.lines), [39998, 39999, 40000]);
+  });
+
+  it('dropped log entries (a log that cannot be written) show in stats, in log_dropped events and in logDrops()', async () => {
+    const e = w.engine;
+    const { Id: id } = await e.containers.create({ Image: 'busybox:berth-test', Cmd: ['sh', '-c', 'seq 1 10; sleep 1.5; seq 1 5; sleep 1.5'] } as never, {});
+    // Every write to /dev/full fails with ENOSPC: the disk-full case, without filling a disk.
+    symlinkSync('/dev/full', (await e.containers.inspect(id)).LogPath);
+    const ac = new AbortController();
+    const events: Array<Record<string, string>> = [];
+    const seen = (async () => {
+      for await (const ev of e.events.subscribe({ filters: { container: [id], event: ['log_dropped'] } }, ac.signal)) events.push(ev.Actor.Attributes);
+    })();
+    await e.containers.start(id);
+    // The shim tells at the first drop, then at most once a second.
+    const total = () => Number(events.at(-1)?.total ?? 0);
+    await until('the first burst in events', () => total() === 10, 5000);
+    let stats: StatsJSON | undefined;
+    for await (const st of e.containers.stats(id, { stream: false, oneShot: true }, new AbortController().signal)) stats = st;
+    assert.equal(stats!.berth!.log_dropped, 10);
+    await e.containers.wait(id, 'not-running');
+    await until('the last drops', () => total() === 15, 5000);
+    let sum = 0;
+    for (const x of events) {
+      sum += Number(x.dropped);
+      assert.equal(Number(x.total), sum, 'each event carries the running total');
+    }
+    assert.ok(events.length <= 4, `${events.length} events for 2 bursts`);
+    assert.equal(e.logDrops()[id], 15);
+    // A second run counts on from there.
+    await e.containers.start(id);
+    await e.containers.wait(id, 'not-running');
+    await until('the second run\'s drops', () => e.logDrops()[id] === 30, 5000);
+    ac.abort();
+    await seen;
+    await e.containers.remove(id, {});
+  });
+
+  it('ps --size and system df count the log files in the container\'s SizeRw', async () => {
+    const e = w.engine;
+    const [c] = (await e.containers.list({ all: true, size: true })).filter((x) => x.Id === bigId);
+    const logBytes = statSync(big).size + statSync(`${big}.idx`).size;
+    assert.ok(c!.SizeRw! >= logBytes, `SizeRw ${c!.SizeRw} counts the ${logBytes} log bytes`);
+    assert.ok(c!.SizeRw! < logBytes + 1024 * 1024);
+    const df = await e.df();
+    assert.equal(df.Containers.find((x) => x.Id === bigId)!.SizeRw, c!.SizeRw);
+    assert.equal((await e.containers.inspect(bigId, { size: true })).SizeRw, c!.SizeRw);
   });
 
   it('--since trusts the index: on a copy whose head holds entries from the year 2999, they are never read (a scan would show them)', async () => {

@@ -4,6 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { errorCode } from '../../../src/common/errors.js';
+import type { StatsJSON } from '../../../src/engine/types.js';
 import { BUSYBOX, World, demux, fakeConn, logText, run, skip as engineSkip, until } from './helpers.js';
 
 const RUNC = '/usr/sbin/runc';
@@ -101,6 +102,28 @@ describe('engine: containers run by runc', { skip }, () => {
     assert.match(c.received().toString(), /^\/dev\/pts\/\d+\r?\n$/);
     assert.equal((await e.containers.execInspect(Id)).ExitCode, 0);
     await e.containers.remove(r, { force: true });
+  });
+
+  it('the cgroup is where the lifecycle looks: stats, top, pause and unpause work on a runc container', async () => {
+    const e = w.engine;
+    const id = await run(e, ['sleep', '100'], { HostConfig: { Runtime: 'runc', PidsLimit: 50 } });
+    // `runc start` returns once its init read the exec fifo, a moment before its execve: until
+    // then the Go init's threads count in pids.current too.
+    let st: StatsJSON | undefined;
+    await until('one task in the cgroup', async () => {
+      for await (const s of e.containers.stats(id, { stream: false, oneShot: true }, new AbortController().signal)) st = s;
+      return st!.pids_stats.current === 1;
+    });
+    assert.equal(st!.pids_stats.limit, 50);
+    assert.ok((st!.memory_stats.usage ?? 0) > 0);
+    const top = await e.containers.top(id);
+    assert.equal(top.Processes.length, 1);
+    assert.match(top.Processes[0]!.at(-1)!, /sleep 100/);
+    await e.containers.pause(id);
+    assert.equal((await e.containers.inspect(id)).State.Status, 'paused');
+    await e.containers.unpause(id);
+    assert.equal((await execRun(w, id, ['true'])).code, 0);
+    await e.containers.remove(id, { force: true });
   });
 
   it('kill and OOM are recorded as for berth-init', async () => {
