@@ -20,6 +20,7 @@ struct chunk {
 };
 
 static void on_client(struct ev *ev, uint32_t events);
+static void read_in(struct client *c);
 
 void client_new(int fd)
 {
@@ -87,6 +88,22 @@ void clients_reap_dead(void)
     free(c->line);
     free(c);
   }
+}
+
+/* The last pass before the shim exits: requests already sent (a `wait` racing the exit) are
+ * read and answered, instead of being lost with the connection. Returns 1 if replies are queued. */
+int clients_last_requests(void)
+{
+  for (struct client *c = S.clients; c; c = c->next) {
+    for (int i = 0; i < 8 && !c->dead && c->mode == C_REQ && !c->rd_closed; i++) {
+      size_t before = c->llen;
+      int had_q = c->q != NULL;
+      read_in(c);
+      if (c->llen == before && (c->q != NULL) == had_q)
+        break; /* nothing more to read now */
+    }
+  }
+  return clients_pending();
 }
 
 int clients_pending(void)

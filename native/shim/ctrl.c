@@ -26,6 +26,13 @@ static void on_accept(struct ev *ev, uint32_t events)
   }
 }
 
+/* Before exiting: connections still in the backlog are taken, so their requests get answered. */
+void ctrl_accept_pending(void)
+{
+  if (S.ctrl.fd >= 0)
+    on_accept(&S.ctrl, EPOLLIN);
+}
+
 int ctrl_listen(struct serr *e)
 {
   struct sockaddr_un a = { .sun_family = AF_UNIX };

@@ -102,6 +102,17 @@ void shim_maybe_exit(void)
     busy = !t->drained;
   if (busy && mono_ms() < S.finish_deadline)
     return;
+  /* A request that raced the exit (sent, not yet read) is answered, once: the socket is removed
+   * first, so no new one can come; its reply is flushed before the exit. */
+  if (!S.last_pass) {
+    S.last_pass = 1;
+    ctrl_unlink();
+    ctrl_accept_pending();
+    if (clients_last_requests() && mono_ms() < S.finish_deadline + FINISH_MS) {
+      S.finish_deadline = mono_ms() + 250;
+      return;
+    }
+  }
   for (struct client *c = S.clients; c; c = c->next)
     client_close(c);
   for (struct launch *l = S.launches; l; l = l->next)

@@ -172,12 +172,15 @@ void client_update(struct client *c);
 void client_close(struct client *c);
 void client_close_stream(struct task *t); /* close every stream client of t once flushed */
 void clients_reap_dead(void);
-int clients_pending(void); /* a client still has output queued */
+int clients_pending(void);
+int clients_last_requests(void); /* before exiting: read and answer requests already sent */
+int clients_last_requests(void); /* before exiting: read and answer requests already sent */ /* a client still has output queued */
 void client_input(struct client *c, const char *p, size_t n);
 void client_process_lines(struct client *c);
 
 /* ctrl.c: the control socket */
 int ctrl_listen(struct serr *e);
+void ctrl_accept_pending(void); /* take connections still in the listen backlog */
 void ctrl_unlink(void); /* remove the socket file, unless another shim has bound that path since */
 void ctrl_request(struct client *c, char *line);
 void ctrl_exec_done(struct launch *l);
@@ -218,6 +221,7 @@ struct shim {
   struct client *clients;
   unsigned long long log_dropped;
   int finishing;
+  int last_pass; /* requests that raced the exit were read once */
   int64_t finish_deadline;
   struct ev ctrl, sig, tick;
   int ticking;

@@ -9,7 +9,7 @@ const ID = 'a'.repeat(64);
 function collect(bus: EventBus, filters: Record<string, string[]>, since = 0): Promise<EventMessage[]> {
   return (async () => {
     const out: EventMessage[] = [];
-    for await (const e of bus.subscribe({ since, until: Date.now() / 1000, filters }, new AbortController().signal)) out.push(e);
+    for await (const e of bus.subscribe({ since, until: Date.now() / 1000 + 1, filters }, new AbortController().signal)) out.push(e);
     return out;
   })();
 }
