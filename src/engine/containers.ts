@@ -13,6 +13,7 @@ import { join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { BerthError, errConflict, errInvalid, errNotImplemented, isNotFound } from '../common/errors.js';
+import { crashPoint } from '../common/crash-point.js';
 import type { Logger } from '../common/log.js';
 import type { Lifecycle, LifecycleEvent } from '../lifecycle/lifecycle.js';
 import { encodeFrame } from '../common/stdcopy.js';
@@ -411,11 +412,13 @@ export class ContainerManager implements ContainerService {
       }
       writeFileSync(rec.hostsPath, hosts);
       writeFileSync(rec.resolvConfPath, containerResolvConf(hostConfig, hostNet));
+      crashPoint('create:after-dir');
 
       await this.images.hold(async () => {
         await this.images.snapshotter.prepare(rec.snapshotKey, top);
       });
       undo.push(() => this.images.snapshotter.remove(rec.snapshotKey).catch(() => undefined));
+      crashPoint('create:after-snapshot');
       const mountPoints: MountPointRecord[] = await this.volumes.attach(id, mountPlan);
       undo.push(() => this.volumes.detach(id, mountPoints).then(() => undefined));
       rec.mountPoints = mountPoints;
@@ -435,6 +438,7 @@ export class ContainerManager implements ContainerService {
       const imageKey = top ?? '';
       const known = this.imageFiles.get(imageKey);
       const built = known && (!config.WorkingDir || known.dirs.has(config.WorkingDir)) ? specFor(known.user) : await this.rootfs.with(id, rec.snapshotKey, async (root) => {
+        crashPoint('create:rootfs-mounted');
         const files = known ?? { user: readUserFiles(root), dirs: new Set<string>() };
         const out = specFor(files.user);
         // Docker creates a missing WorkingDir at create, owned by the container's user.
@@ -462,6 +466,7 @@ export class ContainerManager implements ContainerService {
         ...(hostConfig.Runtime !== BERTH_RUNTIME ? { runtime: hostConfig.Runtime } : {}),
       });
       undo.push(() => this.lc.deleteContainer(id).catch(() => undefined));
+      crashPoint('create:after-lifecycle');
       this.store.insert(rec);
       this.volumes.settle(id);
     } catch (e) {
@@ -513,11 +518,13 @@ export class ContainerManager implements ContainerService {
       await this.volumes.afterStop(id, c.mountPoints, false).catch(() => undefined);
       throw e;
     }
+    crashPoint('start:after-mount');
     // Records from before rotation was on by default get today's defaults.
     const logOpts = c.logOpts ?? logSettings('json-file')!;
     let task;
     try {
       await this.setupNetwork(id);
+      crashPoint('start:after-network');
       task = await this.lc.newTask(id, {
         stdin: !!c.config.OpenStdin,
         terminal: !!c.config.Tty,
@@ -526,7 +533,9 @@ export class ContainerManager implements ContainerService {
       const size = c.hostConfig.ConsoleSize;
       if (c.config.Tty && size && size[0] > 0 && size[1] > 0) await this.lc.resize(id, size[0], size[1]).catch(() => undefined);
       await this.connectPending(id);
+      crashPoint('start:after-task');
       task = await this.lc.start(id);
+      crashPoint('start:after-release');
     } catch (e) {
       await this.lc.deleteTask(id, { force: true }).catch(() => undefined);
       await this.rootfs.releaseTask(id).catch(() => undefined);
@@ -839,6 +848,7 @@ export class ContainerManager implements ContainerService {
     } catch (e) {
       this.log.warn('exit: delete task', { id, err: (e as Error).message });
     }
+    crashPoint('exit:after-task-delete');
     try {
       await this.rootfs.releaseTask(id);
     } catch (e) {
@@ -939,15 +949,24 @@ export class ContainerManager implements ContainerService {
     this.restarts.reset(id);
     this.health.stop(id);
     this.store.update(id, (r) => { r.state.status = 'removing'; });
+    crashPoint('rm:after-mark');
     if (this.lc.md.findTask(this.lc.namespace, id)) await this.lc.deleteTask(id, { force: true });
+    crashPoint('rm:after-task');
     await this.teardownNetwork(id);
     await this.rootfs.removeAll(id);
+    crashPoint('rm:after-unmount');
     try {
-      await this.lc.deleteContainer(id, { snapshotCleanup: (key) => this.images.snapshotter.remove(key) });
+      await this.lc.deleteContainer(id, {
+        snapshotCleanup: (key) => {
+          crashPoint('rm:before-snapshot');
+          return this.images.snapshotter.remove(key);
+        },
+      });
     } catch (e) {
       if (!isNotFound(e)) throw e;
       await this.images.snapshotter.remove(c.snapshotKey).catch(() => undefined);
     }
+    crashPoint('rm:after-snapshot');
     rmSync(this.containerDir(id), { recursive: true, force: true });
     this.store.delete(id);
     if (removeVolumes) {
