@@ -7,7 +7,7 @@
 //   health: a started container with a check gets one timer (health.ts); its probes are execs
 //   remove: kill (force) -> delete the task -> unmount -> lifecycle container + snapshot -> files -> record
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -1506,6 +1506,21 @@ export class ContainerManager implements ContainerService {
         rmSync(this.containerDir(row.id), { recursive: true, force: true });
       } catch (e) {
         this.log.warn('reconcile: orphan lifecycle container', { id: row.id, err: (e as Error).message });
+      }
+    }
+    // Dirs (and a rootfs mount) of containers with no record at all: a create that crashed before
+    // its lifecycle container existed. Its snapshot, if any, is the GC's.
+    for (const base of [join(this.o.dataRoot, 'containers'), join(this.o.execRoot, 'containers')]) {
+      let names: string[] = [];
+      try { names = readdirSync(base); } catch { /* none yet */ }
+      for (const n of names) {
+        if (known.has(n) || !/^[0-9a-f]{64}$/.test(n)) continue;
+        try {
+          await this.rootfs.removeAll(n);
+          rmSync(this.containerDir(n), { recursive: true, force: true });
+        } catch (e) {
+          this.log.warn('reconcile: orphan container dir', { id: n, err: (e as Error).message });
+        }
       }
     }
   }

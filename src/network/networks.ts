@@ -252,8 +252,18 @@ export class NetworkManager {
     const n = this.resolve(ref);
     if (n.builtin) throw new BerthError('permission-denied', `${n.name} is a pre-defined network and cannot be removed`);
     if (activeContainers(n).length) throw new BerthError('permission-denied', `error while removing network: network ${n.name} id ${n.id} has active endpoints`);
-    this.store.delete(n.id);
+    this.store.deleteForRemoval(n);
+    crashPoint('network-rm:after-record');
     await this.cleanupNetwork(n);
+    this.store.removed(n.id);
+  }
+
+  /** Finish removals a crash interrupted (the record is gone, its bridge and leases may not be). */
+  async finishRemovals(): Promise<void> {
+    for (const n of this.store.pendingRemovals()) {
+      await this.cleanupNetwork(n);
+      this.store.removed(n.id);
+    }
   }
 
   private async cleanupNetwork(n: NetworkRecord): Promise<void> {
