@@ -843,6 +843,11 @@ export class ContainerManager implements ContainerService {
     const t = this.lc.md.findTask(this.lc.namespace, id);
     if (!t || t.status !== 'stopped') return;
     this.health.stop(id);
+    // The task row holds the exit status: keep it in the record before the task goes, so a crash
+    // during the cleanup below does not turn it into "task lost" at the next start.
+    this.store.update(id, (r) => {
+      r.exitPending = { exitCode: t.exitCode ?? 255, oomKilled: t.oomKilled, finishedAt: t.finishedAt || nowIso(), error: t.exitReason || '', ...(t.startedAt ? { startedAt: t.startedAt } : {}) };
+    });
     try {
       await this.lc.deleteTask(id);
     } catch (e) {
@@ -869,6 +874,7 @@ export class ContainerManager implements ContainerService {
         ...(t.startedAt ? { startedAt: t.startedAt } : {}),
       };
       if (delay !== undefined) r.restartCount++;
+      delete r.exitPending;
     });
     if (t.oomKilled) this.publish(rec, 'oom');
     this.publish(rec, 'die', { exitCode: String(code), execDuration: String(Math.max(0, Math.round((Date.parse(rec.state.finishedAt) - Date.parse(rec.state.startedAt)) / 1000))) });
@@ -1473,20 +1479,46 @@ export class ContainerManager implements ContainerService {
             await this.exitHandling.get(c.id);
           } else if (t && (t.status === 'running' || t.status === 'paused')) {
             this.rootfs.adoptTask(c.id);
-            const r2 = this.store.update(c.id, (r) => { r.state.status = t.status === 'paused' ? 'paused' : 'running'; r.state.pid = t.pid; });
+            const r2 = this.store.update(c.id, (r) => {
+              // A start that a crash cut short after the process was released: it ran, record it as started.
+              if (!isLive(r.state.status)) {
+                r.state = { ...r.state, exitCode: 0, error: '', oomKilled: false, startedAt: t.startedAt || nowIso() };
+                r.hasBeenStarted = true;
+                r.manuallyStopped = false;
+              }
+              r.state.status = t.status === 'paused' ? 'paused' : 'running';
+              r.state.pid = t.pid;
+            });
             if (r2.sandbox) await this.o.networks.restore(attachRequest(r2), r2.sandbox);
           } else if (t) {
-            // created but never released (a crash inside start): undo the start
-            await this.lc.deleteTask(c.id, { force: true });
-            await this.rootfs.releaseTask(c.id);
-            await this.teardownNetwork(c.id);
-            await this.volumes.afterStop(c.id, c.mountPoints, false);
-            this.store.update(c.id, (r) => { r.state.status = r.hasBeenStarted ? 'exited' : 'created'; r.state.pid = 0; });
+            // created but never released (a crash inside start): undo the start. Seen as a start
+            // under way, so the exit that killing its process publishes is not applied as a run's.
+            const undo = (async () => {
+              await this.lc.deleteTask(c.id, { force: true });
+              await this.rootfs.releaseTask(c.id);
+              await this.teardownNetwork(c.id);
+              await this.volumes.afterStop(c.id, c.mountPoints, false);
+              this.store.update(c.id, (r) => { r.state.status = r.hasBeenStarted ? 'exited' : 'created'; r.state.pid = 0; });
+            })();
+            this.starting.set(c.id, undo);
+            try {
+              await undo;
+            } finally {
+              this.starting.delete(c.id);
+            }
           } else {
             await this.rootfs.releaseTask(c.id);
             await this.teardownNetwork(c.id);
             await this.volumes.afterStop(c.id, c.mountPoints, false);
-            this.store.update(c.id, (r) => { r.state = { ...r.state, status: 'exited', pid: 0, exitCode: 255, error: 'task lost while the daemon was down', finishedAt: nowIso() }; });
+            // An exit noted before a crash cut its cleanup short is the container's; else it is unknown.
+            const p = c.exitPending;
+            this.store.update(c.id, (r) => {
+              r.state = {
+                ...r.state, status: 'exited', pid: 0, exitCode: p?.exitCode ?? 255, oomKilled: p?.oomKilled ?? false,
+                error: p ? p.error : 'task lost while the daemon was down', finishedAt: p?.finishedAt ?? nowIso(), ...(p?.startedAt ? { startedAt: p.startedAt } : {}),
+              };
+              delete r.exitPending;
+            });
           }
         } else {
           await this.rootfs.releaseTask(c.id); // a mount left by a crash during create/archive
