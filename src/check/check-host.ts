@@ -62,9 +62,12 @@ export function checkMounts(ctx: CheckContext, mounts = mountPoints()): Finding[
   return out;
 }
 
-/** Child cgroups of the containers' parent (in each hierarchy) whose container has no task. */
+/**
+ * Child cgroups of the containers' parent whose container has no task: one finding per child,
+ * named by its dir in the first hierarchy that has it (cgroup v1 has one per hierarchy).
+ */
 export function checkCgroups(ctx: CheckContext): Finding[] {
-  const out: Finding[] = [];
+  const found = new Map<string, { dirs: string[]; procs: number }>();
   for (const parent of ctx.cgroupParentDirs) {
     let names: string[];
     try {
@@ -80,12 +83,16 @@ export function checkCgroups(ctx: CheckContext): Finding[] {
         continue;
       }
       if (hasTask(ctx, n)) continue;
-      let procs = 0;
+      const f = found.get(n) ?? { dirs: [], procs: 0 };
+      found.set(n, f);
+      f.dirs.push(dir);
       try {
-        if (existsSync(join(dir, 'cgroup.procs'))) procs = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).length;
+        if (existsSync(join(dir, 'cgroup.procs'))) f.procs = Math.max(f.procs, readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).length);
       } catch { /* removed meanwhile */ }
-      out.push({ kind: 'orphan-cgroup', object: dir, message: `cgroup ${dir}: ${ctx.state.records.has(n) ? 'container' : 'no container'} ${n.slice(0, 12)} has no task${procs ? `, yet ${procs} processes are in it` : ''}` });
     }
   }
-  return out;
+  return [...found].map(([n, f]) => ({
+    kind: 'orphan-cgroup' as const, object: f.dirs[0]!,
+    message: `cgroup ${f.dirs[0]}${f.dirs.length > 1 ? ` (and in ${f.dirs.length - 1} more hierarchies)` : ''}: ${ctx.state.records.has(n) ? 'container' : 'no container'} ${n.slice(0, 12)} has no task${f.procs ? `, yet ${f.procs} processes are in it` : ''}`,
+  }));
 }

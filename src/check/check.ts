@@ -26,7 +26,7 @@ export interface CheckOptions {
   cgroupParent?: string;
   /** Default 5 minutes; only with berthd running. */
   graceMs?: number;
-  /** Default 1 s; only with berthd running. */
+  /** Default 2 s; only with berthd running. */
   settleMs?: number;
   /** Rehash every blob too. */
   verifyContent?: boolean;
@@ -88,7 +88,7 @@ export async function checkState(o: CheckOptions): Promise<CheckReport> {
       return out;
     };
     let findings = await pass();
-    const settle = o.settleMs ?? 1000;
+    const settle = o.settleMs ?? 2000;
     if (daemonPid && findings.length && settle > 0) {
       const first = new Set(findings.map(findingKey));
       await sleep(settle);

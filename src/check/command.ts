@@ -13,7 +13,7 @@ Options:
       --format string       "text" (default) or "json"
       --grace duration      With berthd running: blobs and snapshots younger than this may be a
                             pull or unpack under way (default 5m)
-      --settle duration     With berthd running: report only what is seen twice this far apart (default 1s)
+      --settle duration     With berthd running: report only what is seen twice this far apart (default 2s)
       --verify-content      Also rehash every blob
 
 Every berthd option is accepted (--data-root, --exec-root, --pidfile, --cgroup-parent,
