@@ -8,7 +8,7 @@
 // create before its record exists): the check looks twice, `settleMs` apart, and reports only what
 // it saw both times; young blobs and snapshots (within `graceMs`) are taken as a pull or unpack
 // under way.
-import { readCgroupParentFile, resolveCgroupParent } from '../engine/cgroup-parent-file.js';
+import { readCgroupParentFile } from '../engine/cgroup-parent-file.js';
 import { checkImages } from './check-images.js';
 import { checkCgroups, checkMounts } from './check-host.js';
 import { checkNetwork } from './check-network.js';
@@ -22,8 +22,6 @@ export interface CheckOptions {
   execRoot: string;
   /** berthd's pidfile: tells whether it runs. */
   pidfile: string;
-  /** The configured cgroup parent, used only when the daemon recorded none (it resolves relative to this process then). */
-  cgroupParent?: string;
   /** Default 5 minutes; only with berthd running. */
   graceMs?: number;
   /** Default 2 s; only with berthd running. */
@@ -43,14 +41,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function checkState(o: CheckOptions): Promise<CheckReport> {
   const daemonPid = runningDaemon(o.pidfile);
-  let cgroupParentDirs = readCgroupParentFile(o.execRoot)?.dirs;
-  if (!cgroupParentDirs) {
-    try {
-      cgroupParentDirs = resolveCgroupParent(o.cgroupParent ?? 'berth').dirs;
-    } catch {
-      cgroupParentDirs = [];
-    }
-  }
+  // No record: no berthd ever opened this exec root since boot, so it has no cgroups either. (Not
+  // resolving a default parent here: from this process's cgroup it could name another daemon's.)
+  const cgroupParentDirs = readCgroupParentFile(o.execRoot)?.dirs ?? [];
   let db;
   try {
     db = openReadOnly(o.dataRoot);
@@ -60,7 +53,7 @@ export async function checkState(o: CheckOptions): Promise<CheckReport> {
   try {
     const pass = async (): Promise<Finding[]> => {
       const ctx: CheckContext = {
-        dataRoot: o.dataRoot, execRoot: o.execRoot, state: readRecordedState(db), graceMs: o.graceMs ?? 300_000, cgroupParentDirs: cgroupParentDirs!,
+        dataRoot: o.dataRoot, execRoot: o.execRoot, state: readRecordedState(db), graceMs: o.graceMs ?? 300_000, cgroupParentDirs,
         ...(daemonPid ? { daemonPid } : {}),
       };
       const out: Finding[] = [];

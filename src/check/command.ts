@@ -16,8 +16,9 @@ Options:
       --settle duration     With berthd running: report only what is seen twice this far apart (default 2s)
       --verify-content      Also rehash every blob
 
-Every berthd option is accepted (--data-root, --exec-root, --pidfile, --cgroup-parent,
---config-file, ...), so the check sees the roots the daemon uses.
+Every berthd option is accepted (--data-root, --exec-root, --pidfile, --config-file, ...), so
+the check sees the roots the daemon uses; the cgroup parent is the one berthd recorded in the
+exec root when it started.
 `;
 
 interface CheckFlags { format: 'text' | 'json'; graceMs?: number; settleMs?: number; verifyContent: boolean; help: boolean; rest: string[] }
@@ -81,7 +82,6 @@ export async function runCheck(argv: readonly string[]): Promise<number> {
   }
   const r = await checkState({
     dataRoot: config.dataRoot, execRoot: config.execRoot, pidfile: config.pidfile,
-    ...(config.cgroupParent ? { cgroupParent: config.cgroupParent } : {}),
     ...(flags.graceMs !== undefined ? { graceMs: flags.graceMs } : {}),
     ...(flags.settleMs !== undefined ? { settleMs: flags.settleMs } : {}),
     ...(flags.verifyContent ? { verifyContent: true } : {}),
