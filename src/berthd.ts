@@ -201,6 +201,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
 
 /** The berthd command: returns the exit code once stopped by SIGTERM/SIGINT. */
 export async function main(argv: readonly string[]): Promise<number> {
+  // The one subcommand: loaded on demand, so the daemon's start does not pay for it.
+  if (argv[0] === 'check') return (await import('./check/command.js')).runCheck(argv.slice(1));
   let loaded: ReturnType<typeof loadConfig>;
   try {
     loaded = loadConfig(argv);

@@ -307,6 +307,9 @@ export const USAGE = `Usage: berthd [OPTIONS]
 
 A self-sufficient runtime for containers (serves the Docker Engine API).
 
+Commands:
+  check       Check that the state on disk matches what runs on the host (berthd check --help)
+
 Options:
       --add-runtime runtime                   Register an additional OCI compatible runtime (name=path)
   -b, --bridge string                         Linux bridge of the default "bridge" network (default "berth0")

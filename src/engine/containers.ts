@@ -7,12 +7,13 @@
 //   health: a started container with a check gets one timer (health.ts); its probes are execs
 //   remove: kill (force) -> delete the task -> unmount -> lifecycle container + snapshot -> files -> record
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { BerthError, errConflict, errInvalid, errNotImplemented, isNotFound } from '../common/errors.js';
+import { crashPoint } from '../common/crash-point.js';
 import type { Logger } from '../common/log.js';
 import type { Lifecycle, LifecycleEvent } from '../lifecycle/lifecycle.js';
 import { encodeFrame } from '../common/stdcopy.js';
@@ -428,11 +429,13 @@ export class ContainerManager implements ContainerService {
       }
       writeFileSync(rec.hostsPath, hosts);
       writeFileSync(rec.resolvConfPath, containerResolvConf(hostConfig, hostNet));
+      crashPoint('create:after-dir');
 
       await this.images.hold(async () => {
         await this.images.snapshotter.prepare(rec.snapshotKey, top);
       });
       undo.push(() => this.images.snapshotter.remove(rec.snapshotKey).catch(() => undefined));
+      crashPoint('create:after-snapshot');
       const mountPoints: MountPointRecord[] = await this.volumes.attach(id, mountPlan);
       undo.push(() => this.volumes.detach(id, mountPoints).then(() => undefined));
       rec.mountPoints = mountPoints;
@@ -452,6 +455,7 @@ export class ContainerManager implements ContainerService {
       const imageKey = top ?? '';
       const known = this.imageFiles.get(imageKey);
       const built = known && (!config.WorkingDir || known.dirs.has(config.WorkingDir)) ? specFor(known.user) : await this.rootfs.with(id, rec.snapshotKey, async (root) => {
+        crashPoint('create:rootfs-mounted');
         const files = known ?? { user: readUserFiles(root), dirs: new Set<string>() };
         const out = specFor(files.user);
         // Docker creates a missing WorkingDir at create, owned by the container's user.
@@ -479,6 +483,7 @@ export class ContainerManager implements ContainerService {
         ...(hostConfig.Runtime !== BERTH_RUNTIME ? { runtime: hostConfig.Runtime } : {}),
       });
       undo.push(() => this.lc.deleteContainer(id).catch(() => undefined));
+      crashPoint('create:after-lifecycle');
       this.store.insert(rec);
       this.volumes.settle(id);
     } catch (e) {
@@ -527,11 +532,13 @@ export class ContainerManager implements ContainerService {
     // Records from before rotation was on by default get today's defaults.
     const logOpts = c.logOpts ?? logSettings('json-file')!;
     await this.rootfs.holdForTask(id, c.snapshotKey);
+    crashPoint('start:after-mount');
     let task;
     try {
       await this.setupNetwork(id);
       // Host dirs of -v binds, volumes with driver options (dockerd's setupMounts).
       await this.volumes.beforeStart(id, c.mountPoints);
+      crashPoint('start:after-network');
       task = await this.lc.newTask(id, {
         stdin: !!c.config.OpenStdin,
         terminal: !!c.config.Tty,
@@ -540,7 +547,9 @@ export class ContainerManager implements ContainerService {
       const size = c.hostConfig.ConsoleSize;
       if (c.config.Tty && size && size[0] > 0 && size[1] > 0) await this.lc.resize(id, size[0], size[1]).catch(() => undefined);
       await this.connectPending(id);
+      crashPoint('start:after-task');
       task = await this.lc.start(id);
+      crashPoint('start:after-release');
     } catch (e) {
       await this.lc.deleteTask(id, { force: true }).catch(() => undefined);
       await this.rootfs.releaseTask(id).catch(() => undefined);
@@ -894,11 +903,17 @@ export class ContainerManager implements ContainerService {
       const final = readExitFile(t.dir);
       if (final?.logDropped) this.noteLogDrops(id, final.logDropped);
     } catch { /* a damaged exit file: the events so far stand */ }
+    // The task row holds the exit status: keep it in the record before the task goes, so a crash
+    // during the cleanup below does not turn it into "task lost" at the next start.
+    this.store.update(id, (r) => {
+      r.exitPending = { exitCode: t.exitCode ?? 255, oomKilled: t.oomKilled, finishedAt: t.finishedAt || nowIso(), error: t.exitReason || '', ...(t.startedAt ? { startedAt: t.startedAt } : {}) };
+    });
     try {
       await this.lc.deleteTask(id);
     } catch (e) {
       this.log.warn('exit: delete task', { id, err: (e as Error).message });
     }
+    crashPoint('exit:after-task-delete');
     try {
       await this.rootfs.releaseTask(id);
     } catch (e) {
@@ -919,6 +934,7 @@ export class ContainerManager implements ContainerService {
         ...(t.startedAt ? { startedAt: t.startedAt } : {}),
       };
       if (delay !== undefined) r.restartCount++;
+      delete r.exitPending;
     });
     // Published by onTaskOom already, unless the exit happened while no engine listened.
     if (t.oomKilled && !this.oomPublished.has(id)) this.publish(rec, 'oom');
@@ -1001,16 +1017,25 @@ export class ContainerManager implements ContainerService {
     this.restarts.reset(id);
     this.health.stop(id);
     this.store.update(id, (r) => { r.state.status = 'removing'; });
+    crashPoint('rm:after-mark');
     if (this.lc.md.findTask(this.lc.namespace, id)) await this.lc.deleteTask(id, { force: true });
+    crashPoint('rm:after-task');
     await this.teardownNetwork(id);
     await this.rootfs.removeAll(id);
     await this.volumes.afterStop(id, c.mountPoints, false);
+    crashPoint('rm:after-unmount');
     try {
-      await this.lc.deleteContainer(id, { snapshotCleanup: (key) => this.images.snapshotter.remove(key) });
+      await this.lc.deleteContainer(id, {
+        snapshotCleanup: (key) => {
+          crashPoint('rm:before-snapshot');
+          return this.images.snapshotter.remove(key);
+        },
+      });
     } catch (e) {
       if (!isNotFound(e)) throw e;
       await this.images.snapshotter.remove(c.snapshotKey).catch(() => undefined);
     }
+    crashPoint('rm:after-snapshot');
     rmSync(this.containerDir(id), { recursive: true, force: true });
     this.store.delete(id);
     if (removeVolumes) {
@@ -1526,20 +1551,46 @@ export class ContainerManager implements ContainerService {
             await this.exitHandling.get(c.id);
           } else if (t && (t.status === 'running' || t.status === 'paused')) {
             this.rootfs.adoptTask(c.id);
-            const r2 = this.store.update(c.id, (r) => { r.state.status = t.status === 'paused' ? 'paused' : 'running'; r.state.pid = t.pid; });
+            const r2 = this.store.update(c.id, (r) => {
+              // A start that a crash cut short after the process was released: it ran, record it as started.
+              if (!isLive(r.state.status)) {
+                r.state = { ...r.state, exitCode: 0, error: '', oomKilled: false, startedAt: t.startedAt || nowIso() };
+                r.hasBeenStarted = true;
+                r.manuallyStopped = false;
+              }
+              r.state.status = t.status === 'paused' ? 'paused' : 'running';
+              r.state.pid = t.pid;
+            });
             if (r2.sandbox) await this.o.networks.restore(attachRequest(r2), r2.sandbox);
           } else if (t) {
-            // created but never released (a crash inside start): undo the start
-            await this.lc.deleteTask(c.id, { force: true });
-            await this.rootfs.releaseTask(c.id);
-            await this.teardownNetwork(c.id);
-            await this.volumes.afterStop(c.id, c.mountPoints, false);
-            this.store.update(c.id, (r) => { r.state.status = r.hasBeenStarted ? 'exited' : 'created'; r.state.pid = 0; });
+            // created but never released (a crash inside start): undo the start. Seen as a start
+            // under way, so the exit that killing its process publishes is not applied as a run's.
+            const undo = (async () => {
+              await this.lc.deleteTask(c.id, { force: true });
+              await this.rootfs.releaseTask(c.id);
+              await this.teardownNetwork(c.id);
+              await this.volumes.afterStop(c.id, c.mountPoints, false);
+              this.store.update(c.id, (r) => { r.state.status = r.hasBeenStarted ? 'exited' : 'created'; r.state.pid = 0; });
+            })();
+            this.starting.set(c.id, undo);
+            try {
+              await undo;
+            } finally {
+              this.starting.delete(c.id);
+            }
           } else {
             await this.rootfs.releaseTask(c.id);
             await this.teardownNetwork(c.id);
             await this.volumes.afterStop(c.id, c.mountPoints, false);
-            this.store.update(c.id, (r) => { r.state = { ...r.state, status: 'exited', pid: 0, exitCode: 255, error: 'task lost while the daemon was down', finishedAt: nowIso() }; });
+            // An exit noted before a crash cut its cleanup short is the container's; else it is unknown.
+            const p = c.exitPending;
+            this.store.update(c.id, (r) => {
+              r.state = {
+                ...r.state, status: 'exited', pid: 0, exitCode: p?.exitCode ?? 255, oomKilled: p?.oomKilled ?? false,
+                error: p ? p.error : 'task lost while the daemon was down', finishedAt: p?.finishedAt ?? nowIso(), ...(p?.startedAt ? { startedAt: p.startedAt } : {}),
+              };
+              delete r.exitPending;
+            });
           }
         } else {
           await this.rootfs.releaseTask(c.id); // a mount left by a crash during create/archive
@@ -1559,6 +1610,21 @@ export class ContainerManager implements ContainerService {
         rmSync(this.containerDir(row.id), { recursive: true, force: true });
       } catch (e) {
         this.log.warn('reconcile: orphan lifecycle container', { id: row.id, err: (e as Error).message });
+      }
+    }
+    // Dirs (and a rootfs mount) of containers with no record at all: a create that crashed before
+    // its lifecycle container existed. Its snapshot, if any, is the GC's.
+    for (const base of [join(this.o.dataRoot, 'containers'), join(this.o.execRoot, 'containers')]) {
+      let names: string[] = [];
+      try { names = readdirSync(base); } catch { /* none yet */ }
+      for (const n of names) {
+        if (known.has(n) || !/^[0-9a-f]{64}$/.test(n)) continue;
+        try {
+          await this.rootfs.removeAll(n);
+          rmSync(this.containerDir(n), { recursive: true, force: true });
+        } catch (e) {
+          this.log.warn('reconcile: orphan container dir', { id: n, err: (e as Error).message });
+        }
       }
     }
   }

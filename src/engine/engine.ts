@@ -24,6 +24,7 @@ import { ImageService, type ImageSummary } from '../images/images.js';
 import { OverlaySnapshotter } from '../images/snapshots/overlay.js';
 import { familiarString } from '../images/reference.js';
 import { detectCgroupLayout } from '../runtime/cgroups/open.js';
+import { writeCgroupParentFile } from './cgroup-parent-file.js';
 import { ContainerManager } from './containers.js';
 import { NetworkManager, type NetworkManagerOptions } from '../network/networks.js';
 import { EventBus } from './events.js';
@@ -121,6 +122,11 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
   mkdirSync(join(dataRoot, 'containers'), { recursive: true, mode: 0o710 });
   mkdirSync(join(execRoot, 'containers'), { recursive: true, mode: 0o711 });
 
+  try {
+    writeCgroupParentFile(execRoot, opts.cgroupParent ?? 'berth');
+  } catch (e) {
+    log.warn('cgroup parent not recorded (berthd check will not see its cgroups)', { err: (e as Error).message });
+  }
   const lifecycle = await Lifecycle.open({
     dataRoot, stateDir: execRoot,
     ...(opts.shimBinary ? { shimBinary: opts.shimBinary } : {}),
@@ -141,6 +147,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
     });
     const events = new EventBus();
     const networks = new NetworkManager({ ...(opts.network ?? {}), dataRoot, execRoot, db, log }).init();
+    await networks.finishRemovals();
     const volumes = new VolumeService({
       db, dataRoot, events, log: log.child({ component: 'volumes' }),
       containers: () => store.list().map((c) => ({ id: c.id, running: ['running', 'paused', 'restarting'].includes(c.state.status), mountPoints: c.mountPoints ?? [] })),
@@ -165,6 +172,12 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
     };
     lifecycle.events.on('event', onLifecycleEvent);
     await containers.reconcile();
+    // No writer survives a daemon: every ingest, every snapshot no image or container uses (a
+    // crashed unpack or create), every blob no image names (a crashed pull) is garbage now.
+    const swept = await gc.collect({ graceMs: 0 });
+    if (swept.blobs.length || swept.snapshots.length || swept.ingests.length || swept.orphanDirs.length) {
+      log.info('open: removed what crashed operations left', { blobs: swept.blobs.length, snapshots: swept.snapshots, ingests: swept.ingests.length, dirs: swept.orphanDirs.length });
+    }
     if (opts.builtinImages !== false) {
       const r = await ensureBuiltinImages(images);
       for (const s of r.skipped) log.warn('built-in image not created', s);

@@ -56,6 +56,8 @@ export interface ContainerRecord {
   sandbox?: SandboxState;
   /** Resolved binds, volumes and tmpfs mounts (dockerd's MountPoints): the volumes it references, inspect's Mounts. */
   mountPoints?: MountPointRecord[];
+  /** An exit being applied: noted before its task (which holds it) is deleted, so a crash meanwhile keeps it. */
+  exitPending?: { exitCode: number; oomKilled: boolean; startedAt?: string; finishedAt: string; error: string };
 }
 
 /** A container's configured endpoint on one network: what each start asks CNI for. */

@@ -9,7 +9,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { errorCode, isNotFound } from '../common/errors.js';
 import { chainIds, isIndexType, isManifestType, parseConfig, parseIndex } from './manifest.js';
 import { referencedBlobs } from './resolve.js';
-import type { ContentStore, Descriptor, ImageStore, Snapshotter } from './types.js';
+import type { ContentInfo, ContentStore, Descriptor, ImageStore, SnapshotInfo, Snapshotter } from './types.js';
 
 /** A label that makes a blob or snapshot a GC root (containerd's `containerd.io/gc.root`). */
 export const GC_ROOT_LABEL = 'berth.io/gc.root';
@@ -39,6 +39,13 @@ export interface GcResult {
   snapshots: string[];
   ingests: string[];
   orphanDirs: string[];
+}
+
+/** What is unreachable from every root (GarbageCollector.unreferenced). */
+export interface Garbage {
+  snapshots: SnapshotInfo[];
+  blobs: ContentInfo[];
+  ingests: Array<{ ref: string; offset: number; updatedAt: Date }>;
 }
 
 export interface Problem {
@@ -148,23 +155,35 @@ export class GarbageCollector {
     }
   }
 
+  /**
+   * What a collection with this grace would remove, without removing anything: unreachable
+   * snapshots (deepest first, so a parent never goes before its children), unreachable blobs, and
+   * ingests not written to within the grace. Also what `berthd check` reports as leaks.
+   */
+  async unreferenced(opts: { graceMs?: number } = {}): Promise<Garbage> {
+    const { content, snapshotter } = this.deps;
+    const grace = opts.graceMs ?? this.deps.graceMs ?? 3600_000;
+    const marked = await this.mark(grace);
+    const all = await snapshotter.list();
+    const byName = new Map(all.map((s) => [s.name, s]));
+    const depth = (n: string) => {
+      let d = 0;
+      for (let c = byName.get(n)?.parent; c; c = byName.get(c)?.parent) d++;
+      return d;
+    };
+    const snapshots = all.filter((s) => !marked.snapshots.has(s.name)).sort((a, b) => depth(b.name) - depth(a.name));
+    const blobs = (await content.list()).filter((b) => !marked.blobs.has(b.digest));
+    const ingests = (await content.listIngests()).filter((i) => Date.now() - i.updatedAt.getTime() >= grace);
+    return { snapshots, blobs, ingests };
+  }
+
   /** Remove everything not reachable from a root. */
   async collect(opts: { graceMs?: number } = {}): Promise<GcResult> {
     return this.gate.exclusiveRun(async () => {
       const { content, snapshotter } = this.deps;
-      const grace = opts.graceMs ?? this.deps.graceMs ?? 3600_000;
-      const marked = await this.mark(grace);
+      const garbage = await this.unreferenced(opts);
       const result: GcResult = { blobs: [], snapshots: [], ingests: [], orphanDirs: [] };
-      // Snapshots first, deepest first, so a parent is never asked to go before its children.
-      const all = await snapshotter.list();
-      const byName = new Map(all.map((s) => [s.name, s]));
-      const depth = (n: string) => {
-        let d = 0;
-        for (let c = byName.get(n)?.parent; c; c = byName.get(c)?.parent) d++;
-        return d;
-      };
-      const doomed = all.filter((s) => !marked.snapshots.has(s.name)).sort((a, b) => depth(b.name) - depth(a.name));
-      for (const s of doomed) {
+      for (const s of garbage.snapshots) {
         try {
           await snapshotter.remove(s.name);
           result.snapshots.push(s.name);
@@ -172,8 +191,7 @@ export class GarbageCollector {
           if (!isNotFound(e)) throw e;
         }
       }
-      for (const b of await content.list()) {
-        if (marked.blobs.has(b.digest)) continue;
+      for (const b of garbage.blobs) {
         try {
           await content.delete(b.digest);
           result.blobs.push(b.digest);
@@ -181,8 +199,7 @@ export class GarbageCollector {
           if (!isNotFound(e)) throw e;
         }
       }
-      for (const i of await content.listIngests()) {
-        if (Date.now() - i.updatedAt.getTime() < grace) continue;
+      for (const i of garbage.ingests) {
         try {
           await content.abortIngest(i.ref);
           result.ingests.push(i.ref);

@@ -1,6 +1,7 @@
 // Unpack an image's layers into committed snapshots named by chain id, one verified layer at a time.
 import { randomBytes } from 'node:crypto';
 import { BerthError, errInvalid, errPrecondition, isAlreadyExists } from '../common/errors.js';
+import { crashPoint } from '../common/crash-point.js';
 import { applyLayerBlob, type WhiteoutMode } from './layer-io.js';
 import { chainIds, layerCompression, type ImageConfig, type Manifest } from './manifest.js';
 import type { ContentStore, Snapshotter } from './types.js';
@@ -54,6 +55,7 @@ export async function unpackImage(
       const lowerOpt = mounts[0]?.type === 'overlay' ? mounts[0].options.find((o) => o.startsWith('lowerdir=')) : undefined;
       const lowers = lowerOpt ? lowerOpt.slice('lowerdir='.length).split(':') : [];
       const { diffId, size } = await applyLayerBlob(blob, snapshotter.dir(key), opts.whiteouts, lowers);
+      crashPoint('unpack:after-apply');
       if (diffId !== diffIds[i]) throw errInvalid(`layer ${i} ${layer.digest}: uncompressed digest ${diffId} does not match the config's diff_id ${diffIds[i]}`);
       try {
         await snapshotter.commit(name, key, { [SNAPSHOT_LABEL_DIFF_ID]: diffId, [SNAPSHOT_LABEL_UNCOMPRESSED_SIZE]: String(size) });

@@ -4,6 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, unlinkSync,
 import type { Socket } from 'node:net';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { BerthError, errAlreadyExists, errConflict, errInvalid, errPrecondition, isNotFound } from '../common/errors.js';
+import { crashPoint } from '../common/crash-point.js';
 import type { LinuxResources, Process, Spec } from '../runtime/spec/types.js';
 import { validateProcess, validateSpec } from '../runtime/spec/validate.js';
 import { buildExecPlan } from '../runtime/plan/build.js';
@@ -378,6 +379,7 @@ export class Lifecycle {
       namespace: this.namespace, containerId: id, status: 'creating', dir, cgroupPath: cg.path,
       terminal: !!o.terminal, stdin: !!o.stdin, logPath: o.log?.path ?? '',
     });
+    crashPoint('task:after-row');
     let row: TaskRow;
     try {
       rmSync(dir, { recursive: true, force: true });
@@ -413,6 +415,7 @@ export class Lifecycle {
         ...(this.opts.shimBinary ? { shimBinary: this.opts.shimBinary } : {}),
         ...(this.opts.initBinary ? { initBinary: this.opts.initBinary } : {}),
       });
+      crashPoint('task:after-shim');
       row = this.md.updateTask(this.namespace, id, {
         status: 'created', pid: ready.pid, shimPid: ready.shimPid, pidStartTime: procStat(ready.pid)?.startTime ?? 0,
       });

@@ -35,6 +35,10 @@ export class NetworkStore {
         name TEXT NOT NULL UNIQUE,
         data TEXT NOT NULL
       );
+      CREATE TABLE IF NOT EXISTS engine_network_removals (
+        id TEXT PRIMARY KEY,
+        data TEXT NOT NULL
+      );
     `);
   }
 
@@ -66,5 +70,25 @@ export class NetworkStore {
 
   delete(id: string): void {
     this.db.prepare('DELETE FROM engine_networks WHERE id = ?').run(id);
+  }
+
+  /**
+   * Delete a network's row and note, in the same transaction, that its bridge, leases and DNS
+   * are to be removed: a crash before `removed(id)` leaves the note for the next open.
+   */
+  deleteForRemoval(n: NetworkRecord): void {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT OR REPLACE INTO engine_network_removals (id, data) VALUES (?, ?)').run(n.id, JSON.stringify(n));
+      this.db.prepare('DELETE FROM engine_networks WHERE id = ?').run(n.id);
+    }).immediate();
+  }
+
+  /** Networks deleted whose host side may not be cleaned up yet. */
+  pendingRemovals(): NetworkRecord[] {
+    return (this.db.prepare('SELECT data FROM engine_network_removals').all() as Array<{ data: string }>).map((r) => JSON.parse(r.data) as NetworkRecord);
+  }
+
+  removed(id: string): void {
+    this.db.prepare('DELETE FROM engine_network_removals WHERE id = ?').run(id);
   }
 }

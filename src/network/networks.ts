@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { BerthError, errInvalid, errNotFound, errorCode } from '../common/errors.js';
 import { nullLogger, type Logger } from '../common/log.js';
+import { crashPoint } from '../common/crash-point.js';
 import { cniAdd, cniDel, type CniConfList } from './cni/chain.js';
 import { DEFAULT_CNI_PATH, type CniResult } from './cni/invoke.js';
 import { DnsServer } from './dns-server.js';
@@ -251,8 +252,18 @@ export class NetworkManager {
     const n = this.resolve(ref);
     if (n.builtin) throw new BerthError('permission-denied', `${n.name} is a pre-defined network and cannot be removed`);
     if (activeContainers(n).length) throw new BerthError('permission-denied', `error while removing network: network ${n.name} id ${n.id} has active endpoints`);
-    this.store.delete(n.id);
+    this.store.deleteForRemoval(n);
+    crashPoint('network-rm:after-record');
     await this.cleanupNetwork(n);
+    this.store.removed(n.id);
+  }
+
+  /** Finish removals a crash interrupted (the record is gone, its bridge and leases may not be). */
+  async finishRemovals(): Promise<void> {
+    for (const n of this.store.pendingRemovals()) {
+      await this.cleanupNetwork(n);
+      this.store.removed(n.id);
+    }
   }
 
   private async cleanupNetwork(n: NetworkRecord): Promise<void> {
@@ -313,8 +324,10 @@ export class NetworkManager {
     // A pinned netns left by a crash between pin and record: remove it first.
     if (existsSync(sb.key)) await unpinNetns(sb.key);
     await pinNetns(sb.key);
+    crashPoint('network:after-pin');
     try {
       for (const { a, n } of nets) sb.endpoints.push(await this.addEndpoint(req, sb, n, a));
+      crashPoint('network:after-cni-add');
       if (sb.endpoints.length) sb.ports = await this.publish(req, sb.endpoints[0]!.ip);
       for (const ep of sb.endpoints) await this.joinDns(req.id, ep);
       return sb;

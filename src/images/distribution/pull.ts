@@ -1,6 +1,7 @@
 // Pull: resolve a reference to one platform's manifest, fetch config and layers into the content store.
 import type { ContentStore, Descriptor, ImageStore, Platform } from '../types.js';
 import { BerthError, errInvalid, errorCode } from '../../common/errors.js';
+import { crashPoint } from '../../common/crash-point.js';
 import { RegistryClient, type FetchedManifest, type RegistryClientOptions, type RepoRef } from './registry-client.js';
 import { addSource, mergeLabels, sourceLabel } from './labels.js';
 import { hostPlatform, isIndexType, parseIndex, parseManifest, selectPlatform } from '../manifest.js';
@@ -105,6 +106,7 @@ export async function pull(ref: string, o: PullOptions): Promise<PullResult> {
       return r;
     });
     const fetched = results.some((r) => r === 'fetched');
+    crashPoint('pull:after-blobs');
 
     const gc: Record<string, string> = { ...src, 'containerd.io/gc.ref.content.config': manifest.config.digest };
     manifest.layers.forEach((l, i) => { gc[`containerd.io/gc.ref.content.l.${i}`] = l.digest; });
@@ -145,6 +147,7 @@ export async function pullImage(service: PullTarget, ref: string, o: Omit<PullOp
     platform: o.platform ?? service.platform,
     unpack: async (r) => {
       await service.setName(r.name, r.target, r.name.includes('@') ? {} : { 'berth.io/repo-digest': 'true' });
+      crashPoint('pull:after-name');
       if (o.unpack !== false) await service.unpack(r.name);
     },
   });

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ContentStore, ContentWriter, Descriptor } from '../types.js';
 import { BerthError, errInvalid, errNotImplemented, errorCode, errUnavailable, type ErrorCode } from '../../common/errors.js';
+import { crashPoint } from '../../common/crash-point.js';
 import { parseWwwAuthenticate, type AuthChallenge } from './auth-header.js';
 import { dockerConfigDir, loadDockerCredentials, type Credentials } from './credentials.js';
 import { endpointsFor, type Endpoint, type EndpointConfig } from './endpoints.js';
@@ -620,6 +621,7 @@ export class RegistryClient {
           hash?.update(c);
           await writer.write(c);
           state.written += c.length;
+          crashPoint('pull:layer-data');
           progress({ id, status: 'Downloading', progressDetail: { current: state.written, total: desc.size } }, state.written === desc.size);
         }
         if (state.written === desc.size) return;

@@ -1,0 +1,67 @@
+// berthd check: pinned netns files, IPAM leases (host-local's files), and the veths on the networks' bridges that no running container explains.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hasTask, type CheckContext } from './context.js';
+import type { Finding } from './findings.js';
+
+const ls = (dir: string): string[] => {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+};
+
+/** host-local's own files in a network's dir; every other name is a lease (an IP address). */
+const IPAM_FILES = /^(lock|last_reserved_ip\.\d+)$/;
+
+export function checkNetwork(ctx: CheckContext): Finding[] {
+  const out: Finding[] = [];
+  const { state } = ctx;
+  // What the containers with a task hold: netns paths, leases (network id + IP), host-side veths.
+  const netns = new Set<string>();
+  const leases = new Set<string>();
+  const veths = new Set<string>();
+  for (const c of state.records.values()) {
+    if (!c.sandbox || !hasTask(ctx, c.id)) continue;
+    netns.add(c.sandbox.key);
+    for (const ep of c.sandbox.endpoints) {
+      leases.add(`${ep.networkId}/${ep.ip}`);
+      for (const i of ep.result.interfaces ?? []) if (!i.sandbox) veths.add(i.name);
+    }
+  }
+
+  const nsDir = join(ctx.execRoot, 'netns');
+  for (const n of ls(nsDir)) {
+    const p = join(nsDir, n);
+    if (!netns.has(p)) out.push({ kind: 'orphan-netns', object: p, message: `network namespace ${p}: ${state.records.has(n) ? 'container has no running sandbox' : 'no such container'}` });
+  }
+
+  const ipamDir = join(ctx.dataRoot, 'network', 'ipam');
+  const networks = new Map(state.networks.map((n) => [n.id, n]));
+  for (const nid of ls(ipamDir)) {
+    const dir = join(ipamDir, nid);
+    if (!networks.has(nid)) {
+      out.push({ kind: 'orphan-ipam-dir', object: dir, message: `IPAM dir ${dir}: network ${nid.slice(0, 12)} no longer exists` });
+      continue;
+    }
+    for (const f of ls(dir)) {
+      if (IPAM_FILES.test(f)) continue;
+      if (leases.has(`${nid}/${f}`)) continue;
+      let holder = '';
+      try { holder = readFileSync(join(dir, f), 'utf8').split(/\r?\n/)[0] ?? ''; } catch { /* released meanwhile */ }
+      out.push({ kind: 'orphan-lease', object: join(dir, f), message: `lease of ${f} on network ${networks.get(nid)!.name}: held for ${holder ? holder.slice(0, 12) : 'nobody'}, which has no running sandbox` });
+    }
+  }
+
+  for (const n of state.networks) {
+    if (n.driver !== 'bridge' || !n.bridge) continue;
+    for (const port of ls(`/sys/class/net/${n.bridge}/brif`)) {
+      if (!veths.has(port)) out.push({ kind: 'orphan-veth', object: port, message: `interface ${port} on bridge ${n.bridge} (network ${n.name}): no running container's` });
+    }
+  }
+  for (const n of state.pendingNetworkRemovals) {
+    out.push({ kind: 'interrupted-network-removal', object: n.id, message: `network ${n.name} was removed, but its bridge ${n.bridge ?? ''} and leases may remain (berthd finishes it when it starts)` });
+  }
+  return out;
+}
