@@ -92,19 +92,36 @@ export const newSpanId = () => randomHex(8);
 /** Now, on the span clock (CLOCK_MONOTONIC nanoseconds). */
 export const now = (): bigint => process.hrtime.bigint();
 
-// hrtime -> unix nanoseconds: performance.timeOrigin is the unix time (ms, sub-µs resolution) at
-// performance.now() == 0, and performance.now() is hrtime since then.
-const HR_ORIGIN = process.hrtime.bigint() - BigInt(Math.round(performance.now() * 1e6));
-const UNIX_ORIGIN = BigInt(Math.round(performance.timeOrigin * 1e6));
+// hrtime -> unix nanoseconds. performance.timeOrigin can be milliseconds off hrtime's origin (it
+// is read at another moment of Node's start), which puts spans of two processes out of order.
+// Instead, the moment Date.now() ticks over to a new millisecond the realtime clock is on that
+// millisecond exactly: hrtime read right then lines the clocks up to well under a microsecond.
+// Done once per process, lazily (spinning up to 1 ms), so a process that never serializes a span
+// never pays for it.
+let unixOffset: bigint | undefined;
+function offset(): bigint {
+  if (unixOffset === undefined) {
+    const before = Date.now();
+    const limit = process.hrtime.bigint() + 2_000_000n;
+    let hr: bigint;
+    let ms: number;
+    do {
+      hr = process.hrtime.bigint();
+      ms = Date.now();
+    } while (ms === before && hr < limit);
+    unixOffset = BigInt(ms) * 1_000_000n - hr;
+  }
+  return unixOffset;
+}
 
 /** A span-clock time as unix nanoseconds. */
 export function toUnixNano(t: bigint): bigint {
-  return UNIX_ORIGIN + (t - HR_ORIGIN);
+  return t + offset();
 }
 
 /** Unix nanoseconds back on the span clock (for times another clock reported, e.g. RFC 3339 ones). */
 export function fromUnixNano(ns: bigint): bigint {
-  return ns - UNIX_ORIGIN + HR_ORIGIN;
+  return ns - offset();
 }
 
 /** An error's message, for a failed span. */
