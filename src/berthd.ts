@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { BerthError, errInvalid } from './common/errors.js';
 import { loadConfig, USAGE, type DaemonConfig } from './daemon-config.js';
 import { createLogger, type Logger } from './common/log.js';
+import { OtlpExporter, otlpConfigFromEnv } from './common/otlp.js';
+import { tracer } from './common/trace.js';
 import { registerPingRoutes } from './api/ping.js';
 import { Router } from './api/router.js';
 import { registerContainerRoutes } from './api/routes/containers.js';
@@ -17,6 +19,7 @@ import { registerImageRoutes } from './api/routes/images.js';
 import { registerSystemRoutes } from './api/routes/system.js';
 import { registerNetworkRoutes } from './api/routes/networks.js';
 import { registerVolumeRoutes } from './api/routes/volumes.js';
+import { registerTraceRoutes } from './api/routes/traces.js';
 import { startApiServer, type ApiServer, type RequestRecord, type TlsOptions } from './api/server.js';
 import type { ComponentVersion } from './api/version.js';
 import { openEngine, type Engine } from './engine/engine.js';
@@ -66,8 +69,36 @@ export interface Daemon {
   config: DaemonConfig;
   server: ApiServer;
   engine: Engine;
+  /** The OTLP exporter, when OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT is set. */
+  otlp?: OtlpExporter;
   /** Stop serving, close the engine (containers keep running), remove the pidfile. */
   stop(): Promise<void>;
+}
+
+/** Export every span by OTLP when the environment asks for it (docs/engine.md "Traces"). */
+function startOtlp(log: Logger, version: string): { exporter: OtlpExporter; stop: () => void } | undefined {
+  const { config, problem } = otlpConfigFromEnv(process.env, 'berthd');
+  if (problem) log.warn(`tracing: ${problem}; spans are not exported`);
+  if (!config) return undefined;
+  // A collector that is down is reported once per outage, not once per batch; spans are dropped meanwhile.
+  let failedAt: number | undefined;
+  const exporter: OtlpExporter = new OtlpExporter(config, {
+    resource: { 'service.version': version, 'process.pid': process.pid },
+    scopeVersion: version,
+    onError: (message, dropped) => {
+      if (failedAt === undefined) log.warn('tracing: OTLP export failed; spans are dropped until it works again', { err: message, dropped });
+      failedAt = exporter.exported;
+    },
+  });
+  const stop = tracer.addSink((s) => {
+    if (failedAt !== undefined && exporter.exported > failedAt) {
+      failedAt = undefined;
+      log.info('tracing: OTLP export works again', { dropped: exporter.dropped });
+    }
+    exporter.add(s);
+  });
+  log.info('tracing: exporting spans by OTLP/HTTP (JSON)', { endpoint: config.url.href });
+  return { exporter, stop };
 }
 
 /** Build everything and listen. */
@@ -85,6 +116,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
   };
   let engine: Engine | undefined;
   let metricsServer: MetricsServer | undefined;
+  const otlp = startOtlp(log, version);
   try {
     engine = await openEngine({ dataRoot: config.dataRoot, execRoot: config.execRoot, log: log.child({ component: 'engine' }), registry,
       ...(config.cgroupParent ? { cgroupParent: config.cgroupParent } : {}),
@@ -161,6 +193,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     registerNetworkRoutes(router, { networks: eng.networks, containers, events: eng.events });
     registerVolumeRoutes(router, eng.volumes);
     registerExecRoutes(router, containers);
+    registerTraceRoutes(router, { containers, tracer });
     let tls: TlsOptions | undefined;
     if (config.tls) {
       if (!config.tlsCert || !config.tlsKey) throw errInvalid('--tls needs --tlscert and --tlskey');
@@ -186,13 +219,19 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       await server.close({ graceMs: 5000 });
       await metricsServer?.close();
       await eng.close();
+      if (otlp) {
+        await otlp.exporter.shutdown(2000);
+        otlp.stop();
+        log.info('OTLP export stopped', { exported: otlp.exporter.exported, dropped: otlp.exporter.dropped });
+      }
       rmSync(config.pidfile, { force: true });
       log.info('berthd stopped');
     })());
     log.info('berthd started', { version, dataRoot: config.dataRoot, execRoot: config.execRoot, hosts: config.hosts, pid: process.pid });
-    return { config, server, engine: eng, stop };
+    return { config, server, engine: eng, stop, ...(otlp ? { otlp: otlp.exporter } : {}) };
   } catch (e) {
     await metricsServer?.close();
+    otlp?.stop();
     await engine?.close();
     rmSync(config.pidfile, { force: true });
     throw e;

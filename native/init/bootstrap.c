@@ -98,6 +98,8 @@ static int join(struct ctx *c, struct berr *e)
   for (int i = 0; i < p->ncgroup_join; i++)
     if (write_file(p->cgroup_join[i], "0", 1) < 0)
       return fail_sys(e, "cgroup-join", p->cgroup_join[i]);
+  if (p->ncgroup_join)
+    msg_phase("cgroup");
   /* Open every namespace first: joining a mount namespace changes what later paths mean. */
   for (int i = 0; i < p->nsetns; i++) {
     fds[i] = open(p->setns[i].path, O_RDONLY | O_CLOEXEC);
@@ -113,6 +115,8 @@ static int join(struct ctx *c, struct berr *e)
         return fail_sys(e, "setns", p->setns[i].path);
       close(fds[i]);
     }
+  if (p->nsetns)
+    msg_phase("setns");
   if (p->clone_flags & CLONE_NEWTIME) {
     /* CLONE_NEWTIME (0x80) overlaps CSIGNAL in clone(2)'s flags, so it is only usable with
      * unshare; the new time namespace applies to our children, offsets set before any. */

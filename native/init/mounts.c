@@ -458,8 +458,8 @@ int run_actions(struct ctx *c, struct berr *e)
     if (a->op == A_PIVOT)
       msg_phase("pivot");
   }
-  if (!mounts_done)
-    msg_phase("mounts");
+  /* After pivot: masked and read-only paths, sysctls. */
+  msg_phase(mounts_done ? "paths" : "mounts");
   return 0;
 }
 

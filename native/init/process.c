@@ -246,11 +246,15 @@ int process_finish(struct ctx *c, struct berr *e)
   /* 2. */
   if (limits(c, e))
     return -1;
+  msg_phase("process");
   /* 3. */
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
     return fail_sys(e, "user", "keepcaps");
-  if (p->has_seccomp && !p->no_new_privs && seccomp_load_plan(p, e))
-    return -1;
+  if (p->has_seccomp && !p->no_new_privs) {
+    if (seccomp_load_plan(p, e))
+      return -1;
+    msg_phase("seccomp");
+  }
   if (identity(p, e))
     return -1;
   /* 4. */
@@ -263,9 +267,12 @@ int process_finish(struct ctx *c, struct berr *e)
   /* 6. */
   if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return fail_sys(e, "no-new-privs", NULL);
-  if (p->has_seccomp && p->no_new_privs && seccomp_load_plan(p, e))
-    return -1;
   msg_phase("security");
+  if (p->has_seccomp && p->no_new_privs) {
+    if (seccomp_load_plan(p, e))
+      return -1;
+    msg_phase("seccomp");
+  }
   /* 7. Nothing the caller or we opened reaches the container: everything above the
    * preserved fds is close-on-exec (the sync fd and exec fifo stay usable until execve). */
   unsigned first = 3 + (unsigned)p->preserve_fds;
@@ -291,6 +298,8 @@ int process_finish(struct ctx *c, struct berr *e)
     return -1;
   p->env = realloc(p->env, sizeof *p->env * (size_t)(p->nenv + 1));
   p->env[p->nenv] = NULL;
+  /* The start was released: the caller times the container's execve by this line. */
+  msg_phase("exec");
   execve(exe, p->args, p->env);
   return fail_sys(e, "exec", p->args[0]);
 }

@@ -91,8 +91,9 @@ size_t exit_object(char *b, size_t cap, const struct task *t)
   fmt_time(fin, sizeof fin, &t->finished);
   int n = snprintf(b, cap,
                    "{\"exit_code\":%d,\"signal\":%d,\"oom_killed\":%s,\"started_at\":\"%s\",\"finished_at\":\"%s\","
-                   "\"log_dropped\":%llu}",
-                   code, sig, t->oom_killed ? "true" : "false", st, fin, t == S.ctr ? S.log_dropped : 0ULL);
+                   "\"log_dropped\":%llu,\"exec_ns\":%lld}",
+                   code, sig, t->oom_killed ? "true" : "false", st, fin, t == S.ctr ? S.log_dropped : 0ULL,
+                   t == S.ctr ? (long long)S.exec_ns : 0LL);
   return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
 }
 
@@ -135,7 +136,8 @@ static void op_state(struct client *c, struct task *t)
     n += (size_t)snprintf(b + n, sizeof b - n, ",\"exit\":");
     n += exit_object(b + n, sizeof b - n - 64, t);
   }
-  n += (size_t)snprintf(b + n, sizeof b - n, ",\"log_dropped\":%llu}\n", S.log_dropped);
+  n += (size_t)snprintf(b + n, sizeof b - n, ",\"log_dropped\":%llu,\"exec_ns\":%lld}\n", S.log_dropped,
+                        t == S.ctr ? (long long)S.exec_ns : 0LL);
   client_send(c, b, n);
 }
 

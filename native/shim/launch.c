@@ -155,6 +155,8 @@ static void on_line(struct launch *l, char *line)
   if (!strcmp(type, "pid") && json_get_num(v, n, "pid", &pid)) {
     l->pid = (pid_t)pid;
     take_early(l);
+  } else if (!strcmp(type, "phase") && json_get_num(v, n, "ns", &pid)) {
+    launch_phase(l, json_get_str(v, n, "name"), pid);
   } else if (!strcmp(type, "hook")) {
     /* The engine uses no OCI hooks: the stop is answered at once. */
     write_all(l->ev.fd, "\n", 1);

@@ -214,6 +214,7 @@ static int start_container(struct launch *l, struct serr *e)
   } else {
     if (S.terminal && (plan_console_socket(S.plan, console, sizeof console, e) || !(l->console = strdup(console))))
       return -1;
+    S.spawn_ns = mono_ns();
     if (launch_spawn(l, S.plan, e))
       return -1;
     while (!l->created && !l->eof)
@@ -311,8 +312,9 @@ int main(int argc, char **argv)
     unlink(S.pid_path);
     return 1;
   }
-  char b[96];
-  int n = snprintf(b, sizeof b, "{\"type\":\"ready\",\"shim_pid\":%d,\"pid\":%d}\n", (int)S.pid, (int)S.ctr->pid);
+  char b[128 + sizeof S.phases];
+  int n = snprintf(b, sizeof b, "{\"type\":\"ready\",\"shim_pid\":%d,\"pid\":%d,\"spawn_ns\":%lld,\"phases\":{%s}}\n",
+                   (int)S.pid, (int)S.ctr->pid, (long long)S.spawn_ns, S.phases);
   write_all(1, b, (size_t)n);
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null >= 0) {

@@ -192,6 +192,9 @@ size_t exit_object(char *b, size_t cap, const struct task *t);
 void oom_watch(void);  /* start watching the memory cgroup (after S.oom_base is known) */
 long long oom_kills(void); /* kills since the container started */
 void oom_send(struct client *only, long long kills, int event); /* NULL: every events client */
+/* phases.c: berth-init's phase times, for the start-up report (`phases`) and the exit (`exec_ns`) */
+int64_t mono_ns(void);
+void launch_phase(const struct launch *l, const char *name, long long ns);
 
 /* exit.c */
 int oom_read(long long *count);
@@ -228,6 +231,10 @@ struct shim {
   char sock_path[4096], pid_path[4096];
   dev_t sock_dev;
   ino_t sock_ino; /* the socket file we bound, so we never remove a successor's */
+  /* CLOCK_MONOTONIC ns: berth-init forked, its phases up to `created` (JSON members), its execve */
+  int64_t spawn_ns, exec_ns;
+  char phases[640];
+  size_t phases_len;
 };
 extern struct shim S;
 void tick_need(void); /* keep the 50 ms tick running while something waits on time */

@@ -7,6 +7,7 @@ import net, { type Socket } from 'node:net';
 import path from 'node:path';
 import { BerthError, errInvalid, errNotFound, errUnavailable } from '../common/errors.js';
 import { nullLogger, type Logger } from '../common/log.js';
+import { parseTraceparent, tracer } from '../common/trace.js';
 import { DEFAULT_JSON_LIMIT } from './body.js';
 import { Context, type UpgradeState } from './context.js';
 import { ERROR_CODE_HEADER, httpStatusOf, sendError } from './errors.js';
@@ -289,6 +290,10 @@ export class ApiServer {
     const qi = url.indexOf('?');
     const rawPath = qi < 0 ? url : url.slice(0, qi);
     const log = this.log.child({ reqId: requestId });
+    // One span per request, continuing the caller's trace (W3C traceparent) or starting one; the
+    // layers below add theirs through the async context. Renamed to its route once matched.
+    const span = tracer.startRoot(`${method} ${rawPath}`, 'api', { parent: parseTraceparent(req.headers.traceparent), kind: 'server' });
+    span.set('berth.request_id', requestId);
     const common = this.commonHeaders(requestId);
     for (const [k, v] of Object.entries(common)) res.setHeader(k, v);
 
@@ -332,7 +337,10 @@ export class ApiServer {
         maxBodyBytes: this.opts.maxBodyBytes,
       });
       log.debug('request', { method, path: rawPath, route: match.route.pattern, apiVersion, upgrade: !!upgrade });
-      const value = await match.route.handler(ctx);
+      span.name = `${method} ${match.route.pattern}`;
+      span.set('http.route', match.route.pattern);
+      const c = ctx;
+      const value = await tracer.run(span, () => match.route.handler(c));
       if (!ctx.responded) {
         if (value === undefined) ctx.sendStatus(204);
         else ctx.sendJson(value);
@@ -353,12 +361,19 @@ export class ApiServer {
       else if (failure !== undefined) log.debug('request failed', { ...fields, err: (failure as Error).message, code: res.getHeader(ERROR_CODE_HEADER) });
       else log.debug('request done', fields);
       this.opts.onRequestDone?.({ method, route, status, seconds: (performance.now() - started) / 1000 });
+      span.set('http.response.status_code', status);
+      if (failure !== undefined) span.fail(failure);
       if (ctx?.hijacked) {
         // The handler owns the stream until it closes; keep it in the shutdown set till then.
-        if (socket.destroyed) this.inflight.delete(entry);
-        else socket.once('close', () => this.inflight.delete(entry));
+        if (socket.destroyed) {
+          this.inflight.delete(entry);
+          span.finish();
+        } else {
+          socket.once('close', () => { this.inflight.delete(entry); span.finish(); });
+        }
       } else {
         this.inflight.delete(entry);
+        span.finish();
       }
     }
   }

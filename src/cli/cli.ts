@@ -5,6 +5,8 @@ import { GROUPS, TOP_LEVEL, COMMON } from './commands/index.js';
 import { Cli, defaultConfigDir, defaultHost } from './context.js';
 import { FlagSet, HelpRequested, UsageError } from './flags.js';
 import { errorText } from './errors.js';
+import { startCommandTrace } from './trace.js';
+import { tracer } from '../common/trace.js';
 
 import { VERSION } from './version.js';
 export { VERSION };
@@ -152,15 +154,21 @@ export async function main(argv: string[], io: Io): Promise<number> {
   cli.commandUse = cmd.use;
   const fs = new FlagSet();
   cmd.flags?.(fs);
+  let trace: ReturnType<typeof startCommandTrace>;
+  let failure: unknown;
   try {
     const { flags, args: positional } = fs.parse(args, { interspersed: cmd.interspersed ?? true });
     if (flags.bool('help') && fs.lookup('help')) throw new HelpRequested();
     checkArgs(path, cmd, positional.length);
-    const code = await cmd.run(cli, flags, positional);
+    trace = startCommandTrace(io, path, VERSION);
+    const c = cmd;
+    const code = trace ? await tracer.run(trace.root, () => c.run(cli, flags, positional)) : await c.run(cli, flags, positional);
     return code ?? 0;
   } catch (e) {
+    failure = e;
     return report(e, cli, cmd, fs, path);
   } finally {
+    await trace?.end(failure);
     await cli.close();
   }
 }

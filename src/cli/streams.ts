@@ -12,6 +12,20 @@ export interface PumpOptions {
   tty: boolean;
   /** Called with [rows, cols] now and on every SIGWINCH while attached (tty only). */
   resize?: (rows: number, cols: number) => void;
+  /** Called once, when the first output arrives (the trace's "first output"). */
+  onFirstOutput?: () => void;
+}
+
+/** The chunks of `src`, telling `fn` when the first one arrives. */
+async function* observeFirst<T>(src: AsyncIterable<T>, fn: () => void): AsyncGenerator<T> {
+  let first = true;
+  for await (const c of src) {
+    if (first) {
+      first = false;
+      fn();
+    }
+    yield c;
+  }
 }
 
 /**
@@ -44,11 +58,12 @@ export async function pumpStreams(io: Io, h: Hijacked, opts: PumpOptions): Promi
     stdin.once('end', onEnd);
     stdin.resume();
   }
+  const src: AsyncIterable<Buffer> = opts.onFirstOutput ? observeFirst(conn, opts.onFirstOutput) : conn;
   try {
     if (h.multiplexed && !opts.tty) {
-      await demux(conn, io.stdout, io.stderr);
+      await demux(src, io.stdout, io.stderr);
     } else {
-      for await (const c of conn) {
+      for await (const c of src) {
         if (!io.stdout.write(c as Buffer)) await new Promise((r) => io.stdout.once('drain', r));
       }
     }

@@ -7,6 +7,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { pipeline, type Duplex, type Readable } from 'node:stream';
 import { BerthError, errInvalid, type ErrorCode } from '../common/errors.js';
+import { tracer, type Span } from '../common/trace.js';
 import { ERROR_CODE_HEADER, STATUS_BY_CODE, codeFromStatus } from '../api/errors.js';
 import { MULTIPLEXED_STREAM } from '../api/hijack.js';
 import { parseNdjson } from '../api/json-stream.js';
@@ -86,6 +87,21 @@ function parseTarget(host: string): Target {
   const m = /^tcp:\/\/(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/.exec(host);
   if (m) return { kind: 'tcp', host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2] ?? 2376) };
   throw errInvalid(`unsupported host ${JSON.stringify(host)}: use unix:// or tcp://`);
+}
+
+/** A request's span name: ids (64 hex) and trace ids (32 hex) in the path become placeholders, as the server's routes name them. */
+function spanName(method: string, path: string): string {
+  return `${method} ${path.replace(/\/[0-9a-f]{64}(?=\/|$)/g, '/{id}').replace(/^\/traces\/[0-9a-f]{32}$/, '/traces/{traceId}')}`;
+}
+
+/**
+ * A span for one request when a trace is active (the CLI's `--trace`, or OTLP export), and its
+ * `traceparent` header: berthd continues the trace below it.
+ */
+function requestSpan(method: string, path: string, headers: Record<string, string>): Span | undefined {
+  const span = tracer.start(spanName(method, path), 'cli', { kind: 'client' });
+  if (span) headers['traceparent'] = span.traceparent();
+  return span;
 }
 
 /** Build a query string with docker's conventions. */
@@ -189,10 +205,13 @@ export class Client {
       headers['Content-Type'] = 'application/json';
     }
     if (Buffer.isBuffer(body)) headers['Content-Length'] = String(body.length);
+    const url = await this.url(path, opts);
+    const span = requestSpan(method, path, headers);
     let res: http.IncomingMessage;
     try {
-      res = await this.send(method, await this.url(path, opts), headers, body, opts.signal);
+      res = await this.send(method, url, headers, body, opts.signal);
     } catch (e) {
+      span?.fail(e).finish();
       if (e instanceof BerthError) throw e;
       const err = e as Error & { code?: string };
       if (err.name === 'AbortError' || err.code === 'ABORT_ERR') throw new BerthError('cancelled', `${method} ${path}: aborted`, { cause: e });
@@ -200,7 +219,18 @@ export class Client {
     }
     const status = res.statusCode ?? 0;
     const wrapped = withBody(res);
-    if (status >= 400) throw await toApiError(status, res.headers, await wrapped.text());
+    if (status >= 400) {
+      const err = await toApiError(status, res.headers, await wrapped.text());
+      span?.set('http.response.status_code', status).fail(err).finish();
+      throw err;
+    }
+    if (span) {
+      // The answer is complete when its body is (wait and streams send their head early).
+      span.set('http.response.status_code', status);
+      const end = () => span.finish();
+      res.once('end', end);
+      res.once('close', end);
+    }
     return { status, headers: res.headers, body: wrapped };
   }
 
@@ -276,6 +306,8 @@ export class Client {
       Connection: 'Upgrade',
       Upgrade: 'tcp',
     };
+    // Ends when the stream closes (the container's output ended, or the user detached).
+    const span = requestSpan(method, path, headers);
     if (payload) {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = String(payload.length);
@@ -294,6 +326,7 @@ export class Client {
             : tls.connect({ host: target.host, port: target.port, ca: tlsOpts?.ca, cert: tlsOpts?.cert, key: tlsOpts?.key }),
       });
       req.once('upgrade', (res, socket, head) => {
+        if (span) socket.once('close', () => span.finish());
         if (head.length) socket.unshift(head);
         const contentType = String(res.headers['content-type'] ?? '');
         resolve({ stream: socket, contentType, multiplexed: contentType === MULTIPLEXED_STREAM });
@@ -304,14 +337,20 @@ export class Client {
         res.once('end', () => {
           const status = res.statusCode ?? 0;
           if (status >= 400) {
-            void toApiError(status, res.headers, Buffer.concat(chunks).toString()).then(reject);
+            void toApiError(status, res.headers, Buffer.concat(chunks).toString()).then((e) => {
+              span?.fail(e).finish();
+              reject(e);
+            });
           } else {
             reject(new BerthError('unavailable', `${method} ${path}: the daemon answered ${status} instead of upgrading the connection`));
           }
         });
         res.once('error', reject);
       });
-      req.once('error', (e) => reject(new BerthError('unavailable', `cannot connect to the Berth daemon at ${this.describe()}: ${e.message}`, { cause: e })));
+      req.once('error', (e) => {
+        span?.fail(e).finish();
+        reject(new BerthError('unavailable', `cannot connect to the Berth daemon at ${this.describe()}: ${e.message}`, { cause: e }));
+      });
       req.end(payload);
     });
   }

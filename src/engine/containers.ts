@@ -12,9 +12,10 @@ import { hostname as osHostname } from 'node:os';
 import { join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Socket } from 'node:net';
-import { BerthError, errConflict, errInvalid, errNotImplemented, isNotFound } from '../common/errors.js';
+import { BerthError, errConflict, errInvalid, errNotFound, errNotImplemented, isNotFound } from '../common/errors.js';
 import { crashPoint } from '../common/crash-point.js';
 import type { Logger } from '../common/log.js';
+import { inSpan, tracer, type Span, type SpanData } from '../common/trace.js';
 import type { Lifecycle, LifecycleEvent } from '../lifecycle/lifecycle.js';
 import { encodeFrame } from '../common/stdcopy.js';
 import type { ImageService } from '../images/images.js';
@@ -37,6 +38,7 @@ import type { NetworkManager, NetworkRecord } from '../network/networks.js';
 import { buildContainerSpec, DEFAULT_SHM_SIZE, type SpecInput } from './spec-builder.js';
 import { logSettings, mergeLogConfig } from './log-config.js';
 import { RootfsMounts } from './rootfs.js';
+import { StartTraces } from './start-trace.js';
 import { emptyStats, netDevStats, toStatsJSON } from './stats.js';
 import { ContainerStore, ZERO_TIME, type ContainerRecord } from './store.js';
 import { top as runTop } from './top.js';
@@ -199,6 +201,8 @@ export class ContainerManager implements ContainerService {
   readonly health: HealthMonitor;
   readonly restarts = new RestartManager();
   readonly volumes: ContainerVolumes;
+  /** The trace of each container's last start (`GET /containers/{id}/trace`). */
+  readonly traces: StartTraces;
   /** Restarts under way after their backoff (close waits for them). */
   private readonly restarting = new Set<Promise<void>>();
   /** During reconcile: exits are recorded; the policies are applied once, at the end (dockerd's restore). */
@@ -233,6 +237,7 @@ export class ContainerManager implements ContainerService {
     this.initBinary = o.initBinary ?? (existsSync(DEFAULT_INIT_BINARY) ? DEFAULT_INIT_BINARY : undefined);
     this.rootfs = new RootfsMounts(o.execRoot, o.images.snapshotter);
     this.volumes = new ContainerVolumes(o.volumes);
+    this.traces = new StartTraces((id) => this.containerDir(id), o.log);
     this.execs = new ExecManager({
       lifecycle: this.lc,
       events: this.events,
@@ -245,7 +250,7 @@ export class ContainerManager implements ContainerService {
       probe: (id, cmd, timeoutMs, maxOutput) => this.execs.probe(id, cmd, timeoutMs, maxOutput),
       publish: (c, action) => this.publish(c, action),
     });
-    const onExit = (e: LifecycleEvent) => this.onTaskExit(e.id);
+    const onExit = (e: LifecycleEvent) => this.onTaskExit(e.id, Number(e['execNs']) || 0);
     const onOom = (e: LifecycleEvent) => this.onTaskOom(e.id);
     const onDrops = (e: LifecycleEvent) => this.noteLogDrops(e.id, Number(e.logDropped ?? 0));
     this.lc.events.on('/tasks/exit', onExit);
@@ -315,6 +320,10 @@ export class ContainerManager implements ContainerService {
   // --- create -----------------------------------------------------------------------------
 
   async create(req: ContainerCreateRequest, opts: { name?: string; platform?: string }): Promise<{ Id: string; Warnings: string[] }> {
+    return inSpan('container.create', 'engine', () => this.createContainer(req, opts));
+  }
+
+  private async createContainer(req: ContainerCreateRequest, opts: { name?: string; platform?: string }): Promise<{ Id: string; Warnings: string[] }> {
     const warnings: string[] = [];
     let name: string;
     if (opts.name) {
@@ -326,8 +335,13 @@ export class ContainerManager implements ContainerService {
       do name = `/${generateName(retry++)}`; while (this.store.byName(name) && retry < 100);
     }
     if (!req.Image) throw errInvalid('Config.Image: an image is required');
-    const img = await this.images.get(req.Image);
-    if (!(await this.images.isUnpacked(img))) await this.images.unpack(img);
+    const image = req.Image;
+    const img = await inSpan('image.resolve', 'image', async (span) => {
+      const i = await this.images.get(image);
+      span?.set('image.id', i.id);
+      if (!(await this.images.isUnpacked(i))) await inSpan('image.unpack', 'image', () => this.images.unpack(i));
+      return i;
+    });
     const top = img.chainIds.at(-1);
     const ic = (img.config.config ?? {}) as ContainerConfig;
 
@@ -431,9 +445,9 @@ export class ContainerManager implements ContainerService {
       writeFileSync(rec.resolvConfPath, containerResolvConf(hostConfig, hostNet));
       crashPoint('create:after-dir');
 
-      await this.images.hold(async () => {
+      await inSpan('snapshot.prepare', 'image', () => this.images.hold(async () => {
         await this.images.snapshotter.prepare(rec.snapshotKey, top);
-      });
+      }));
       undo.push(() => this.images.snapshotter.remove(rec.snapshotKey).catch(() => undefined));
       crashPoint('create:after-snapshot');
       const mountPoints: MountPointRecord[] = await this.volumes.attach(id, mountPlan);
@@ -454,7 +468,7 @@ export class ContainerManager implements ContainerService {
       // later creates skip the mount; else mount for the build only.
       const imageKey = top ?? '';
       const known = this.imageFiles.get(imageKey);
-      const built = known && (!config.WorkingDir || known.dirs.has(config.WorkingDir)) ? specFor(known.user) : await this.rootfs.with(id, rec.snapshotKey, async (root) => {
+      const built = known && (!config.WorkingDir || known.dirs.has(config.WorkingDir)) ? specFor(known.user) : await inSpan('spec.image-files', 'image', () => this.rootfs.with(id, rec.snapshotKey, async (root) => {
         crashPoint('create:rootfs-mounted');
         const files = known ?? { user: readUserFiles(root), dirs: new Set<string>() };
         const out = specFor(files.user);
@@ -471,17 +485,17 @@ export class ContainerManager implements ContainerService {
         }
         this.rememberImageFiles(imageKey, files);
         return out;
-      });
+      }));
       warnings.push(...built.warnings);
       // --network none: a netns of the container's own with only `lo`, up (Docker's sandbox); berth-init does it.
       if (netPlan.kind === 'none') built.spec.annotations = { ...(built.spec.annotations ?? {}), [LOOPBACK_ANNOTATION]: 'up' };
       undo.push(() => this.rootfs.removeAll(id));
       // Copy-up (dockerd's populateVolumes, at create): empty volumes get the image's content.
       if (this.volumes.needsPopulate(mountPoints)) await this.rootfs.with(id, rec.snapshotKey, (root) => this.volumes.populate(id, root, mountPoints));
-      await this.lc.createContainer({
+      await inSpan('container.record', 'lifecycle', () => this.lc.createContainer({
         id, spec: built.spec, rootfs, snapshotKey: rec.snapshotKey, labels: config.Labels ?? {}, imageRef: img.id,
         ...(hostConfig.Runtime !== BERTH_RUNTIME ? { runtime: hostConfig.Runtime } : {}),
-      });
+      }));
       undo.push(() => this.lc.deleteContainer(id).catch(() => undefined));
       crashPoint('create:after-lifecycle');
       this.store.insert(rec);
@@ -512,13 +526,33 @@ export class ContainerManager implements ContainerService {
 
   /** startLocked, visible to logs/attach/wait as "starting". */
   private async startTracked(id: string, auto: boolean): Promise<boolean> {
-    const p = this.startLocked(id, auto);
+    const p = this.startTraced(id, auto);
     this.starting.set(id, p);
     try {
       return await p;
     } finally {
       this.starting.delete(id);
     }
+  }
+
+  /**
+   * startLocked in a `container.start` span: below the request's, or (a restart by the policy, a
+   * start without a request) the root of a trace of its own. It becomes the container's last start.
+   */
+  private startTraced(id: string, auto: boolean): Promise<boolean> {
+    const span = (!auto && tracer.start('container.start', 'engine')) || tracer.startRoot('container.start', 'engine');
+    span.set('container.id', id);
+    this.traces.begin(id, span);
+    return tracer.run(span, async () => {
+      try {
+        return await this.startLocked(id, auto);
+      } catch (e) {
+        span.fail(e);
+        throw e;
+      } finally {
+        span.finish();
+      }
+    });
   }
 
   /** `auto`: a restart by the policy; otherwise a start by the user, which resets the restart state (dockerd's ResetRestartManager). */
@@ -531,7 +565,7 @@ export class ContainerManager implements ContainerService {
     if (stale) await this.lc.deleteTask(id, { force: true });
     // Records from before rotation was on by default get today's defaults.
     const logOpts = c.logOpts ?? logSettings('json-file')!;
-    await this.rootfs.holdForTask(id, c.snapshotKey);
+    await inSpan('rootfs.mount', 'image', () => this.rootfs.holdForTask(id, c.snapshotKey));
     crashPoint('start:after-mount');
     let task;
     try {
@@ -580,7 +614,8 @@ export class ContainerManager implements ContainerService {
       healthOnStart(r);
     });
     this.publish(rec, 'start');
-    this.health.arm(rec);
+    // The probes' timer must not carry this start's trace along.
+    tracer.detached(() => this.health.arm(rec));
     return true;
   }
 
@@ -590,11 +625,13 @@ export class ContainerManager implements ContainerService {
   private async setupNetwork(id: string): Promise<void> {
     const c = this.store.get(id);
     if (!c.networks) return;
-    await this.teardownNetwork(id); // a sandbox left by a crash: recorded or not
-    const sb = await this.o.networks.attach(attachRequest(c));
-    const rec = this.store.update(id, (r) => { r.sandbox = sb; });
-    writeNetworkFiles(rec, sb, HOSTS_HEADER);
-    for (const ep of sb.endpoints) this.publishNetwork(ep.networkId, ep.network, 'connect', id);
+    await inSpan('network.setup', 'network', async () => {
+      await this.teardownNetwork(id); // a sandbox left by a crash: recorded or not
+      const sb = await this.o.networks.attach(attachRequest(c));
+      const rec = this.store.update(id, (r) => { r.sandbox = sb; });
+      writeNetworkFiles(rec, sb, HOSTS_HEADER);
+      for (const ep of sb.endpoints) this.publishNetwork(ep.networkId, ep.network, 'connect', id);
+    });
   }
 
   /** After the task: ports, CNI DEL, the pinned netns. Failures are logged; the record forgets the sandbox. */
@@ -606,7 +643,8 @@ export class ContainerManager implements ContainerService {
       return;
     }
     try {
-      await this.o.networks.detach(id, c.sandbox);
+      const sandbox = c.sandbox;
+      await inSpan('network.teardown', 'network', () => this.o.networks.detach(id, sandbox));
     } catch (e) {
       this.log.warn('network teardown failed', { id, err: (e as Error).message });
     }
@@ -683,13 +721,15 @@ export class ContainerManager implements ContainerService {
     const set = this.pending.get(id);
     if (!set) return;
     this.pending.delete(id);
-    for (const p of set) {
-      try {
-        p.connected(await this.lc.attach(id, p.opts));
-      } catch (e) {
-        p.connected(undefined, e);
+    await inSpan('attach.connect', 'engine', async () => {
+      for (const p of set) {
+        try {
+          p.connected(await this.lc.attach(id, p.opts));
+        } catch (e) {
+          p.connected(undefined, e);
+        }
       }
-    }
+    });
   }
 
   private failPending(id: string, e: unknown): void {
@@ -840,11 +880,11 @@ export class ContainerManager implements ContainerService {
 
   // --- exit -------------------------------------------------------------------------------
 
-  private onTaskExit(id: string): void {
+  private onTaskExit(id: string, execNs = 0): void {
     if (this.closed || this.exitHandling.has(id) || !this.store.find(id)) return;
     const p = (async () => {
       await this.starting.get(id)?.catch(() => undefined);
-      await this.applyExit(id);
+      await this.exitTraced(id, execNs);
     })().catch((e) => this.log.error('exit handling failed', { id, err: (e as Error).message }))
       .finally(() => this.exitHandling.delete(id));
     this.exitHandling.set(id, p);
@@ -891,12 +931,34 @@ export class ContainerManager implements ContainerService {
     return Object.fromEntries(this.store.list().map((c) => [c.id, c.logDropped ?? 0]));
   }
 
-  /** Record a stopped task's exit in the container, clean up after it, publish, AutoRemove. */
-  async applyExit(id: string): Promise<void> {
+  /** applyExit in a `container.exit` span below the last start's (with the container's execve and run recorded there). */
+  private exitTraced(id: string, execNs: number): Promise<void> {
+    const anchor = this.traces.anchor(id);
+    if (execNs) this.traces.exec(id, execNs);
+    const span = anchor ? tracer.startRoot('container.exit', 'engine', { parent: anchor }) : undefined;
+    if (span) this.traces.extend(id, span);
+    return tracer.run(span, async () => {
+      try {
+        await this.applyExit(id, span);
+      } catch (e) {
+        span?.fail(e);
+        throw e;
+      } finally {
+        span?.finish();
+      }
+    });
+  }
+
+  /**
+   * Record a stopped task's exit in the container, clean up after it, publish, AutoRemove.
+   * `span` (the exit's) ends once the exit is applied, before waiters hear of it and before AutoRemove.
+   */
+  async applyExit(id: string, span?: Span): Promise<void> {
     const c = this.store.find(id);
     if (!c) return;
     const t = this.lc.md.findTask(this.lc.namespace, id);
     if (!t || t.status !== 'stopped') return;
+    this.traces.process(id, t.finishedAt, { 'process.exit_code': t.exitCode ?? 255 });
     this.health.stop(id);
     // The shim's final count (drops while the daemon was away included), before the task dir goes.
     try {
@@ -940,10 +1002,11 @@ export class ContainerManager implements ContainerService {
     if (t.oomKilled && !this.oomPublished.has(id)) this.publish(rec, 'oom');
     this.oomPublished.delete(id);
     this.publish(rec, 'die', { exitCode: String(code), execDuration: String(Math.max(0, Math.round((Date.parse(rec.state.finishedAt) - Date.parse(rec.state.startedAt)) / 1000))) });
+    span?.finish();
     this.signals.emit(`exit:${id}`, code);
-    if (delay !== undefined) this.scheduleRestart(id, delay);
+    if (delay !== undefined) tracer.detached(() => this.scheduleRestart(id, delay));
     else if (rec.hostConfig.AutoRemove) {
-      await this.lock(id, () => this.removeLocked(id, true)).catch((e) => {
+      await inSpan('container.remove', 'engine', () => this.lock(id, () => this.removeLocked(id, true))).catch((e) => {
         if (!isNotFound(e)) this.log.warn('AutoRemove failed', { id, err: (e as Error).message });
       });
     }
@@ -985,6 +1048,10 @@ export class ContainerManager implements ContainerService {
   }
 
   async remove(ref: string, opts: { force?: boolean; volumes?: boolean; link?: boolean }): Promise<void> {
+    return inSpan('container.remove', 'engine', () => this.removeRef(ref, opts));
+  }
+
+  private async removeRef(ref: string, opts: { force?: boolean; volumes?: boolean; link?: boolean }): Promise<void> {
     const c0 = this.resolve(ref);
     if (opts.link) throw errInvalid('Conflict, cannot remove the default link name of the container');
     await this.lock(c0.id, async () => {
@@ -1036,6 +1103,7 @@ export class ContainerManager implements ContainerService {
       await this.images.snapshotter.remove(c.snapshotKey).catch(() => undefined);
     }
     crashPoint('rm:after-snapshot');
+    this.traces.forget(id);
     rmSync(this.containerDir(id), { recursive: true, force: true });
     this.store.delete(id);
     if (removeVolumes) {
@@ -1117,6 +1185,18 @@ export class ContainerManager implements ContainerService {
     const ms = await this.images.snapshotter.mounts(c.snapshotKey);
     const lo = ms[0]?.options.find((o) => o.startsWith('lowerdir='));
     return lo ? lo.slice('lowerdir='.length).split(':') : [];
+  }
+
+  async startTrace(ref: string): Promise<{ id: string; traceId: string; spans: SpanData[] }> {
+    const c = this.resolve(ref);
+    // berth-init's execve reaches us with the exit; a running container's shim is asked for it.
+    if (isLive(c.state.status) && this.traces.needsExec(c.id)) {
+      const ns = await this.lc.execNs(c.id).catch(() => undefined);
+      if (ns) this.traces.exec(c.id, ns);
+    }
+    const t = this.traces.get(c.id);
+    if (!t) throw errNotFound(`no start trace recorded for container ${c.id}: it has not been started`);
+    return { id: c.id, ...t };
   }
 
   async inspect(ref: string, opts: { size?: boolean } = {}): Promise<ContainerInspect> {
@@ -1657,6 +1737,7 @@ export class ContainerManager implements ContainerService {
     this.health.close();
     await Promise.allSettled([...this.restarting]);
     for (const id of [...this.pending.keys()]) this.failPending(id, new BerthError('cancelled', 'engine closed'));
+    await this.traces.flush();
   }
 }
 

@@ -5,6 +5,7 @@
 // interfaces. Names and ids: `ref` is a full id, a unique id prefix, or a name (with or
 // without the leading `/`), resolved as dockerd does (exact id, exact name, then id prefix).
 import type { Readable, Duplex } from 'node:stream';
+import type { SpanData } from '../common/trace.js';
 
 // --- wire types -----------------------------------------------------------------------------
 
@@ -365,6 +366,8 @@ export interface LogLine { stream: 'stdout' | 'stderr'; text: Buffer; time: stri
 
 export interface ContainerService {
   create(req: ContainerCreateRequest, opts: { name?: string; platform?: string }): Promise<{ Id: string; Warnings: string[] }>;
+  /** The trace of the container's last start (through exec and, once it ended, exit); `not-found` when it never started. */
+  startTrace(ref: string): Promise<{ id: string; traceId: string; spans: SpanData[] }>;
   /** Resolves false (HTTP 304) when already running. */
   start(ref: string): Promise<boolean>;
   /** Resolves false (HTTP 304) when not running. */

@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { BerthError, errAlreadyExists, errConflict, errInvalid, errPrecondition, isNotFound } from '../common/errors.js';
 import { crashPoint } from '../common/crash-point.js';
+import { inSpan, tracer } from '../common/trace.js';
 import type { LinuxResources, Process, Spec } from '../runtime/spec/types.js';
 import { validateProcess, validateSpec } from '../runtime/spec/validate.js';
 import { buildExecPlan } from '../runtime/plan/build.js';
@@ -18,6 +19,7 @@ import { DEFAULT_NAMESPACE, MetadataStore, type ContainerRow, type TaskRow } fro
 import { launchShim, readExitFile, ShimClient, ShimLaunchError, type ShimExit, type ShimLaunchOptions } from './shim-client.js';
 import { checkStateDirLength, execTag, SOCKET_DIR, socketDirOf, taskSockets } from './task-sockets.js';
 import { fitSpec, runtimeFeatures } from './runtime-features.js';
+import { recordInitPhases } from './init-phases.js';
 
 /** The runtime name recorded on containers (containerd records e.g. `io.containerd.runc.v2`). */
 export const RUNTIME_NAME = 'io.berth.shim.v1';
@@ -53,6 +55,8 @@ export interface ExitStatus {
   finishedAt: string;
   /** Empty for a normal exit; says why the status is not the process's own otherwise. */
   reason: string;
+  /** berth-init's execve time on the span clock (CLOCK_MONOTONIC ns), when the shim reported it. */
+  execNs?: number;
 }
 
 export interface LifecycleOptions {
@@ -110,7 +114,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nowIso = () => new Date().toISOString();
 
 function exitFromShim(e: ShimExit, reason = ''): ExitStatus {
-  return { exitCode: e.exitCode, signal: e.signal, oomKilled: e.oomKilled, startedAt: e.startedAt, finishedAt: e.finishedAt, reason };
+  return { exitCode: e.exitCode, signal: e.signal, oomKilled: e.oomKilled, startedAt: e.startedAt, finishedAt: e.finishedAt, reason, ...(e.execNs ? { execNs: e.execNs } : {}) };
 }
 
 function exitFromRow(t: TaskRow): ExitStatus {
@@ -209,7 +213,10 @@ function removeTaskSockets(dir: string): void {
  * it recorded, and those whose shim vanished are marked stopped with {@link SHIM_DIED_REASON}.
  */
 export class Lifecycle {
-  /** Emits `'event'` for every event, and each topic under its own name. */
+  /**
+   * Emits `'event'` for every event, and each topic under its own name. `/tasks/exit` carries
+   * `execNs`: berth-init's execve time on the span clock (0 when unknown), for the start's trace.
+   */
   readonly events = new EventEmitter();
   private readonly monitors = new Map<string, { abort: AbortController; done: Promise<void> }>();
   /** Starts in progress: an exit that arrives meanwhile waits for its start to be recorded, so
@@ -366,6 +373,10 @@ export class Lifecycle {
    * Resolves with the task `created`: the process exists, set up, blocked until `start`.
    */
   async newTask(id: string, o: NewTaskOptions = {}): Promise<TaskRow> {
+    return inSpan('task.create', 'lifecycle', () => this.createTask(id, o));
+  }
+
+  private async createTask(id: string, o: NewTaskOptions): Promise<TaskRow> {
     const c = this.getContainer(id);
     if (this.md.findTask(this.namespace, id)) throw errAlreadyExists(`task "${id}": already exists`);
     const spec = structuredClone(c.spec);
@@ -396,24 +407,28 @@ export class Lifecycle {
         writeFileSync(join(dir, 'config.json'), JSON.stringify(fitSpec(spec, await runtimeFeatures(rt))));
         runtime = { path: rt.path, ...(rt.runtimeArgs?.length ? { args: rt.runtimeArgs } : {}), root: join(dir, 'runtime'), bundle: dir, ...(o.terminal ? { console: sockets.console } : {}) };
       } else {
-        await prepareCreate(spec, cg, {
+        await inSpan('plan', 'runtime', () => prepareCreate(spec, cg, {
           bundle: dir,
           rootfs: c.rootfs,
           planFile: plan,
           execFifo: join(dir, 'exec.fifo'),
           consoleSocket: o.terminal ? sockets.console : undefined,
-        });
+        }));
       }
       const cgDirs = cg.hierarchyDirs();
-      const ready = await launchShim({
-        id, dir, socket: sockets.control,
-        ...(runtime ? { runtime } : { plan }),
-        terminal: !!o.terminal,
-        stdin: !!o.stdin,
-        ...(o.log ? { log: o.log } : {}),
-        ...(cg.version === 1 ? (cgDirs.memory ? { oomCgroup: cgDirs.memory } : {}) : { oomCgroup2: cgDirs[''] }),
-        ...(this.opts.shimBinary ? { shimBinary: this.opts.shimBinary } : {}),
-        ...(this.opts.initBinary ? { initBinary: this.opts.initBinary } : {}),
+      const ready = await inSpan('shim', 'shim', async (span) => {
+        const r = await launchShim({
+          id, dir, socket: sockets.control,
+          ...(runtime ? { runtime } : { plan }),
+          terminal: !!o.terminal,
+          stdin: !!o.stdin,
+          ...(o.log ? { log: o.log } : {}),
+          ...(cg.version === 1 ? (cgDirs.memory ? { oomCgroup: cgDirs.memory } : {}) : { oomCgroup2: cgDirs[''] }),
+          ...(this.opts.shimBinary ? { shimBinary: this.opts.shimBinary } : {}),
+          ...(this.opts.initBinary ? { initBinary: this.opts.initBinary } : {}),
+        });
+        if (span) recordInitPhases(span, r.spawnNs, r.phases);
+        return r;
       });
       crashPoint('task:after-shim');
       row = this.md.updateTask(this.namespace, id, {
@@ -435,6 +450,10 @@ export class Lifecycle {
 
   /** Release a created task into its process (opens the exec fifo): `running`. */
   async start(id: string): Promise<TaskRow> {
+    return inSpan('task.start', 'lifecycle', () => this.startTask(id));
+  }
+
+  private async startTask(id: string): Promise<TaskRow> {
     const t = this.task(id);
     if (t.status !== 'created' || this.starting.has(id)) throw errPrecondition(`task "${id}": cannot start a task that is ${this.starting.has(id) ? 'starting' : t.status}`);
     const run = this.release(id, t);
@@ -478,6 +497,15 @@ export class Lifecycle {
       return;
     }
     await this.shim(t).kill(sig);
+  }
+
+  /**
+   * berth-init's execve time of a running task on the span clock (CLOCK_MONOTONIC ns), as its
+   * shim recorded it; undefined before the start, or when the shim does not know (a foreign runtime).
+   */
+  async execNs(id: string): Promise<number | undefined> {
+    const st = await this.shim(this.liveTask(id)).state();
+    return st.execNs || undefined;
   }
 
   /** Resolves with the exit status once the task has stopped (at once if it has). */
@@ -605,6 +633,10 @@ export class Lifecycle {
    * Its cgroups, its dir (exit.json included) and its row go; resolves with its exit status.
    */
   async deleteTask(id: string, o: { force?: boolean } = {}): Promise<ExitStatus> {
+    return inSpan('task.delete', 'lifecycle', () => this.removeTask(id, o));
+  }
+
+  private async removeTask(id: string, o: { force?: boolean }): Promise<ExitStatus> {
     let t = this.task(id);
     if (t.status !== 'stopped') {
       if (!o.force) throw errConflict(`task "${id}": cannot delete a task that is ${t.status}; stop it first or force`);
@@ -650,7 +682,8 @@ export class Lifecycle {
     const existing = this.monitors.get(t.containerId);
     if (existing) return existing;
     const abort = new AbortController();
-    const done = this.monitor(t, abort.signal).catch((e) => {
+    // Outside the trace of whatever request started the task: the exit comes long after it ended.
+    const done = tracer.detached(() => this.monitor(t, abort.signal)).catch((e) => {
       if (!abort.signal.aborted && !this.closed) process.emitWarning(`task "${t.containerId}": exit monitor: ${(e as Error).message}`);
     }).finally(() => {
       if (this.monitors.get(t.containerId)?.abort === abort) this.monitors.delete(t.containerId);
@@ -733,7 +766,7 @@ export class Lifecycle {
     if (!row) return;
     if (row.oomKilled && !this.oomPublished.has(t.containerId)) this.publish('/tasks/oom', t.containerId);
     this.oomPublished.delete(t.containerId);
-    this.publish('/tasks/exit', t.containerId, { pid: row.pid, exitStatus: exit.exitCode, exitedAt: row.finishedAt, reason: exit.reason });
+    this.publish('/tasks/exit', t.containerId, { pid: row.pid, exitStatus: exit.exitCode, exitedAt: row.finishedAt, reason: exit.reason, execNs: exit.execNs ?? 0 });
   }
 
   /** The shim is gone without an exit file: record an unknown exit and kill what is left through the cgroup. */

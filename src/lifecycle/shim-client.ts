@@ -18,6 +18,8 @@ export interface ShimExit {
   finishedAt: string;
   /** Log entries dropped because writing them failed (ENOSPC, EIO). */
   logDropped: number;
+  /** berth-init's `exec` phase: CLOCK_MONOTONIC ns right before the execve (the span clock); 0 when unknown. */
+  execNs: number;
 }
 
 /** The shim's answer to `state`. */
@@ -27,6 +29,8 @@ export interface ShimState {
   status: 'running' | 'exited';
   exit?: ShimExit;
   logDropped: number;
+  /** As ShimExit.execNs: 0 until the container process exec'd. */
+  execNs: number;
 }
 
 /** What `launchShim` needs: docs/shim.md "Invocation". */
@@ -62,6 +66,9 @@ export interface ShimLaunchOptions {
 export interface ShimReady {
   shimPid: number;
   pid: number;
+  /** When the shim forked berth-init, and berth-init's phases up to `ready`, in order (CLOCK_MONOTONIC ns; docs/plan.md). */
+  spawnNs?: number;
+  phases?: Array<[name: string, ns: number]>;
 }
 
 /** A failure the shim reported at start-up: the step (berth-init's or the shim's), errno, message. */
@@ -143,14 +150,15 @@ export function launchShim(o: ShimLaunchOptions): Promise<ShimReady> {
     child.stdout!.on('end', () => {
       const line = out.split('\n').find((l) => l.trim());
       if (!line) return finish(errInternal(`task "${o.id}": shim exited (${exitInfo || 'unknown'}) without a start-up report${err ? `: ${err.trim()}` : ''}`));
-      let msg: { type?: string; shim_pid?: number; pid?: number; step?: string; errno?: number; message?: string };
+      let msg: { type?: string; shim_pid?: number; pid?: number; step?: string; errno?: number; message?: string; spawn_ns?: number; phases?: Record<string, number> };
       try {
         msg = JSON.parse(line);
       } catch (e) {
         return finish(errInternal(`task "${o.id}": shim: bad start-up report: ${line.slice(0, 200)}`, e));
       }
       if (msg.type === 'ready' && typeof msg.pid === 'number' && typeof msg.shim_pid === 'number') {
-        return finish(undefined, { shimPid: msg.shim_pid, pid: msg.pid });
+        const phases = Object.entries(msg.phases ?? {}).filter((p): p is [string, number] => typeof p[1] === 'number');
+        return finish(undefined, { shimPid: msg.shim_pid, pid: msg.pid, ...(msg.spawn_ns ? { spawnNs: msg.spawn_ns, phases } : {}) });
       }
       if (msg.type === 'error') {
         return finish(new ShimLaunchError(o.id, { step: msg.step ?? 'unknown', errno: msg.errno ?? 0, message: msg.message ?? 'unknown error' }));
@@ -169,6 +177,7 @@ function toExit(x: Record<string, unknown>): ShimExit {
     startedAt: String(x.started_at ?? ''),
     finishedAt: String(x.finished_at ?? ''),
     logDropped: Number(x.log_dropped ?? 0),
+    execNs: Number(x.exec_ns ?? 0),
   };
 }
 
@@ -284,6 +293,7 @@ export class ShimClient {
       status: reply.status === 'exited' ? 'exited' : 'running',
       ...(reply.exit ? { exit: toExit(reply.exit as Record<string, unknown>) } : {}),
       logDropped: Number(reply.log_dropped ?? 0),
+      execNs: Number(reply.exec_ns ?? 0),
     };
   }
 

@@ -8,6 +8,7 @@ import { hostPlatform, isIndexType, parseIndex, parseManifest, selectPlatform } 
 import { mapLimit } from './pool.js';
 import { shortId, type ProgressFn } from './progress.js';
 import { formatReference, normalizeReference } from '../reference.js';
+import { inSpan } from '../../common/trace.js';
 
 /** What was pulled: the ImageService records `name -> target` and unpacks `layers` (in order, base first). */
 export interface PullResult {
@@ -97,13 +98,16 @@ export async function pull(ref: string, o: PullOptions): Promise<PullResult> {
     const blobs = [manifest.config, ...manifest.layers];
     const seen = new Set<string>();
     const unique = blobs.filter((b) => !seen.has(b.digest) && seen.add(b.digest));
-    const results = await mapLimit(unique, client.concurrency, async (b) => {
-      const r = await client.fetchBlob(repo, b, o.content, { onProgress: b === manifest.config ? undefined : progress, labels: src });
-      if (r === 'exists') {
-        const info = await o.content.info(b.digest);
-        await mergeLabels(o.content, b.digest, { [sourceLabel(repo.registry)]: addSource(info.labels[sourceLabel(repo.registry)], repo.repository) });
-      }
-      return r;
+    const results = await inSpan('image.fetch', 'image', (span) => {
+      span?.set('image.blobs', unique.length);
+      return mapLimit(unique, client.concurrency, async (b) => {
+        const r = await client.fetchBlob(repo, b, o.content, { onProgress: b === manifest.config ? undefined : progress, labels: src });
+        if (r === 'exists') {
+          const info = await o.content.info(b.digest);
+          await mergeLabels(o.content, b.digest, { [sourceLabel(repo.registry)]: addSource(info.labels[sourceLabel(repo.registry)], repo.repository) });
+        }
+        return r;
+      });
     });
     const fetched = results.some((r) => r === 'fetched');
     crashPoint('pull:after-blobs');
@@ -148,8 +152,8 @@ export async function pullImage(service: PullTarget, ref: string, o: Omit<PullOp
     unpack: async (r) => {
       await service.setName(r.name, r.target, r.name.includes('@') ? {} : { 'berth.io/repo-digest': 'true' });
       crashPoint('pull:after-name');
-      if (o.unpack !== false) await service.unpack(r.name);
+      if (o.unpack !== false) await inSpan('image.unpack', 'image', () => service.unpack(r.name));
     },
   });
-  return service.hold ? service.hold(run) : run();
+  return inSpan('image.pull', 'image', () => (service.hold ? service.hold(run) : run()), { attrs: { 'image.ref': ref } });
 }

@@ -375,7 +375,7 @@ describe('berth-shim', { skip }, () => {
   test('output reaches the json-file log and an attached client; state and wait', async () => {
     const c = await createCtr(['sh', '-c', 'echo out1; echo err1 >&2; echo out2']);
     const st = await shimReq(c.dir, { op: 'state' });
-    assert.deepEqual({ ...st }, { ok: true, pid: c.pid, shim_pid: c.shimPid, status: 'running', log_dropped: 0 });
+    assert.deepEqual({ ...st }, { ok: true, pid: c.pid, shim_pid: c.shimPid, status: 'running', log_dropped: 0, exec_ns: 0 });
     const a = await Conn.open(c.dir);
     assert.deepEqual(await a.req({ op: 'attach', stdin: false, stdout: true, stderr: true }), { ok: true });
     await startCtr(c);
@@ -398,6 +398,24 @@ describe('berth-shim', { skip }, () => {
     }
     assert.ok(entries.some((e) => /\.\d{4,9}Z$/.test(e.time)), 'times carry sub-millisecond digits');
     assert.ok(Date.parse(exit.finished_at) >= Date.parse(exit.started_at));
+  });
+
+  test('berth-init\'s phase times: in the start-up report up to `ready`, `exec` with the exit; on the clock of process.hrtime', async () => {
+    const before = process.hrtime.bigint();
+    const c = await createCtr(['true']);
+    const phases = c.report.phases as Record<string, number>;
+    const names = Object.keys(phases);
+    for (const n of ['bootstrap', 'cgroup', 'clone', 'namespaces', 'mounts', 'pivot', 'paths', 'process', 'security', 'ready']) assert.ok(names.includes(n), `phase ${n} in ${names.join(' ')}`);
+    assert.ok(!names.includes('exec'), 'exec is not reached before the start');
+    const times = [c.report.spawn_ns as number, ...Object.values(phases)];
+    assert.ok(times.every((v, i) => i === 0 || v >= times[i - 1]!), `in order: ${times.join(' ')}`);
+    // CLOCK_MONOTONIC in C is what Node's hrtime reads: the times fall between ours.
+    assert.ok(BigInt(times[0]!) >= before && BigInt(times.at(-1)!) <= process.hrtime.bigint());
+    const released = process.hrtime.bigint();
+    await startCtr(c);
+    const exit = await waitExit(c);
+    assert.ok(BigInt(exit.exec_ns as number) >= released && (exit.exec_ns as number) > phases.ready!, `exec_ns ${exit.exec_ns}`);
+    await assertShimGone(c);
   });
 
   test('two attached clients both get all output; stdout-only attach gets no stderr', async () => {
@@ -717,7 +735,7 @@ describe('berth-shim', { skip }, () => {
     assert.equal(c1.report.type, 'ready', JSON.stringify(c1.report));
     assert.ok(!existsSync(join(c1.dir, 'shim.sock')), 'nothing in DIR');
     const a = await Conn.open(c1.dir, sock1);
-    assert.deepEqual({ ...(await a.req({ op: 'state' })) }, { ok: true, pid: c1.pid, shim_pid: c1.shimPid, status: 'running', log_dropped: 0 });
+    assert.deepEqual({ ...(await a.req({ op: 'state' })) }, { ok: true, pid: c1.pid, shim_pid: c1.shimPid, status: 'running', log_dropped: 0, exec_ns: 0 });
     await startCtr(c1);
     assert.deepEqual(await a.req({ op: 'kill', signal: 9 }), { ok: true });
     a.close();

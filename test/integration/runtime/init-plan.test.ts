@@ -205,12 +205,14 @@ test('namespaces, hostname, proc and tmpfs mounts, pivot_root, phases', { skip }
   assert.ok(at('/'), 'the rootfs is /');
   assert.ok(!f.mounts.some((m) => m.target.startsWith(dir) || m.target === '/work'), 'the old root is gone after pivot');
   const phases = r.msgs.filter((m) => m.type === 'phase').map((m) => m.name);
-  assert.deepEqual(phases, ['bootstrap', 'clone', 'maps', 'namespaces', 'mounts', 'pivot', 'security', 'ready']);
+  assert.deepEqual(phases, ['bootstrap', 'clone', 'maps', 'namespaces', 'mounts', 'pivot', 'paths', 'process', 'security', 'ready', 'exec']);
   const ns = r.msgs.filter((m) => m.type === 'phase').map((m) => m.ns as number);
   assert.ok(ns.every((v, i) => i === 0 || v >= ns[i - 1]!), 'phase times are monotonic');
   const pidMsg = r.msgs.find((m) => m.type === 'pid');
   assert.ok(typeof pidMsg?.pid === 'number' && pidMsg.pid > 1);
-  assert.equal(r.msgs[r.msgs.length - 1]?.type, 'created');
+  // `exec` is timed after the start was released, right before execve: after `created`.
+  assert.equal(r.msgs.filter((m) => m.type !== 'phase').at(-1)?.type, 'created');
+  assert.ok(r.msgs.findIndex((m) => m.type === 'created') < r.msgs.findIndex((m) => m.type === 'phase' && m.name === 'exec'));
   assertNoMounts(dir);
 });
 
@@ -304,6 +306,9 @@ for (const nnp of [false, true]) {
     assert.equal(f.seccomp, 2);
     assert.equal(f.noNewPrivs, nnp ? 1 : 0);
     assert.ok(!existsSync(join(root, 'tmp', 'blocked')));
+    // The filter load is a phase of its own, where it happens.
+    const phases = r.msgs.filter((m) => m.type === 'phase').map((m) => m.name);
+    assert.deepEqual(phases.slice(phases.indexOf('process'), phases.indexOf('ready')), nnp ? ['process', 'security', 'seccomp'] : ['process', 'seccomp', 'security']);
   });
 }
 
@@ -412,6 +417,8 @@ test('hooks wait for the caller; cgroup-join puts the process in the cgroup', { 
   assert.equal(r.msgs[hook]?.name, 'createContainer');
   assert.ok(hook < r.msgs.findIndex((m) => m.type === 'phase' && m.name === 'pivot'), 'hook runs before pivot');
   if (cg) {
+    const phases = r.msgs.filter((m) => m.type === 'phase').map((m) => m.name);
+    assert.deepEqual(phases.slice(0, 3), ['bootstrap', 'cgroup', 'clone'], 'the cgroup join is timed');
     const f = JSON.parse(r.stdout) as Facts;
     assert.ok(f.cgroup.some((l) => l.includes(':pids:') && l.endsWith(cg.slice('/sys/fs/cgroup/pids'.length))), f.cgroup.join('\n'));
   }

@@ -1,9 +1,12 @@
 // `berth run`: create, attach before start (-i/-t), start, wait; exits with the container's status (125/126/127 for failures before it runs).
+import { now, tracer } from '../../../common/trace.js';
 import type { Command } from '../../command.js';
 import { StatusError } from '../../command.js';
 import type { Cli } from '../../context.js';
 import { errorText } from '../../errors.js';
+import type { FlagValues } from '../../flags.js';
 import { consoleSize, pumpStreams } from '../../streams.js';
+import { printRunTrace } from '../../trace.js';
 import { createContainer } from './create.js';
 import { addContainerFlags, buildCreatePlan } from './opts.js';
 
@@ -36,67 +39,84 @@ export const command: Command = {
     fs.bool('detach', 'd', 'Run container in background and print container ID');
     fs.string('detach-keys', undefined, 'Override the key sequence for detaching a container');
     fs.add({ name: 'sig-proxy', kind: 'bool', usage: 'Proxy received signals to the process', default: true, defText: 'true' });
+    fs.bool('trace', undefined, 'Print the trace of the run (every layer\'s steps, timed) on stderr when it ends');
   },
   async run(cli, flags, args) {
-    const detach = flags.bool('detach');
-    const tty = flags.bool('tty');
-    const plan = buildCreatePlan(flags, args, { env: cli.env, detach, consoleSize: tty ? consoleSize(cli.io) : undefined });
-    const body = plan.body;
-    if (!detach && tty && body.AttachStdin && cli.io.stdin.isTTY !== true) throw new Error('the input device is not a TTY');
-    const client = await cli.client();
-    const id = await createContainer(cli, plan, { quiet: flags.bool('quiet') });
-
-    // Attach before start so no output is lost; wait before start so the exit is not missed.
-    const attached = !detach && (body.AttachStdin || body.AttachStdout || body.AttachStderr);
-    const hijacked = attached
-      ? await client.hijack('POST', `/containers/${id}/attach`, undefined, {
-          query: {
-            stream: true,
-            stdin: body.AttachStdin,
-            stdout: body.AttachStdout,
-            stderr: body.AttachStderr,
-            detachKeys: flags.str('detach-keys'),
-          },
-        })
-      : undefined;
-    const autoRemove = body.HostConfig?.AutoRemove === true;
-    // Aborted when start fails: a pending wait would keep the connection pool (and the process) alive.
-    const waitAbort = new AbortController();
-    const waitP = detach
-      ? undefined
-      : client.json<{ StatusCode: number; Error?: { Message?: string } | null }>('POST', `/containers/${id}/wait`, {
-          query: { condition: autoRemove ? 'removed' : 'next-exit' },
-          signal: waitAbort.signal,
-        });
-    waitP?.catch(() => undefined);
+    if (!flags.bool('trace')) return runContainer(cli, flags, args);
+    // Inside the command's trace when OTLP export made one; else a trace of its own.
+    const outer = tracer.current();
+    const root = outer ?? tracer.startRoot('berth run', 'cli');
     try {
-      await client.request('POST', `/containers/${id}/start`).then((r) => r.body.text());
-    } catch (e) {
-      hijacked?.stream.destroy();
-      const text = errorText(e, cli);
-      cli.err(`berth: ${text}\n\nRun '${cli.commandPath} --help' for more information\n`);
-      // docker waits for --rm's removal; bounded here, in case the daemon keeps the never-started container.
-      if (autoRemove && waitP) await Promise.race([waitP.catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);
-      waitAbort.abort();
-      throw new StatusError(startFailureStatus(text));
+      return await tracer.run(root, () => runContainer(cli, flags, args));
+    } finally {
+      if (!outer) root.finish();
+      await printRunTrace(cli, root);
     }
-    if (detach) {
-      cli.out(`${id}\n`);
-      return 0;
-    }
-    let pump: Promise<void> = Promise.resolve();
-    if (hijacked) {
-      pump = pumpStreams(cli.io, hijacked, {
-        stdin: body.AttachStdin === true,
-        tty,
-        resize: (rows, cols) => void resizeContainer(cli, `/containers/${id}/resize`, rows, cols),
-      });
-      const size = consoleSize(cli.io);
-      if (tty && size) void resizeContainer(cli, `/containers/${id}/resize`, size[0], size[1]);
-    }
-    await pump;
-    const res = await waitP!;
-    if (res.Error?.Message) cli.err(`${res.Error.Message}\n`);
-    return res.StatusCode;
   },
 };
+
+async function runContainer(cli: Cli, flags: FlagValues, args: string[]): Promise<number> {
+  const detach = flags.bool('detach');
+  const tty = flags.bool('tty');
+  const plan = buildCreatePlan(flags, args, { env: cli.env, detach, consoleSize: tty ? consoleSize(cli.io) : undefined });
+  const body = plan.body;
+  if (!detach && tty && body.AttachStdin && cli.io.stdin.isTTY !== true) throw new Error('the input device is not a TTY');
+  const client = await cli.client();
+  const id = await createContainer(cli, plan, { quiet: flags.bool('quiet') });
+
+  // Attach before start so no output is lost; wait before start so the exit is not missed.
+  const attached = !detach && (body.AttachStdin || body.AttachStdout || body.AttachStderr);
+  const hijacked = attached
+    ? await client.hijack('POST', `/containers/${id}/attach`, undefined, {
+        query: {
+          stream: true,
+          stdin: body.AttachStdin,
+          stdout: body.AttachStdout,
+          stderr: body.AttachStderr,
+          detachKeys: flags.str('detach-keys'),
+        },
+      })
+    : undefined;
+  const autoRemove = body.HostConfig?.AutoRemove === true;
+  // Aborted when start fails: a pending wait would keep the connection pool (and the process) alive.
+  const waitAbort = new AbortController();
+  const waitP = detach
+    ? undefined
+    : client.json<{ StatusCode: number; Error?: { Message?: string } | null }>('POST', `/containers/${id}/wait`, {
+        query: { condition: autoRemove ? 'removed' : 'next-exit' },
+        signal: waitAbort.signal,
+      });
+  waitP?.catch(() => undefined);
+  // From the start request to the container's first byte of output (with a trace only).
+  const firstOutput = tracer.start('first output', 'cli', { start: now() });
+  try {
+    await client.request('POST', `/containers/${id}/start`).then((r) => r.body.text());
+  } catch (e) {
+    hijacked?.stream.destroy();
+    const text = errorText(e, cli);
+    cli.err(`berth: ${text}\n\nRun '${cli.commandPath} --help' for more information\n`);
+    // docker waits for --rm's removal; bounded here, in case the daemon keeps the never-started container.
+    if (autoRemove && waitP) await Promise.race([waitP.catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);
+    waitAbort.abort();
+    throw new StatusError(startFailureStatus(text));
+  }
+  if (detach) {
+    cli.out(`${id}\n`);
+    return 0;
+  }
+  let pump: Promise<void> = Promise.resolve();
+  if (hijacked) {
+    pump = pumpStreams(cli.io, hijacked, {
+      stdin: body.AttachStdin === true,
+      tty,
+      resize: (rows, cols) => void resizeContainer(cli, `/containers/${id}/resize`, rows, cols),
+      ...(firstOutput ? { onFirstOutput: () => firstOutput.finish() } : {}),
+    });
+    const size = consoleSize(cli.io);
+    if (tty && size) void resizeContainer(cli, `/containers/${id}/resize`, size[0], size[1]);
+  }
+  await pump;
+  const res = await waitP!;
+  if (res.Error?.Message) cli.err(`${res.Error.Message}\n`);
+  return res.StatusCode;
+}

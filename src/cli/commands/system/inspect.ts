@@ -6,6 +6,7 @@ import { errorText } from '../../errors.js';
 import type { FlagSet } from '../../flags.js';
 import { parseFormat } from '../../format/formatter.js';
 import { dockerFuncs } from '../../format/template.js';
+import { inspectTraces } from '../../trace.js';
 import { isApiNotFound } from '../util.js';
 
 /** Go's json.Indent with prefix "" and a 4-space indent: re-indents raw JSON text without reordering or re-escaping. */
@@ -131,9 +132,14 @@ export const command: Command = {
   flags(fs) {
     addInspectFlags(fs, true);
     fs.string('type', undefined, 'Only inspect objects of the given type');
+    fs.bool('trace', undefined, "Print the trace of each container's last start (a waterfall of every layer's steps)");
   },
   async run(cli, flags, args) {
     const type = flags.str('type');
+    if (flags.bool('trace')) {
+      if (type && type !== 'container') throw new StatusError(1, `Error: --trace is for containers, not --type ${type}`);
+      return inspectTraces(cli, args, flags.str('format'));
+    }
     const size = flags.bool('size') || undefined;
     // Tried in docker's order; the first kind that knows the name wins.
     const getters: Record<string, (ref: string) => Promise<Inspected>> = {
