@@ -1,6 +1,7 @@
 /* bootstrap.c: joins cgroups and namespaces, clones the container process, writes its id
  * maps, then either exits (--detach) or stays as its reaping, signal-forwarding parent. */
 #include "init.h"
+#include "../common/loopback.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -132,26 +133,11 @@ static int join(struct ctx *c, struct berr *e)
   return 0;
 }
 
-/* `lo` up in the container's new network namespace (plan record `loopback-up`): one ioctl, no netlink. */
+/* `lo` up in the container's new network namespace (plan record `loopback-up`). */
 static int loopback_up(struct berr *e)
 {
-  struct ifreq ifr;
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0)
+  if (set_loopback_up() < 0)
     return fail_sys(e, "loopback", "lo");
-  memset(&ifr, 0, sizeof ifr);
-  strcpy(ifr.ifr_name, "lo");
-  int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
-  if (rc == 0) {
-    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-    rc = ioctl(s, SIOCSIFFLAGS, &ifr);
-  }
-  if (rc < 0) {
-    fail_sys(e, "loopback", "lo");
-    close(s);
-    return -1;
-  }
-  close(s);
   return 0;
 }
 

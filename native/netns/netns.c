@@ -1,6 +1,8 @@
 /* berth-netns: pins a new network namespace on a file (loopback up) for the engine's CNI ADD,
  * and removes a pinned one. `berth-netns add PATH` / `berth-netns del PATH`.
  * Errors are one JSON line on stderr, as the other Berth programs report them (STYLE.md). */
+#include "../common/loopback.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -20,25 +22,6 @@ static int fail(const char *step, const char *path)
   return 1;
 }
 
-/* A new netns has `lo` down; Docker's containers (even --network none) see it up. One ioctl,
- * no netlink: the CNI bridge plugin then adds eth0 itself. */
-static int loopback_up(void)
-{
-  struct ifreq ifr;
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0)
-    return -1;
-  memset(&ifr, 0, sizeof ifr);
-  strcpy(ifr.ifr_name, "lo");
-  int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
-  if (rc == 0) {
-    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-    rc = ioctl(s, SIOCSIFFLAGS, &ifr);
-  }
-  close(s);
-  return rc;
-}
-
 static int add(const char *path)
 {
   int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
@@ -50,7 +33,7 @@ static int add(const char *path)
     unlink(path);
     return 1;
   }
-  if (loopback_up() < 0) {
+  if (set_loopback_up() < 0) {
     fail("loopback", path);
     unlink(path);
     return 1;

@@ -11,6 +11,9 @@ export const TASK_EVENT_TYPE = 'task';
 /** containerd's JSON field names for the payload keys the lifecycle layer uses (as `ctr events` shows them). */
 const FIELD: Record<string, string> = { execId: 'exec_id', exitStatus: 'exit_status', exitedAt: 'exited_at', logDropped: 'log_dropped' };
 
+/** Payload keys for Berth's own layers, not containerd's (the exec's monotonic time, for traces). */
+const INTERNAL = new Set(['execNs']);
+
 /**
  * One task event for the bus: Action is the topic (`/tasks/exit`), Actor the container (its id,
  * and as attributes its name and labels, as container events carry them, so the `container` and
@@ -21,7 +24,7 @@ export function taskEvent(e: LifecycleEvent, container?: { name: string; labels?
   if (!e.topic.startsWith('/tasks/')) return undefined;
   const attrs: Record<string, string> = { ...(container?.labels ?? {}) };
   for (const [k, v] of Object.entries(e)) {
-    if (k === 'topic' || k === 'id' || k === 'timestamp' || v === undefined || v === '') continue;
+    if (k === 'topic' || k === 'id' || k === 'timestamp' || INTERNAL.has(k) || v === undefined || v === '') continue;
     attrs[FIELD[k] ?? k] = String(v);
   }
   if (container) attrs.name = container.name.replace(/^\//, '');
