@@ -225,7 +225,8 @@ int bootstrap_run(struct ctx *c, struct berr *e)
   c->fifo_fd = c->console_fd = c->oom_fd = -1;
   c->status_pipe[0] = c->status_pipe[1] = -1;
 
-  if (open_host_side(c, e) || join(c, e))
+  /* The filter is compiled (or read from the cache) here, once, while host paths are reachable. */
+  if (seccomp_prepare(c, e) || open_host_side(c, e) || join(c, e))
     return -1;
   sigemptyset(&set);
   if (!c->detach) {

@@ -10,6 +10,8 @@
 #include <sys/types.h>
 #include <signal.h>
 
+struct sock_filter;
+
 /* One failure, as reported on the sync fd: step, the path it concerns, errno, text. */
 struct berr {
   const char *step;
@@ -71,6 +73,7 @@ struct plan {
   char **sc_arches; int nsc_arches;
   char **sc_flags; int nsc_flags;
   struct sc_rule *sc_rules; int nsc_rules;
+  char *sc_cache; /* where the compiled program is kept, or NULL */
   int no_pivot;
   struct action *actions; int nactions;
 };
@@ -105,6 +108,9 @@ struct ctx {
   int oom_fd;         /* /proc/self/oom_score_adj, opened while the host /proc is visible */
   mode_t orig_umask;  /* the caller's, kept when the plan has no `umask` */
   sigset_t orig_mask;
+  struct sock_filter *sc_prog; /* the seccomp program, prepared by the bootstrap */
+  unsigned short sc_len;
+  unsigned sc_flags; /* SECCOMP_FILTER_FLAG_* for seccomp(2) */
 };
 
 /* bootstrap.c */
@@ -119,7 +125,8 @@ int root_chdir(const char *cwd, struct berr *e);
 int process_finish(struct ctx *c, struct berr *e); /* the fixed tail; returns only on error */
 
 /* seccomp.c */
-int seccomp_load_plan(const struct plan *p, struct berr *e);
+int seccomp_prepare(struct ctx *c, struct berr *e); /* bootstrap, host side: compile or read the cache */
+int seccomp_load_plan(const struct ctx *c, struct berr *e);
 
 /* The container process's exit code for a setup failure. */
 #define EXIT_SETUP 1

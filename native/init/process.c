@@ -249,7 +249,7 @@ int process_finish(struct ctx *c, struct berr *e)
   /* 3. */
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
     return fail_sys(e, "user", "keepcaps");
-  if (p->has_seccomp && !p->no_new_privs && seccomp_load_plan(p, e))
+  if (p->has_seccomp && !p->no_new_privs && seccomp_load_plan(c, e))
     return -1;
   if (identity(p, e))
     return -1;
@@ -263,7 +263,7 @@ int process_finish(struct ctx *c, struct berr *e)
   /* 6. */
   if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return fail_sys(e, "no-new-privs", NULL);
-  if (p->has_seccomp && p->no_new_privs && seccomp_load_plan(p, e))
+  if (p->has_seccomp && p->no_new_privs && seccomp_load_plan(c, e))
     return -1;
   msg_phase("security");
   /* 7. Nothing the caller or we opened reaches the container: everything above the

@@ -20,6 +20,9 @@ import { checkStateDirLength, execTag, SOCKET_DIR, socketDirOf, taskSockets } fr
 /** The runtime name recorded on containers (containerd records e.g. `io.containerd.runc.v2`). */
 export const RUNTIME_NAME = 'io.berth.shim.v1';
 
+/** Under the state dir: berth-init's compiled seccomp programs, one file per distinct filter (lost on reboot, as the state dir). */
+const SECCOMP_CACHE_DIR = 'seccomp';
+
 /** The exit reason recorded when a task's shim vanished without writing exit.json. */
 export const SHIM_DIED_REASON = 'shim died; exit status unknown';
 
@@ -222,6 +225,7 @@ export class Lifecycle {
     md.ensureNamespace(ns);
     mkdirSync(join(o.stateDir, ns), { recursive: true, mode: 0o711 });
     mkdirSync(join(o.stateDir, SOCKET_DIR), { recursive: true, mode: 0o711 });
+    mkdirSync(join(o.stateDir, SECCOMP_CACHE_DIR), { recursive: true, mode: 0o700 });
     const lc = new Lifecycle(md, ns, o.stateDir, o);
     try {
       await lc.reconcile();
@@ -367,6 +371,7 @@ export class Lifecycle {
         planFile: plan,
         execFifo: join(dir, 'exec.fifo'),
         consoleSocket: o.terminal ? sockets.console : undefined,
+        seccompCacheDir: join(this.stateDir, SECCOMP_CACHE_DIR),
       });
       const cgDirs = cg.hierarchyDirs();
       const ready = await launchShim({
@@ -488,6 +493,7 @@ export class Lifecycle {
       cgroupProcsFiles: this.cgroups(t).procsFiles(),
       consoleSocket: o.terminal ? taskSockets(t.dir).exec(execId) : undefined,
       seccomp: spec.linux?.seccomp,
+      seccompCacheDir: join(this.stateDir, SECCOMP_CACHE_DIR),
     });
     const planFile = join(t.dir, `x-${tag}.plan`);
     writeFileSync(planFile, encodePlan(plan));

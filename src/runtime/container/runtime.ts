@@ -421,6 +421,8 @@ export interface PrepareCreateOptions {
   execFifo?: string;
   preserveFds?: number;
   noPivot?: boolean;
+  /** Where berth-init keeps compiled seccomp programs (see buildCreatePlan). */
+  seccompCacheDir?: string;
 }
 
 /**
@@ -440,6 +442,7 @@ export async function prepareCreate(spec: Spec, cg: CgroupManager, o: PrepareCre
     execFifo: o.execFifo,
     preserveFds: o.preserveFds,
     noPivot: o.noPivot,
+    seccompCacheDir: o.seccompCacheDir,
   });
   writeFileSync(o.planFile, encodePlan(plan));
 }

@@ -40,6 +40,7 @@ export type PlanRecord =
   | { op: 'seccomp-arch'; name: string }
   | { op: 'seccomp-flag'; name: string }
   | { op: 'seccomp-rule'; action: PlanSeccompAction; errno: number; syscall: string; conds: PlanSeccompCond[] }
+  | { op: 'seccomp-cache'; path: string }
   | { op: 'no-pivot' };
 
 /** Steps the container process runs in order, after clone and maps. */
@@ -100,6 +101,7 @@ const RECORD_OPS: Record<PlanRecord['op'], Fields> = {
   'seccomp-arch': [['name', 'str']],
   'seccomp-flag': [['name', 'str']],
   'seccomp-rule': [['action', 'str'], ['errno', 'int'], ['syscall', 'str'], ['conds', 'conds']],
+  'seccomp-cache': [['path', 'str']],
   'no-pivot': [],
 };
 
@@ -182,10 +184,15 @@ function encodeFields(op: string, fields: Fields, rec: Record<string, unknown>):
   return toks.join(' ');
 }
 
+/** One record as its plan line (without the newline). */
+export function encodeRecord(r: PlanRecord): string {
+  return encodeFields(r.op, RECORD_OPS[r.op], r as unknown as Record<string, unknown>);
+}
+
 /** Writes a plan as docs/plan.md's text: the header, the records, then the actions in order. */
 export function encodePlan(plan: Plan): string {
   const lines = [PLAN_HEADER];
-  for (const r of plan.records) lines.push(encodeFields(r.op, RECORD_OPS[r.op], r as unknown as Record<string, unknown>));
+  for (const r of plan.records) lines.push(encodeRecord(r));
   for (const a of plan.actions) lines.push(encodeFields(a.op, ACTION_OPS[a.op], a as unknown as Record<string, unknown>));
   return lines.join('\n') + '\n';
 }

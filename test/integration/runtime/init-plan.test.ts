@@ -307,6 +307,36 @@ for (const nnp of [false, true]) {
   });
 }
 
+test('seccomp-cache: the compiled program is stored, loaded instead of compiling, and a damaged file is replaced', { skip }, async (t) => {
+  const { dir, root } = fixture(t);
+  const filter = (blockMkdir: boolean): Rec[] => [
+    ['seccomp-default', 'allow', 0], ['seccomp-arch', 'x86_64'], ['seccomp-arch', 'x86'],
+    ...(blockMkdir ? [['seccomp-rule', 'errno', 1, 'mkdir'], ['seccomp-rule', 'errno', 1, 'mkdirat']] : [['seccomp-rule', 'errno', 1, 'reboot']]),
+  ];
+  const run = async (blockMkdir: boolean, cache: string, name: string) => {
+    const plan = containerPlan(root, ['/probe', 'mkdir', `/tmp/${name}`], { records: [...filter(blockMkdir), ['seccomp-cache', cache]] });
+    const r = await runInit(dir, planText(plan));
+    okRun(r);
+    return JSON.parse(r.stdout.trim()) as { ok: boolean; errno?: number };
+  };
+  const a = join(dir, 'a.bpf');
+  assert.deepEqual(await run(true, a, 'one'), { ok: false, errno: 1 });
+  const stored = readFileSync(a);
+  assert.match(stored.subarray(0, stored.indexOf(10)).toString(), /^berth-seccomp 1 libseccomp-\d+\.\d+\.\d+ \S+$/);
+  assert.equal((stored.length - stored.indexOf(10) - 1) % 8, 0, 'whole BPF instructions after the header');
+  // The file is trusted as named: a program found under a path is loaded as is. Copied under the
+  // path of an allow-mkdir filter, it still blocks mkdir, which shows it was loaded, not compiled.
+  const b = join(dir, 'b.bpf');
+  writeFileSync(b, stored);
+  assert.deepEqual(await run(false, b, 'two'), { ok: false, errno: 1 });
+  // A damaged file (half an instruction) is compiled anew from the records and replaced.
+  writeFileSync(b, stored.subarray(0, stored.indexOf(10) + 5));
+  assert.deepEqual(await run(false, b, 'three'), { ok: true, errno: 0 });
+  assert.ok(existsSync(join(root, 'tmp', 'three')));
+  assert.notDeepEqual(readFileSync(b), stored);
+  assert.equal((readFileSync(b).length - readFileSync(b).indexOf(10) - 1) % 8, 0);
+});
+
 test('user namespace with uid/gid maps, setgroups deny, locked mount flags', { skip }, async (t) => {
   const { dir, root } = fixture(t);
   // A host mount with nosuid,nodev: in the user namespace these flags are locked.
