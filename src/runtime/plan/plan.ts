@@ -125,9 +125,13 @@ const ACTION_OPS: Record<PlanAction['op'], Fields> = {
 
 const SECCOMP_OPS: ReadonlySet<string> = new Set(['ne', 'lt', 'le', 'eq', 'ge', 'gt', 'masked-eq']);
 
+const PLAIN_TOKEN = /^[\x21-\x24\x26-\x7e]+$/;
+
 /** Percent-encodes one token: bytes <= 0x20, >= 0x7f and `%` as `%XX`; the empty string as `%`. */
 export function encodeToken(s: string): string {
   if (s === '') return '%';
+  // Most tokens (names, paths, numbers) need no escape: skip the byte loop for them.
+  if (PLAIN_TOKEN.test(s)) return s;
   let out = '';
   for (const b of Buffer.from(s, 'utf8')) {
     out += b <= 0x20 || b >= 0x7f || b === 0x25 ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b);
