@@ -1,0 +1,220 @@
+/* berth-helper: berthd's hands for the few syscalls Node has no binding for (mount(2),
+ * umount2(2), a cgroup.procs write that must not block a JS thread), so that a container start
+ * costs no fork of the daemon and no util-linux mount(8) per call.
+ *
+ * One helper per daemon, its child, in its mount namespace. Requests on stdin, one line each;
+ * every request runs on its own thread, so a slow one (an unmount waiting for an RCU grace
+ * period) holds up no other, and the replies come on stdout in the order they finish:
+ *
+ *   ID mount SOURCE TARGET FSTYPE FLAGS DATA CWD   mount(2); FLAGS hex; CWD: run it from there
+ *                                                  (overlayfs resolves relative layer paths
+ *                                                  against the caller's cwd)
+ *   ID umount TARGET FLAGS                         umount2(2); FLAGS hex
+ *   ID prime PROCS-FILE                            write our own pid to a cgroup.procs file
+ *
+ *   reply: ID 0   or   ID ERRNO MESSAGE
+ *
+ * Tokens are percent-encoded as in the init plan (docs/plan.md): bytes <= 0x20, >= 0x7f and `%`
+ * as %XX, the empty string as a lone `%` (NULL for mount's SOURCE, FSTYPE and DATA). The helper
+ * exits when stdin closes, that is when the daemon is gone. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#define MAX_TOKENS 8
+#define LINE_MAX_LEN (64 * 1024)
+
+struct req {
+  int ntok;
+  char *tok[MAX_TOKENS];
+  char line[];
+};
+
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int hexval(char c)
+{
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+/* In place; a lone `%` is the empty string; %00 is refused (no syscall takes a NUL inside). */
+static int decode(char *t)
+{
+  char *o = t;
+  if (t[0] == '%' && t[1] == 0) {
+    t[0] = 0;
+    return 0;
+  }
+  for (char *s = t; *s; s++) {
+    if (*s != '%') {
+      *o++ = *s;
+      continue;
+    }
+    int h = hexval(s[1]), l = h < 0 ? -1 : hexval(s[2]);
+    if (h < 0 || l < 0 || (h == 0 && l == 0))
+      return -1;
+    *o++ = (char)(h * 16 + l);
+    s += 2;
+  }
+  *o = 0;
+  return 0;
+}
+
+static void write_all(const char *b, size_t n)
+{
+  while (n > 0) {
+    ssize_t w = write(1, b, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      exit(0); /* the daemon is gone */
+    b += w;
+    n -= (size_t)w;
+  }
+}
+
+static void reply(const char *id, int err, const char *msg)
+{
+  char b[4096];
+  int n;
+  if (!err) {
+    n = snprintf(b, sizeof b, "%s 0\n", id);
+  } else {
+    n = snprintf(b, sizeof b, "%s %d ", id, err);
+    for (const unsigned char *s = (const unsigned char *)msg; *s && n < (int)sizeof b - 8; s++)
+      n += *s <= 0x20 || *s >= 0x7f || *s == '%' ? snprintf(b + n, sizeof b - (size_t)n, "%%%02X", *s)
+                                                  : snprintf(b + n, sizeof b - (size_t)n, "%c", *s);
+    b[n++] = '\n';
+  }
+  pthread_mutex_lock(&out_lock);
+  write_all(b, (size_t)n);
+  pthread_mutex_unlock(&out_lock);
+}
+
+static int parse_hex(const char *s, unsigned long *v)
+{
+  char *end;
+  if (strncmp(s, "0x", 2))
+    return -1;
+  errno = 0;
+  *v = strtoul(s + 2, &end, 16);
+  return errno || end == s + 2 || *end ? -1 : 0;
+}
+
+static int do_mount(struct req *r, char *msg, size_t n)
+{
+  unsigned long flags;
+  if (r->ntok != 8 || parse_hex(r->tok[5], &flags))
+    return snprintf(msg, n, "mount: SOURCE TARGET FSTYPE FLAGS DATA CWD expected"), EINVAL;
+  const char *src = r->tok[2], *target = r->tok[3], *type = r->tok[4], *data = r->tok[6], *cwd = r->tok[7];
+  /* A private cwd for this thread only: the others keep theirs. */
+  if (*cwd && (unshare(CLONE_FS) < 0 || chdir(cwd) < 0))
+    return snprintf(msg, n, "chdir `%s`: %s", cwd, strerror(errno)), errno;
+  if (mount(*src ? src : NULL, target, *type ? type : NULL, flags, *data ? data : NULL) < 0)
+    return snprintf(msg, n, "mount `%s`: %s", target, strerror(errno)), errno;
+  return 0;
+}
+
+static int do_umount(struct req *r, char *msg, size_t n)
+{
+  unsigned long flags;
+  if (r->ntok != 4 || parse_hex(r->tok[3], &flags))
+    return snprintf(msg, n, "umount: TARGET FLAGS expected"), EINVAL;
+  if (umount2(r->tok[2], (int)flags) < 0)
+    return snprintf(msg, n, "umount `%s`: %s", r->tok[2], strerror(errno)), errno;
+  return 0;
+}
+
+static int do_prime(struct req *r, char *msg, size_t n)
+{
+  if (r->ntok != 3)
+    return snprintf(msg, n, "prime: PROCS-FILE expected"), EINVAL;
+  int fd = open(r->tok[2], O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, "0", 1) != 1) {
+    int err = errno;
+    if (fd >= 0)
+      close(fd);
+    return snprintf(msg, n, "prime `%s`: %s", r->tok[2], strerror(err)), err;
+  }
+  close(fd);
+  return 0;
+}
+
+static void *run(void *arg)
+{
+  struct req *r = arg;
+  char msg[1024] = "";
+  int err;
+  if (r->ntok < 2)
+    err = EINVAL, snprintf(msg, sizeof msg, "request: ID OP expected");
+  else if (!strcmp(r->tok[1], "mount"))
+    err = do_mount(r, msg, sizeof msg);
+  else if (!strcmp(r->tok[1], "umount"))
+    err = do_umount(r, msg, sizeof msg);
+  else if (!strcmp(r->tok[1], "prime"))
+    err = do_prime(r, msg, sizeof msg);
+  else
+    err = EINVAL, snprintf(msg, sizeof msg, "unknown op `%s`", r->tok[1]);
+  reply(r->ntok > 0 ? r->tok[0] : "0", err, msg);
+  free(r);
+  return NULL;
+}
+
+static void dispatch(const char *line, size_t len)
+{
+  struct req *r = calloc(1, sizeof *r + len + 1);
+  if (!r)
+    exit(1);
+  memcpy(r->line, line, len);
+  for (char *save = NULL, *t = strtok_r(r->line, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+    if (r->ntok == MAX_TOKENS || decode(t) < 0) {
+      reply(r->ntok > 0 ? r->tok[0] : "0", EINVAL, "request: bad token");
+      free(r);
+      return;
+    }
+    r->tok[r->ntok++] = t;
+  }
+  pthread_t th;
+  pthread_attr_t a;
+  pthread_attr_init(&a);
+  pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&a, 64 * 1024);
+  if (pthread_create(&th, &a, run, r) != 0)
+    run(r); /* no thread to spare: do it here */
+  pthread_attr_destroy(&a);
+}
+
+int main(void)
+{
+  static char buf[LINE_MAX_LEN];
+  size_t n = 0;
+  /* A reply to a daemon that is gone must end us, not kill us mid-write of another's line. */
+  signal(SIGPIPE, SIG_IGN);
+  for (;;) {
+    ssize_t r = read(0, buf + n, sizeof buf - n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return 0;
+    n += (size_t)r;
+    char *start = buf, *nl;
+    while ((nl = memchr(start, '\n', n - (size_t)(start - buf)))) {
+      dispatch(start, (size_t)(nl - start));
+      start = nl + 1;
+    }
+    n -= (size_t)(start - buf);
+    memmove(buf, start, n);
+    if (n == sizeof buf)
+      n = 0; /* a line longer than any request: drop it */
+  }
+}
