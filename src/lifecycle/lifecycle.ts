@@ -9,6 +9,7 @@ import { validateProcess, validateSpec } from '../runtime/spec/validate.js';
 import { buildExecPlan } from '../runtime/plan/build.js';
 import { encodePlan } from '../runtime/plan/plan.js';
 import { openCgroups } from '../runtime/cgroups/open.js';
+import { primeCgroupAttach } from '../runtime/cgroups/prime.js';
 import type { CgroupManager, CgroupStats } from '../runtime/cgroups/cgroups.js';
 import { mergeResources, prepareCreate, releaseFifo, waitGone } from '../runtime/container/runtime.js';
 import { checkId } from '../runtime/container/state-dir.js';
@@ -345,6 +346,7 @@ export class Lifecycle {
    * Resolves with the task `created`: the process exists, set up, blocked until `start`.
    */
   async newTask(id: string, o: NewTaskOptions = {}): Promise<TaskRow> {
+    void primeCgroupAttach();
     const c = this.getContainer(id);
     if (this.md.findTask(this.namespace, id)) throw errAlreadyExists(`task "${id}": already exists`);
     const spec = structuredClone(c.spec);
@@ -484,6 +486,7 @@ export class Lifecycle {
     if (!execId) throw errInvalid('exec id must not be empty');
     const t = this.task(id);
     if (t.status !== 'running') throw errPrecondition(`task "${id}": cannot exec in a task that is ${t.status}`);
+    void primeCgroupAttach();
     const p = validateProcess({ ...structuredClone(proc), terminal: !!o.terminal }, 'process', 'exec');
     const spec = this.getContainer(id).spec;
     const tag = execTag(execId);
