@@ -1,6 +1,7 @@
 /* berth-helper: berthd's hands for the few syscalls Node has no binding for (mount(2),
- * umount2(2), a cgroup.procs write that must not block a JS thread), so that a container start
- * costs no fork of the daemon and no util-linux mount(8) per call.
+ * umount2(2), a cgroup.procs write that must not block a JS thread) and for starting shims, so
+ * that a container start costs no fork of the daemon (whose page tables make a fork cost
+ * milliseconds) and no util-linux mount(8) per call.
  *
  * One helper per daemon, its child, in its mount namespace. Requests on stdin, one line each;
  * every request runs on its own thread, so a slow one (an unmount waiting for an RCU grace
@@ -11,8 +12,13 @@
  *                                                  against the caller's cwd)
  *   ID umount TARGET FLAGS                         umount2(2); FLAGS hex
  *   ID prime PROCS-FILE                            write our own pid to a cgroup.procs file
+ *   ID spawn PATH ARG...                           run PATH (argv[0] = PATH) in a new session, stdin
+ *                                                  /dev/null, stdout and stderr one pipe; wait for it
+ *                                                  and for the pipe's end (a daemonizing shim keeps it
+ *                                                  until its report is written)
  *
- *   reply: ID 0   or   ID ERRNO MESSAGE
+ *   reply: ID 0 [RESULT]   or   ID ERRNO MESSAGE
+ *   (spawn's RESULT: `WAIT-STATUS OUTPUT`, the raw waitpid status and what the pipe carried, at most 64 KiB)
  *
  * Tokens are percent-encoded as in the init plan (docs/plan.md): bytes <= 0x20, >= 0x7f and `%`
  * as %XX, the empty string as a lone `%` (NULL for mount's SOURCE, FSTYPE and DATA). The helper
@@ -26,14 +32,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_TOKENS 8
+#define MAX_TOKENS 96
+#define OUTPUT_MAX (64 * 1024)
 #define LINE_MAX_LEN (64 * 1024)
 
 struct req {
   int ntok;
-  char *tok[MAX_TOKENS];
+  char *tok[MAX_TOKENS + 1]; /* NULL after the last, so spawn can pass tok + 2 as argv */
   char line[];
 };
 
@@ -83,22 +91,46 @@ static void write_all(const char *b, size_t n)
   }
 }
 
-static void reply(const char *id, int err, const char *msg)
+/* Percent-encode `n` bytes of `s` into `b` (room for 3 bytes per input byte, or an empty `%`). */
+static size_t encode(char *b, const char *s, size_t n)
 {
-  char b[4096];
-  int n;
-  if (!err) {
-    n = snprintf(b, sizeof b, "%s 0\n", id);
-  } else {
-    n = snprintf(b, sizeof b, "%s %d ", id, err);
-    for (const unsigned char *s = (const unsigned char *)msg; *s && n < (int)sizeof b - 8; s++)
-      n += *s <= 0x20 || *s >= 0x7f || *s == '%' ? snprintf(b + n, sizeof b - (size_t)n, "%%%02X", *s)
-                                                  : snprintf(b + n, sizeof b - (size_t)n, "%c", *s);
-    b[n++] = '\n';
+  static const char hex[] = "0123456789ABCDEF";
+  size_t o = 0;
+  if (n == 0) {
+    b[o++] = '%';
+    return o;
   }
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c <= 0x20 || c >= 0x7f || c == '%') {
+      b[o++] = '%';
+      b[o++] = hex[c >> 4];
+      b[o++] = hex[c & 15];
+    } else {
+      b[o++] = (char)c;
+    }
+  }
+  return o;
+}
+
+static void write_line(const char *b, size_t n)
+{
   pthread_mutex_lock(&out_lock);
-  write_all(b, (size_t)n);
+  write_all(b, n);
   pthread_mutex_unlock(&out_lock);
+}
+
+/* `ID 0` (with `result` appended raw), or `ID ERRNO MESSAGE`. */
+static void reply(const char *id, int err, const char *msg, const char *result)
+{
+  char b[8192];
+  int n = err ? snprintf(b, sizeof b, "%s %d ", id, err) : snprintf(b, sizeof b, "%s 0%s%s", id, result ? " " : "", result ? result : "");
+  if (n < 0 || n >= (int)sizeof b - 8)
+    n = snprintf(b, sizeof b, "%s %d reply%%20too%%20long", id, E2BIG);
+  else if (err)
+    n += (int)encode(b + n, msg, strnlen(msg, (sizeof b - (size_t)n - 8) / 3));
+  b[n++] = '\n';
+  write_line(b, (size_t)n);
 }
 
 static int parse_hex(const char *s, unsigned long *v)
@@ -150,6 +182,79 @@ static int do_prime(struct req *r, char *msg, size_t n)
   return 0;
 }
 
+/* Only async-signal-safe calls between fork and exec: the helper has other threads. */
+static void spawn_child(char **argv, int out)
+{
+  static const char fail[] = "berth-helper: exec failed, errno ";
+  char num[16];
+  int len = 0, err;
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  signal(SIGPIPE, SIG_DFL);
+  setsid();
+  int null = open("/dev/null", O_RDWR);
+  if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+    _exit(127);
+  execv(argv[0], argv);
+  err = errno;
+  do
+    num[sizeof num - 1 - len++] = (char)('0' + err % 10);
+  while ((err /= 10) && len < (int)sizeof num - 1);
+  if (write(2, fail, sizeof fail - 1) < 0 || write(2, num + sizeof num - len, (size_t)len) < 0)
+    _exit(127);
+  _exit(127);
+}
+
+static void do_spawn(struct req *r)
+{
+  const char *id = r->tok[0];
+  int p[2], status = 0;
+  if (r->ntok < 3) {
+    reply(id, EINVAL, "spawn: PATH expected", NULL);
+    return;
+  }
+  if (pipe2(p, O_CLOEXEC) < 0) {
+    reply(id, errno, "spawn: pipe", NULL);
+    return;
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    int err = errno;
+    close(p[0]);
+    close(p[1]);
+    reply(id, err, "spawn: fork", NULL);
+    return;
+  }
+  if (pid == 0)
+    spawn_child(r->tok + 2, p[1]);
+  close(p[1]);
+  char *out = malloc(OUTPUT_MAX);
+  size_t n = 0;
+  for (;;) {
+    char scratch[4096];
+    int full = n == OUTPUT_MAX;
+    ssize_t k = read(p[0], full ? scratch : out + n, full ? sizeof scratch : OUTPUT_MAX - n);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      break;
+    if (!full)
+      n += (size_t)k;
+  }
+  close(p[0]);
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  /* ID 0 STATUS OUTPUT */
+  char *b = malloc(64 + 3 * n + 2);
+  int h = snprintf(b, 64, "%s 0 %d ", id, status);
+  size_t len = (size_t)h + encode(b + h, out, n);
+  b[len++] = '\n';
+  write_line(b, len);
+  free(b);
+  free(out);
+}
+
 static void *run(void *arg)
 {
   struct req *r = arg;
@@ -163,9 +268,14 @@ static void *run(void *arg)
     err = do_umount(r, msg, sizeof msg);
   else if (!strcmp(r->tok[1], "prime"))
     err = do_prime(r, msg, sizeof msg);
+  else if (!strcmp(r->tok[1], "spawn")) {
+    do_spawn(r);
+    free(r);
+    return NULL;
+  }
   else
     err = EINVAL, snprintf(msg, sizeof msg, "unknown op `%s`", r->tok[1]);
-  reply(r->ntok > 0 ? r->tok[0] : "0", err, msg);
+  reply(r->ntok > 0 ? r->tok[0] : "0", err, msg, NULL);
   free(r);
   return NULL;
 }
@@ -178,7 +288,7 @@ static void dispatch(const char *line, size_t len)
   memcpy(r->line, line, len);
   for (char *save = NULL, *t = strtok_r(r->line, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
     if (r->ntok == MAX_TOKENS || decode(t) < 0) {
-      reply(r->ntok > 0 ? r->tok[0] : "0", EINVAL, "request: bad token");
+      reply(r->ntok > 0 ? r->tok[0] : "0", EINVAL, "request: bad token", NULL);
       free(r);
       return;
     }

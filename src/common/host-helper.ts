@@ -1,4 +1,4 @@
-// The daemon's berth-helper (native/helper): mount(2), umount2(2) and cgroup.procs writes without a fork of Node per call.
+// The daemon's berth-helper (native/helper): mount(2), umount2(2), cgroup.procs writes and process starts without a fork of Node per call.
 //
 // Forking this process costs milliseconds that grow with its heap (the page tables are copied),
 // and util-linux mount(8) adds as much again to start, so a container start and exit that each ran
@@ -47,7 +47,16 @@ export function helperBinaryPath(): string | undefined {
   return undefined;
 }
 
-interface Pending { resolve: () => void; reject: (e: Error) => void }
+interface Pending { resolve: (result: string) => void; reject: (e: Error) => void }
+
+/** How a process started with {@link HostHelper.spawn} ended, and what it wrote. */
+export interface SpawnResult {
+  /** Its exit code, or null when a signal ended it. */
+  code: number | null;
+  signal: number | null;
+  /** stdout and stderr, interleaved as written (at most 64 KiB). */
+  output: string;
+}
 
 /** One berth-helper child and its outstanding requests. */
 export class HostHelper {
@@ -64,24 +73,38 @@ export class HostHelper {
   }
 
   /** mount(2). `cwd`: the directory the call runs from (relative overlay layer paths). */
-  mount(source: string, target: string, fstype: string, flags: number, data: string, cwd = ''): Promise<void> {
-    return this.call(['mount', source, target, fstype, `0x${(flags >>> 0).toString(16)}`, data, cwd]);
+  async mount(source: string, target: string, fstype: string, flags: number, data: string, cwd = ''): Promise<void> {
+    await this.call(['mount', source, target, fstype, `0x${(flags >>> 0).toString(16)}`, data, cwd]);
   }
 
   /** umount2(2). */
-  umount(target: string, flags = 0): Promise<void> {
-    return this.call(['umount', target, `0x${flags.toString(16)}`]);
+  async umount(target: string, flags = 0): Promise<void> {
+    await this.call(['umount', target, `0x${flags.toString(16)}`]);
   }
 
   /** Write the helper's own pid to `procsFile` (a cgroup.procs the helper is already in). */
-  prime(procsFile: string): Promise<void> {
-    return this.call(['prime', procsFile]);
+  async prime(procsFile: string): Promise<void> {
+    await this.call(['prime', procsFile]);
   }
 
-  private call(args: string[]): Promise<void> {
+  /**
+   * Run `path` with `args` in a new session (stdin /dev/null, stdout and stderr one pipe, the
+   * environment only PATH) and resolve once it has exited and the pipe has closed: for a process
+   * that daemonizes, once every process holding the pipe has let go of it.
+   */
+  async spawn(path: string, args: string[]): Promise<SpawnResult> {
+    const r = await this.call(['spawn', path, ...args]);
+    const sp = r.indexOf(' ');
+    const status = Number(r.slice(0, sp));
+    const output = dec(r.slice(sp + 1));
+    // The raw waitpid status: exited when the low 7 bits are 0.
+    return (status & 0x7f) === 0 ? { code: (status >> 8) & 0xff, signal: null, output } : { code: null, signal: status & 0x7f, output };
+  }
+
+  private call(args: string[]): Promise<string> {
     const child = this.start();
     const id = this.next++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<string>((resolve, reject) => {
       if (this.pending.size === 0) this.hold(child, true);
       this.pending.set(id, { resolve, reject });
       child.stdin!.write(`${id} ${args.map(enc).join(' ')}\n`);
@@ -125,14 +148,15 @@ export class HostHelper {
     this.buf += s;
     let nl: number;
     while ((nl = this.buf.indexOf('\n')) >= 0) {
-      const [id = '', errno = '', msg = ''] = this.buf.slice(0, nl).split(' ');
+      const line = this.buf.slice(0, nl);
       this.buf = this.buf.slice(nl + 1);
+      const [id = '', errno = '', msg = ''] = line.split(' ', 3);
       const p = this.pending.get(Number(id));
       if (!p) continue;
       this.pending.delete(Number(id));
       if (this.pending.size === 0 && this.child) this.hold(this.child, false);
       const n = Number(errno);
-      if (n === 0) p.resolve();
+      if (n === 0) p.resolve(line.slice(id.length + errno.length + 2));
       else p.reject(new HostHelperError(n, ERRNO_NAMES.get(n) ?? `errno ${n}`, dec(msg)));
     }
   }
