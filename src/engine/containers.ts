@@ -8,6 +8,7 @@
 //   remove: kill (force) -> delete the task -> unmount -> lifecycle container + snapshot -> files -> record
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -726,16 +727,11 @@ export class ContainerManager implements ContainerService {
     const t = this.lc.md.findTask(this.lc.namespace, id);
     if (!t || t.status !== 'stopped') return;
     this.health.stop(id);
-    try {
-      await this.lc.deleteTask(id);
-    } catch (e) {
-      this.log.warn('exit: delete task', { id, err: (e as Error).message });
-    }
-    try {
-      await this.rootfs.releaseTask(id);
-    } catch (e) {
-      this.log.warn('exit: unmount rootfs', { id, err: (e as Error).message });
-    }
+    // Independent: the host-side rootfs mount is not the container's (it has its own mount namespace).
+    await Promise.all([
+      this.lc.deleteTask(id).catch((e) => this.log.warn('exit: delete task', { id, err: (e as Error).message })),
+      this.rootfs.releaseTask(id).catch((e) => this.log.warn('exit: unmount rootfs', { id, err: (e as Error).message })),
+    ]);
     const code = t.exitCode ?? 255;
     const startedAt = t.startedAt || c.state.startedAt;
     // dockerd's handleContainerExit: the policy decides (and the backoff advances) at each exit.
@@ -829,14 +825,20 @@ export class ContainerManager implements ContainerService {
     this.health.stop(id);
     this.store.update(id, (r) => { r.state.status = 'removing'; });
     if (this.lc.md.findTask(this.lc.namespace, id)) await this.lc.deleteTask(id, { force: true });
-    await this.rootfs.removeAll(id);
+    // The container dir goes on the thread pool meanwhile: nothing below needs it.
+    const dirGone = rm(this.containerDir(id), { recursive: true, force: true });
+    dirGone.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
     try {
-      await this.lc.deleteContainer(id, { snapshotCleanup: (key) => this.images.snapshotter.remove(key) });
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-      await this.images.snapshotter.remove(c.snapshotKey).catch(() => undefined);
+      await this.rootfs.removeAll(id);
+      try {
+        await this.lc.deleteContainer(id, { snapshotCleanup: (key) => this.images.snapshotter.remove(key) });
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+        await this.images.snapshotter.remove(c.snapshotKey).catch(() => undefined);
+      }
+    } finally {
+      await dirGone;
     }
-    rmSync(this.containerDir(id), { recursive: true, force: true });
     this.store.delete(id);
     this.execs.forget(id);
     this.statsPrev.delete(id);
