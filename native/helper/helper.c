@@ -16,6 +16,9 @@
  *                                                  /dev/null, stdout and stderr one pipe; wait for it
  *                                                  and for the pipe's end (a daemonizing shim keeps it
  *                                                  until its report is written)
+ *   ID spawn-sealed FILE PATH ARG...               the same, with fd 3 a sealed memfd copy of FILE,
+ *                                                  made once and kept while FILE is unchanged (berth-
+ *                                                  init: it would copy itself into one at every start)
  *
  *   reply: ID 0 [RESULT]   or   ID ERRNO MESSAGE
  *   (spawn's RESULT: `WAIT-STATUS OUTPUT`, the raw waitpid status and what the pipe carried, at most 64 KiB)
@@ -31,7 +34,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -182,8 +188,70 @@ static int do_prime(struct req *r, char *msg, size_t n)
   return 0;
 }
 
+/* The sealed copy of one file for spawn-sealed, and what the file was when it was made. */
+static struct {
+  pthread_mutex_t lock;
+  int fd;
+  char path[4096];
+  struct stat st;
+} sealed = { PTHREAD_MUTEX_INITIALIZER, -1, "", { 0 } };
+
+#define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+/* A descriptor of a sealed memfd holding `path` (the cached copy while the file has not changed;
+ * a dup, so another thread replacing the copy cannot close it under the caller), or -errno. */
+static int sealed_copy(const char *path)
+{
+  struct stat st;
+  int rc;
+  pthread_mutex_lock(&sealed.lock);
+  int src = open(path, O_RDONLY | O_CLOEXEC);
+  if (src < 0 || fstat(src, &st) < 0) {
+    rc = -errno;
+    goto out;
+  }
+  if (sealed.fd >= 0 && !strcmp(sealed.path, path) && st.st_dev == sealed.st.st_dev && st.st_ino == sealed.st.st_ino &&
+      st.st_size == sealed.st.st_size && st.st_mtim.tv_sec == sealed.st.st_mtim.tv_sec &&
+      st.st_mtim.tv_nsec == sealed.st.st_mtim.tv_nsec) {
+    if ((rc = fcntl(sealed.fd, F_DUPFD_CLOEXEC, 0)) < 0)
+      rc = -errno;
+    goto out;
+  }
+  int mfd = memfd_create("berth-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (mfd < 0) {
+    rc = -errno;
+    goto out;
+  }
+  off_t left = st.st_size;
+  while (left > 0) {
+    ssize_t n = sendfile(mfd, src, NULL, (size_t)left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    left -= n;
+  }
+  if (left != 0 || fcntl(mfd, F_ADD_SEALS, SEALS) < 0) {
+    rc = left != 0 ? -EIO : -errno;
+    close(mfd);
+    goto out;
+  }
+  if (sealed.fd >= 0)
+    close(sealed.fd); /* shims started from the old copy keep their own descriptor of it */
+  sealed.fd = mfd;
+  sealed.st = st;
+  snprintf(sealed.path, sizeof sealed.path, "%s", path);
+  if ((rc = fcntl(mfd, F_DUPFD_CLOEXEC, 0)) < 0)
+    rc = -errno;
+out:
+  if (src >= 0)
+    close(src);
+  pthread_mutex_unlock(&sealed.lock);
+  return rc;
+}
+
 /* Only async-signal-safe calls between fork and exec: the helper has other threads. */
-static void spawn_child(char **argv, int out)
+static void spawn_child(char **argv, int out, int fd3)
 {
   static const char fail[] = "berth-helper: exec failed, errno ";
   char num[16];
@@ -196,6 +264,9 @@ static void spawn_child(char **argv, int out)
   int null = open("/dev/null", O_RDWR);
   if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
     _exit(127);
+  /* fd 3 for the program, not close-on-exec (a dup2 onto itself would keep the flag). */
+  if (fd3 >= 0 && (fd3 == 3 ? fcntl(3, F_SETFD, 0) : dup2(fd3, 3)) < 0)
+    _exit(127);
   execv(argv[0], argv);
   err = errno;
   do
@@ -206,16 +277,25 @@ static void spawn_child(char **argv, int out)
   _exit(127);
 }
 
-static void do_spawn(struct req *r)
+static void do_spawn(struct req *r, int with_sealed)
 {
   const char *id = r->tok[0];
-  int p[2], status = 0;
-  if (r->ntok < 3) {
-    reply(id, EINVAL, "spawn: PATH expected", NULL);
+  int p[2], status = 0, fd3 = -1, argi = with_sealed ? 3 : 2;
+  if (r->ntok < argi + 1) {
+    reply(id, EINVAL, with_sealed ? "spawn-sealed: FILE PATH expected" : "spawn: PATH expected", NULL);
+    return;
+  }
+  if (with_sealed && (fd3 = sealed_copy(r->tok[2])) < 0) {
+    char m[4200];
+    snprintf(m, sizeof m, "sealed copy of `%s`: %s", r->tok[2], strerror(-fd3));
+    reply(id, -fd3, m, NULL);
     return;
   }
   if (pipe2(p, O_CLOEXEC) < 0) {
-    reply(id, errno, "spawn: pipe", NULL);
+    int err = errno;
+    if (fd3 >= 0)
+      close(fd3);
+    reply(id, err, "spawn: pipe", NULL);
     return;
   }
   pid_t pid = fork();
@@ -223,11 +303,15 @@ static void do_spawn(struct req *r)
     int err = errno;
     close(p[0]);
     close(p[1]);
+    if (fd3 >= 0)
+      close(fd3);
     reply(id, err, "spawn: fork", NULL);
     return;
   }
   if (pid == 0)
-    spawn_child(r->tok + 2, p[1]);
+    spawn_child(r->tok + argi, p[1], fd3);
+  if (fd3 >= 0)
+    close(fd3);
   close(p[1]);
   char *out = malloc(OUTPUT_MAX);
   size_t n = 0;
@@ -268,8 +352,8 @@ static void *run(void *arg)
     err = do_umount(r, msg, sizeof msg);
   else if (!strcmp(r->tok[1], "prime"))
     err = do_prime(r, msg, sizeof msg);
-  else if (!strcmp(r->tok[1], "spawn")) {
-    do_spawn(r);
+  else if (!strcmp(r->tok[1], "spawn") || !strcmp(r->tok[1], "spawn-sealed")) {
+    do_spawn(r, r->tok[1][5] == '-');
     free(r);
     return NULL;
   }

@@ -90,10 +90,12 @@ export class HostHelper {
   /**
    * Run `path` with `args` in a new session (stdin /dev/null, stdout and stderr one pipe, the
    * environment only PATH) and resolve once it has exited and the pipe has closed: for a process
-   * that daemonizes, once every process holding the pipe has let go of it.
+   * that daemonizes, once every process holding the pipe has let go of it. `sealedFd3`: a file
+   * the program gets at fd 3 as a sealed memfd copy, which the helper makes once and keeps while
+   * the file is unchanged (berth-init, which would otherwise copy itself at every start).
    */
-  async spawn(path: string, args: string[]): Promise<SpawnResult> {
-    const r = await this.call(['spawn', path, ...args]);
+  async spawn(path: string, args: string[], opts: { sealedFd3?: string } = {}): Promise<SpawnResult> {
+    const r = await this.call(opts.sealedFd3 ? ['spawn-sealed', opts.sealedFd3, path, ...args] : ['spawn', path, ...args]);
     const sp = r.indexOf(' ');
     const status = Number(r.slice(0, sp));
     const output = dec(r.slice(sp + 1));

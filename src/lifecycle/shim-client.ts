@@ -95,7 +95,8 @@ export const exitFilePath = (dir: string) => join(dir, 'exit.json');
  * stdout to EOF gives exactly the report, whether it succeeded or not.
  */
 export function launchShim(o: ShimLaunchOptions): Promise<ShimReady> {
-  const args = ['--id', o.id, '--dir', o.dir, '--socket', o.socket, '--init', o.initBinary ?? initBinaryPath(), '--plan', o.plan];
+  const init = o.initBinary ?? initBinaryPath();
+  const args = ['--id', o.id, '--dir', o.dir, '--socket', o.socket, '--plan', o.plan];
   if (o.terminal) args.push('--terminal');
   if (o.stdin) args.push('--stdin');
   if (o.log) {
@@ -108,7 +109,7 @@ export function launchShim(o: ShimLaunchOptions): Promise<ShimReady> {
   const bin = o.shimBinary ?? shimBinaryPath();
   // berth-helper starts it without a fork of this process (milliseconds of page tables per start).
   const h = hostHelper();
-  return h ? launchWithHelper(h, bin, args, o) : launchWithSpawn(bin, args, o);
+  return h ? launchWithHelper(h, bin, init, args, o) : launchWithSpawn(bin, ['--init', init, ...args], o);
 }
 
 /** The launch's result from what the shim wrote: its report line on stdout, anything else for the error. */
@@ -130,14 +131,16 @@ function fromReport(o: ShimLaunchOptions, out: string, err: string, exitInfo: st
 
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([k, v]) => [v, k]));
 
-async function launchWithHelper(h: HostHelper, bin: string, args: string[], o: ShimLaunchOptions): Promise<ShimReady> {
+async function launchWithHelper(h: HostHelper, bin: string, init: string, args: string[], o: ShimLaunchOptions): Promise<ShimReady> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new BerthError('deadline-exceeded', `task "${o.id}": shim: no start-up report after ${o.timeoutMs ?? 30_000} ms`)), o.timeoutMs ?? 30_000);
   });
   let r;
   try {
-    r = await Promise.race([h.spawn(bin, args), timeout]);
+    // berth-init as the helper's sealed copy (fd 3): it then skips copying itself into a memfd at
+    // every start and every exec (CVE-2019-5736's defence, docs/plan.md), ~1.4 ms each here.
+    r = await Promise.race([h.spawn(bin, ['--init-fd', '3', ...args], { sealedFd3: init }), timeout]);
   } catch (e) {
     if (e instanceof HostHelperError) throw errInternal(`task "${o.id}": exec ${bin}: ${e.message}`, e);
     throw e;

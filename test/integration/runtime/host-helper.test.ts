@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostHelper, helperBinaryPath, hostHelper } from '../../../src/common/host-helper.js';
 import { repoRoot, tempDir } from '../../fixtures/rootfs.js';
@@ -34,6 +34,29 @@ test('spawn waits for the output pipe, not only for the first process (a daemoni
   const r = await hostHelper()!.spawn('/bin/sh', ['-c', '(sleep 0.3; echo late) & echo early']);
   assert.equal(r.code, 0);
   assert.deepEqual(r.output.trim().split('\n'), ['early', 'late']);
+});
+
+test('spawn-sealed: fd 3 is a sealed copy of the file, one copy while the file is unchanged', { skip }, async (t) => {
+  const tmp = tempDir('berth-helper-');
+  t.after(() => tmp.cleanup());
+  const file = join(tmp.path, 'payload');
+  copyFileSync('/bin/true', file);
+  const h = hostHelper()!;
+  // What fd 3 is: its link target, its inode, and that writing to it fails (F_SEAL_WRITE).
+  const probe = async () => {
+    const r = await h.spawn('/bin/sh', ['-c', 'readlink /proc/self/fd/3; stat -L -c %i /proc/self/fd/3; cmp -s /proc/self/fd/3 "$0" && echo same; (echo x >> /proc/self/fd/3) 2>/dev/null || echo sealed', file], { sealedFd3: file });
+    assert.equal(r.code, 0, r.output);
+    return r.output.trim().split('\n');
+  };
+  const a = await probe();
+  const b = await probe();
+  assert.match(a[0]!, /^\/memfd:berth-init \(deleted\)$/);
+  assert.deepEqual(a.slice(2), ['same', 'sealed']);
+  assert.equal(b[1], a[1], 'the same copy for the second start');
+  utimesSync(file, new Date(), new Date(Date.now() + 5000));
+  const c = await probe();
+  assert.notEqual(c[1], a[1], 'a new copy once the file changed');
+  await assert.rejects(h.spawn('/bin/true', [], { sealedFd3: join(tmp.path, 'missing') }), /sealed copy of `.*missing`: No such file or directory/);
 });
 
 test('the helper comes back after it died, and a process using it still exits on its own', { skip }, async (t) => {
