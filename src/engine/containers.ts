@@ -21,7 +21,6 @@ import type { ImageService } from '../images/images.js';
 import { TarWriter } from '../images/tar/writer.js';
 import { parseSignal } from '../runtime/container/proc.js';
 import { detectCgroupLayout } from '../runtime/cgroups/open.js';
-import { primeCgroupAttach } from '../runtime/cgroups/prime.js';
 import type { LinuxResources } from '../runtime/spec/types.js';
 import { extractArchive, overlayChanges, statPath as statInRoot, tarTree, writeArchive } from './archive.js';
 import { bridge } from './attach.js';
@@ -467,7 +466,6 @@ export class ContainerManager implements ContainerService {
       throw e;
     }
     this.publish(rec, 'create');
-    void primeCgroupAttach(); // `docker run` starts right after its create
     return { Id: id, Warnings: warnings };
   }
 
@@ -475,7 +473,6 @@ export class ContainerManager implements ContainerService {
 
   async start(ref: string): Promise<boolean> {
     const id = this.resolve(ref).id;
-    void primeCgroupAttach(); // in parallel with the rootfs mount (runtime/cgroups/prime.ts)
     return this.lock(id, async () => {
       const c = this.store.get(id);
       if (isUp(c.state.status)) return false;

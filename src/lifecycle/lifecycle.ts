@@ -347,7 +347,6 @@ export class Lifecycle {
    * Resolves with the task `created`: the process exists, set up, blocked until `start`.
    */
   async newTask(id: string, o: NewTaskOptions = {}): Promise<TaskRow> {
-    void primeCgroupAttach();
     const c = this.getContainer(id);
     if (this.md.findTask(this.namespace, id)) throw errAlreadyExists(`task "${id}": already exists`);
     const spec = structuredClone(c.spec);
@@ -375,6 +374,9 @@ export class Lifecycle {
         execFifo: join(dir, 'exec.fifo'),
         consoleSocket: o.terminal ? sockets.console : undefined,
         seccompCacheDir: join(this.stateDir, SECCOMP_CACHE_DIR),
+        // Not earlier: the warming write holds the cgroup mutex for its grace period, which would
+        // hold up these mkdirs; from here it overlaps the plan, the shim launch and berth-init's start.
+        onCgroupsCreated: () => void primeCgroupAttach(),
       });
       const cgDirs = cg.hierarchyDirs();
       const ready = await launchShim({

@@ -3,9 +3,11 @@
 // Every write to a cgroup.procs file takes the global cgroup_threadgroup_rwsem for writing, and a
 // percpu rwsem's writer first waits for an RCU grace period unless another writer entered within
 // the last one (rcu_sync, kernel/rcu/sync.c): berth-init's join of a new container waited 7-12 ms
-// here. A write that starts earlier, in parallel with mounting the rootfs, writing the plan and
-// launching the shim, pays that grace period instead, and the join that follows finds the lock
+// here. A write that starts earlier, in parallel with writing the plan, launching the shim and
+// berth-init's start, pays that grace period instead, and the join that follows finds the lock
 // warm. The write is berth-helper moving itself into the cgroup it is already in: a no-op move.
+// It holds the cgroup mutex while it waits, as every cgroup.procs write does, so it must come
+// after the container's cgroups are made (a mkdir would wait for it), not before.
 import { join } from 'node:path';
 import { hostHelper } from '../../common/host-helper.js';
 import { detectCgroupLayout } from './open.js';
@@ -29,7 +31,7 @@ function ownProcsFile(): string | undefined {
 }
 
 /**
- * Start warming the cgroup attach lock, when a container start (or exec) is near. Callers do not
+ * Start warming the cgroup attach lock, when a container's cgroup join (start or exec) is near. Callers do not
  * wait (the promise, settled when the write is done, is for tests); one write at a time; without
  * berth-helper or a known cgroup it does nothing. It never fails.
  */

@@ -423,6 +423,8 @@ export interface PrepareCreateOptions {
   noPivot?: boolean;
   /** Where berth-init keeps compiled seccomp programs (see buildCreatePlan). */
   seccompCacheDir?: string;
+  /** Called once the cgroups exist, before the plan is built. */
+  onCgroupsCreated?: () => void;
 }
 
 /**
@@ -432,6 +434,7 @@ export interface PrepareCreateOptions {
  */
 export async function prepareCreate(spec: Spec, cg: CgroupManager, o: PrepareCreateOptions): Promise<void> {
   await cg.create(effectiveResources(spec.linux?.resources));
+  o.onCgroupsCreated?.();
   const plan = buildCreatePlan(spec, {
     bundle: o.bundle,
     rootfs: o.rootfs,
