@@ -101,7 +101,8 @@ int selfexec_ensure_sealed(char **argv, struct berr *e);
 struct ctx {
   struct plan *plan;
   int detach;
-  int maps_pipe[2];   /* bootstrap -> child: maps are written, go on */
+  int maps_pipe[2];   /* bootstrap -> child: maps are written, go on; then (late join) 'j': in the cgroups */
+  int *join_fds;      /* late join: the cgroup.procs files, opened before any setns, written after clone */
   int status_pipe[2]; /* child -> bootstrap (detach): 'c' created, 'e' failed */
   int fifo_fd;        /* exec fifo, O_PATH, opened on the host side */
   int console_fd;     /* connected console socket */
@@ -115,6 +116,7 @@ struct ctx {
 
 /* bootstrap.c */
 int bootstrap_run(struct ctx *c, struct berr *e); /* returns the exit status for main */
+void bootstrap_wait_joined(struct ctx *c);        /* container process: returns once in its cgroups */
 
 /* mounts.c */
 int root_open(struct ctx *c, struct berr *e);

@@ -279,7 +279,8 @@ int process_finish(struct ctx *c, struct berr *e)
   if (find_exec(p, exe, sizeof exe, e))
     return -1;
   msg_phase("ready");
-  /* 8. */
+  /* 8. Not `created` (nor running) before the bootstrap has put us in our cgroups. */
+  bootstrap_wait_joined(c);
   msg_created();
   if (c->status_pipe[1] >= 0) {
     ssize_t w = write(c->status_pipe[1], "c", 1);

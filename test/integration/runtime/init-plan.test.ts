@@ -447,6 +447,48 @@ test('hooks wait for the caller; cgroup-join puts the process in the cgroup', { 
   }
 });
 
+/** A cgroup of our own in one v1 hierarchy (removed after the test), or undefined on a host without it. */
+function ownCgroup(t: { after: (fn: () => void) => void }, controller: string, setup?: (dir: string) => void): string | undefined {
+  const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => new RegExp(`^\\d+:${controller}:`).test(l));
+  if (!own || !existsSync(`/sys/fs/cgroup/${controller}`)) return undefined;
+  const cg = join(`/sys/fs/cgroup/${controller}`, own.split(':')[2]!, `berth-test-${randomBytes(4).toString('hex')}`);
+  mkdirSync(cg);
+  t.after(() => rmdirSync(cg));
+  setup?.(cg);
+  return cg;
+}
+
+test('cgroup-join after the clone: a join the kernel refuses kills the process and reports the step', { skip }, async (t) => {
+  const { dir, root } = fixture(t);
+  // A v1 cpuset cgroup with no cpus: the kernel refuses any process in it (ENOSPC).
+  const cg = ownCgroup(t, 'cpuset');
+  if (!cg) return t.skip('no cgroup v1 cpuset hierarchy');
+  const plan = containerPlan(root, ['/probe', 'facts'], { records: [['cgroup-join', join(cg, 'cgroup.procs')]] });
+  const r = await runInit(dir, planText(plan), { detach: true });
+  const err = r.msgs.find((m) => m.type === 'error');
+  assert.equal(err?.step, 'cgroup-join');
+  assert.equal(err?.errno, 28);
+  assert.equal(err?.message, `cgroup-join \`${join(cg, 'cgroup.procs')}\`: No space left on device`);
+  assert.ok(!r.msgs.some((m) => m.type === 'created'));
+  const pid = r.msgs.find((m) => m.type === 'pid')?.pid as number;
+  for (let i = 0; i < 50 && existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')); i++) {
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  assert.ok(!existsSync(`/proc/${pid}`) || /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')), 'the container process is gone');
+  assertNoMounts(dir);
+});
+
+test('cgroup-join with a new cgroup namespace happens before the clone: the namespace is rooted at the cgroup', { skip }, async (t) => {
+  const { dir, root } = fixture(t);
+  const cg = ownCgroup(t, 'pids');
+  if (!cg) return t.skip('no cgroup v1 pids hierarchy');
+  const plan = containerPlan(root, ['/probe', 'facts'], { clone: DEFAULT_NS | CLONE.NEWCGROUP, records: [['cgroup-join', join(cg, 'cgroup.procs')]] });
+  const r = await runInit(dir, planText(plan));
+  okRun(r);
+  const f = JSON.parse(r.stdout) as Facts;
+  assert.ok(f.cgroup.some((l) => /^\d+:pids:\/$/.test(l)), `the process sees its cgroup as the namespace's root:\n${f.cgroup.join('\n')}`);
+});
+
 test('errors: a bad mount reports step and path and leaves nothing behind', { skip }, async (t) => {
   const { dir, root } = fixture(t);
   const plan = containerPlan(root, ['/probe'], {
