@@ -90,17 +90,76 @@ static int open_host_side(struct ctx *c, struct berr *e)
   return 0;
 }
 
+/* Whether the container process may join its cgroups after the clone, while it sets itself up,
+ * instead of the bootstrap joining before it (so that the child starts inside). A cgroup.procs
+ * write waits for an RCU grace period (the global cgroup_threadgroup_rwsem's rcu_sync), 7-12 ms
+ * here, which then overlaps the child's mounts and security setup. Not with a new cgroup
+ * namespace (its root is the cgroup at clone time) nor after joining a user namespace (the
+ * bootstrap then lacks the host's rights over the cgroup files). */
+static int late_join(const struct plan *p)
+{
+  if (!p->ncgroup_join || (p->clone_flags & CLONE_NEWCGROUP))
+    return 0;
+  for (int i = 0; i < p->nsetns; i++)
+    if (p->setns[i].type == CLONE_NEWUSER || p->setns[i].type == CLONE_NEWCGROUP)
+      return 0;
+  return 1;
+}
+
+/* Late join, in the bootstrap: the container process's pid into every cgroup.procs. */
+static int join_child(struct ctx *c, pid_t pid, struct berr *e)
+{
+  struct plan *p = c->plan;
+  char b[24];
+  int n = snprintf(b, sizeof b, "%d", (int)pid);
+  for (int i = 0; i < p->ncgroup_join; i++) {
+    ssize_t w = write(c->join_fds[i], b, (size_t)n);
+    int err = errno;
+    close(c->join_fds[i]);
+    c->join_fds[i] = -1;
+    if (w != n) {
+      errno = w < 0 ? err : EIO;
+      return fail_sys(e, "cgroup-join", p->cgroup_join[i]);
+    }
+  }
+  return 0;
+}
+
+void bootstrap_wait_joined(struct ctx *c)
+{
+  char j;
+  ssize_t r;
+  if (!c->join_fds)
+    return;
+  do
+    r = read(c->maps_pipe[0], &j, 1);
+  while (r < 0 && errno == EINTR);
+  if (r != 1)
+    _exit(EXIT_SETUP); /* the bootstrap failed and said so */
+  close(c->maps_pipe[0]);
+}
+
 static int join(struct ctx *c, struct berr *e)
 {
   struct plan *p = c->plan;
   int fds[16];
   if (p->nsetns > 16)
     return fail_msg(e, "setns", NULL, EINVAL, "setns: too many namespaces");
-  for (int i = 0; i < p->ncgroup_join; i++)
-    if (write_file(p->cgroup_join[i], "0", 1) < 0)
-      return fail_sys(e, "cgroup-join", p->cgroup_join[i]);
-  if (p->ncgroup_join)
-    msg_phase("cgroup");
+  if (late_join(p)) {
+    /* Opened now: after a `setns mnt` the paths would resolve inside the container. */
+    c->join_fds = calloc((size_t)p->ncgroup_join, sizeof *c->join_fds);
+    if (!c->join_fds)
+      return fail_msg(e, "cgroup-join", NULL, ENOMEM, "cgroup-join: out of memory");
+    for (int i = 0; i < p->ncgroup_join; i++)
+      if ((c->join_fds[i] = open(p->cgroup_join[i], O_WRONLY | O_CLOEXEC)) < 0)
+        return fail_sys(e, "cgroup-join", p->cgroup_join[i]);
+  } else {
+    for (int i = 0; i < p->ncgroup_join; i++)
+      if (write_file(p->cgroup_join[i], "0", 1) < 0)
+        return fail_sys(e, "cgroup-join", p->cgroup_join[i]);
+    if (p->ncgroup_join)
+      msg_phase("cgroup");
+  }
   /* Open every namespace first: joining a mount namespace changes what later paths mean. */
   for (int i = 0; i < p->nsetns; i++) {
     fds[i] = open(p->setns[i].path, O_RDONLY | O_CLOEXEC);
@@ -168,7 +227,8 @@ static int child_main(void *arg)
   while (r < 0 && errno == EINTR);
   if (r != 1)
     _exit(EXIT_SETUP); /* the bootstrap failed and said so */
-  close(c->maps_pipe[0]);
+  if (!c->join_fds)
+    close(c->maps_pipe[0]); /* else kept for the 'j' of the late join */
 
   if (in_userns(p)) {
     /* Become the namespace's root so files we create are owned by a mapped id; EINVAL just
@@ -242,7 +302,8 @@ int bootstrap_run(struct ctx *c, struct berr *e)
   c->fifo_fd = c->console_fd = c->oom_fd = -1;
   c->status_pipe[0] = c->status_pipe[1] = -1;
 
-  if (open_host_side(c, e) || join(c, e))
+  /* The filter is compiled (or read from the cache) here, once, while host paths are reachable. */
+  if (seccomp_prepare(c, e) || open_host_side(c, e) || join(c, e))
     return -1;
   sigemptyset(&set);
   if (!c->detach) {
@@ -266,6 +327,8 @@ int bootstrap_run(struct ctx *c, struct berr *e)
     return fail_sys(e, "clone", NULL);
   msg_pid(pid);
   msg_phase("clone");
+  /* The late join's 'j' may find the child already gone (its setup failed and it said so). */
+  signal(SIGPIPE, SIG_IGN);
   close(c->maps_pipe[0]);
   if (c->detach)
     close(c->status_pipe[1]);
@@ -283,6 +346,17 @@ int bootstrap_run(struct ctx *c, struct berr *e)
     kill(pid, SIGKILL);
     return fail_sys(e, "clone", "pipe");
   }
+  /* The child sets itself up meanwhile, and waits for the 'j' before it reports `created`. */
+  if (c->join_fds && (join_child(c, pid, e) || write(c->maps_pipe[1], "j", 1) != 1)) {
+    if (!e->step)
+      fail_sys(e, "cgroup-join", "pipe");
+    kill(pid, SIGKILL);
+    if (!c->detach)
+      waitpid(pid, NULL, 0);
+    return -1;
+  }
+  if (c->join_fds)
+    msg_phase("cgroup");
   close(c->maps_pipe[1]);
 
   if (c->detach) {

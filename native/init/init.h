@@ -10,6 +10,8 @@
 #include <sys/types.h>
 #include <signal.h>
 
+struct sock_filter;
+
 /* One failure, as reported on the sync fd: step, the path it concerns, errno, text. */
 struct berr {
   const char *step;
@@ -72,6 +74,7 @@ struct plan {
   char **sc_arches; int nsc_arches;
   char **sc_flags; int nsc_flags;
   struct sc_rule *sc_rules; int nsc_rules;
+  char *sc_cache; /* where the compiled program is kept, or NULL */
   int no_pivot;
   struct action *actions; int nactions;
 };
@@ -99,17 +102,22 @@ int selfexec_ensure_sealed(char **argv, struct berr *e);
 struct ctx {
   struct plan *plan;
   int detach;
-  int maps_pipe[2];   /* bootstrap -> child: maps are written, go on */
+  int maps_pipe[2];   /* bootstrap -> child: maps are written, go on; then (late join) 'j': in the cgroups */
+  int *join_fds;      /* late join: the cgroup.procs files, opened before any setns, written after clone */
   int status_pipe[2]; /* child -> bootstrap (detach): 'c' created, 'e' failed */
   int fifo_fd;        /* exec fifo, O_PATH, opened on the host side */
   int console_fd;     /* connected console socket */
   int oom_fd;         /* /proc/self/oom_score_adj, opened while the host /proc is visible */
   mode_t orig_umask;  /* the caller's, kept when the plan has no `umask` */
   sigset_t orig_mask;
+  struct sock_filter *sc_prog; /* the seccomp program, prepared by the bootstrap */
+  unsigned short sc_len;
+  unsigned sc_flags; /* SECCOMP_FILTER_FLAG_* for seccomp(2) */
 };
 
 /* bootstrap.c */
 int bootstrap_run(struct ctx *c, struct berr *e); /* returns the exit status for main */
+void bootstrap_wait_joined(struct ctx *c);        /* container process: returns once in its cgroups */
 
 /* mounts.c */
 int root_open(struct ctx *c, struct berr *e);
@@ -120,7 +128,8 @@ int root_chdir(const char *cwd, struct berr *e);
 int process_finish(struct ctx *c, struct berr *e); /* the fixed tail; returns only on error */
 
 /* seccomp.c */
-int seccomp_load_plan(const struct plan *p, struct berr *e);
+int seccomp_prepare(struct ctx *c, struct berr *e); /* bootstrap, host side: compile or read the cache */
+int seccomp_load_plan(const struct ctx *c, struct berr *e);
 
 /* The container process's exit code for a setup failure. */
 #define EXIT_SETUP 1

@@ -295,6 +295,8 @@ static int parse_line(struct plan *p, char **t, int n, int ln, struct berr *e)
         strcmp(a[0], "SECCOMP_FILTER_FLAG_TSYNC"))
       return bad(e, ln, "seccomp-flag: unknown flag");
     *GROW(p->sc_flags, p->nsc_flags) = a[0];
+  } else if (!strcmp(op, "seccomp-cache")) {
+    NARGS(1); p->sc_cache = a[0];
   } else if (!strcmp(op, "seccomp-rule")) {
     if (argc < 3 || (argc - 3) % 4 || (argc - 3) / 4 > 6) return bad(e, ln, "seccomp-rule: ACTION ERRNO SYSCALL [ARG OP V1 V2]...");
     struct sc_rule *r = GROW(p->sc_rules, p->nsc_rules);

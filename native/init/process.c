@@ -251,7 +251,7 @@ int process_finish(struct ctx *c, struct berr *e)
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
     return fail_sys(e, "user", "keepcaps");
   if (p->has_seccomp && !p->no_new_privs) {
-    if (seccomp_load_plan(p, e))
+    if (seccomp_load_plan(c, e))
       return -1;
     msg_phase("seccomp");
   }
@@ -269,7 +269,7 @@ int process_finish(struct ctx *c, struct berr *e)
     return fail_sys(e, "no-new-privs", NULL);
   msg_phase("security");
   if (p->has_seccomp && p->no_new_privs) {
-    if (seccomp_load_plan(p, e))
+    if (seccomp_load_plan(c, e))
       return -1;
     msg_phase("seccomp");
   }
@@ -286,7 +286,8 @@ int process_finish(struct ctx *c, struct berr *e)
   if (find_exec(p, exe, sizeof exe, e))
     return -1;
   msg_phase("ready");
-  /* 8. */
+  /* 8. Not `created` (nor running) before the bootstrap has put us in our cgroups. */
+  bootstrap_wait_joined(c);
   msg_created();
   if (c->status_pipe[1] >= 0) {
     ssize_t w = write(c->status_pipe[1], "c", 1);

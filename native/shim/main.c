@@ -18,7 +18,7 @@
 struct shim S;
 
 static const char usage[] =
-    "usage: berth-shim --id ID --dir DIR (--init BERTH-INIT --plan PLAN | --runtime BINARY [--runtime-arg ARG]... "
+    "usage: berth-shim --id ID --dir DIR ((--init BERTH-INIT | --init-fd N) --plan PLAN | --runtime BINARY [--runtime-arg ARG]... "
     "--runtime-root DIR --bundle DIR [--console SOCKET]) [--socket PATH] [--terminal] [--stdin] [--log PATH] "
     "[--log-max-size BYTES] [--log-max-files N] [--log-compress] [--oom-cgroup V1-MEMORY-DIR | --oom-cgroup2 V2-DIR]";
 
@@ -86,6 +86,18 @@ static int parse_args(int argc, char **argv, struct serr *e)
       S.dir = absolute(val);
     else if (!strcmp(a, "--init"))
       S.init = absolute(val);
+    else if (!strcmp(a, "--init-fd")) {
+      /* berth-init as an open (sealed memfd) file, from berth-helper: exec'd through its
+       * /proc/self/fd path, so berth-init finds itself sealed and skips its own copy. Moved
+       * above 0..3, which the launch gives to berth-init's stdio and sync fd. */
+      static char path[64];
+      int fd;
+      if (parse_num(val, &num) < 0 || num > 1 << 20 || (fd = fcntl((int)num, F_DUPFD_CLOEXEC, 10)) < 0)
+        return fail_msg(e, "usage", EBADF, "--init-fd: not an open fd: %s", val);
+      close((int)num);
+      snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+      S.init = path;
+    }
     else if (!strcmp(a, "--plan"))
       S.plan = absolute(val);
     else if (!strcmp(a, "--socket"))

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
 import net, { type Socket } from 'node:net';
 import path from 'node:path';
 import { BerthError, errInvalid, errNotFound, errUnavailable } from '../common/errors.js';
@@ -148,7 +148,7 @@ export class ApiServer {
     try {
       for (const h of this.opts.hosts) {
         const address = parseHost(h);
-        const server = this.createServer(address);
+        const server = await this.createServer(address);
         const bound = address.kind === 'unix' ? await this.listenUnix(server, address.path) : await this.listenTcp(server, address);
         this.listeners.push({ server, address: bound });
         this.log.info('API listening', { addr: bound.kind === 'unix' ? `unix://${bound.path}` : `tcp://${bound.host}:${bound.port}` });
@@ -160,7 +160,7 @@ export class ApiServer {
     return this.addresses;
   }
 
-  private createServer(address: ListenAddress): AnyServer {
+  private async createServer(address: ListenAddress): Promise<AnyServer> {
     const base: http.ServerOptions = {
       // Attach streams, image loads and build contexts can outlast any request timeout.
       requestTimeout: 0,
@@ -171,7 +171,9 @@ export class ApiServer {
     if (address.kind === 'tcp' && this.opts.tls) {
       const t = this.opts.tls;
       const verify = t.verifyClients ?? true;
-      server = https.createServer({
+      // Loaded only for a TLS listener: TLS and https cost the daemon ~1 MB it needs on unix sockets.
+      const { createServer } = await import('node:https');
+      server = createServer({
         ...base,
         ca: fs.readFileSync(t.caFile),
         cert: fs.readFileSync(t.certFile),

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:f
 import http from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BERTHD_NODE_FLAGS } from '../common/daemon-flags.js';
 import { BerthError } from '../common/errors.js';
 import type { Io } from './command.js';
 
@@ -90,7 +91,7 @@ export async function ensureDaemon(host: string, io: Io, timeoutMs = 10_000): Pr
   let exited: number | null | undefined;
   try {
     // A script runs under this node (PATH may not have one when started from a service).
-    const [cmd, args] = /\.(c|m)?js$/.test(bin) ? [process.execPath, [bin, ...berthdArgs(host, io.env)]] : [bin, berthdArgs(host, io.env)];
+    const [cmd, args] = /\.(c|m)?js$/.test(bin) ? [process.execPath, [...BERTHD_NODE_FLAGS, bin, ...berthdArgs(host, io.env)]] : [bin, berthdArgs(host, io.env)];
     const child = spawn(cmd, args, {
       detached: true,
       stdio: ['ignore', fd, fd],

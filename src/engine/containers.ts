@@ -8,6 +8,7 @@
 //   remove: kill (force) -> delete the task -> unmount -> lifecycle container + snapshot -> files -> record
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -970,17 +971,12 @@ export class ContainerManager implements ContainerService {
     this.store.update(id, (r) => {
       r.exitPending = { exitCode: t.exitCode ?? 255, oomKilled: t.oomKilled, finishedAt: t.finishedAt || nowIso(), error: t.exitReason || '', ...(t.startedAt ? { startedAt: t.startedAt } : {}) };
     });
-    try {
-      await this.lc.deleteTask(id);
-    } catch (e) {
-      this.log.warn('exit: delete task', { id, err: (e as Error).message });
-    }
+    // Independent: the host-side rootfs mount is not the container's (it has its own mount namespace).
+    await Promise.all([
+      this.lc.deleteTask(id).catch((e) => this.log.warn('exit: delete task', { id, err: (e as Error).message })),
+      this.rootfs.releaseTask(id).catch((e) => this.log.warn('exit: unmount rootfs', { id, err: (e as Error).message })),
+    ]);
     crashPoint('exit:after-task-delete');
-    try {
-      await this.rootfs.releaseTask(id);
-    } catch (e) {
-      this.log.warn('exit: unmount rootfs', { id, err: (e as Error).message });
-    }
     await this.teardownNetwork(id);
     await this.volumes.afterStop(id, c.mountPoints).catch((e) => this.log.warn('exit: release volumes', { id, err: (e as Error).message }));
     const code = t.exitCode ?? 255;
@@ -1087,24 +1083,30 @@ export class ContainerManager implements ContainerService {
     crashPoint('rm:after-mark');
     if (this.lc.md.findTask(this.lc.namespace, id)) await this.lc.deleteTask(id, { force: true });
     crashPoint('rm:after-task');
-    await this.teardownNetwork(id);
-    await this.rootfs.removeAll(id);
-    await this.volumes.afterStop(id, c.mountPoints, false);
-    crashPoint('rm:after-unmount');
+    // The container dir goes on the thread pool meanwhile: nothing below needs it.
+    const dirGone = rm(this.containerDir(id), { recursive: true, force: true });
+    dirGone.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
     try {
-      await this.lc.deleteContainer(id, {
-        snapshotCleanup: (key) => {
-          crashPoint('rm:before-snapshot');
-          return this.images.snapshotter.remove(key);
-        },
-      });
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-      await this.images.snapshotter.remove(c.snapshotKey).catch(() => undefined);
+      await this.teardownNetwork(id);
+      await this.rootfs.removeAll(id);
+      await this.volumes.afterStop(id, c.mountPoints, false);
+      crashPoint('rm:after-unmount');
+      try {
+        await this.lc.deleteContainer(id, {
+          snapshotCleanup: (key) => {
+            crashPoint('rm:before-snapshot');
+            return this.images.snapshotter.remove(key);
+          },
+        });
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+        await this.images.snapshotter.remove(c.snapshotKey).catch(() => undefined);
+      }
+      crashPoint('rm:after-snapshot');
+      this.traces.forget(id);
+    } finally {
+      await dirGone;
     }
-    crashPoint('rm:after-snapshot');
-    this.traces.forget(id);
-    rmSync(this.containerDir(id), { recursive: true, force: true });
     this.store.delete(id);
     if (removeVolumes) {
       const errs = await this.volumes.removeAnonymous(c.mountPoints);

@@ -1,5 +1,6 @@
 // Container rootfs mounts at <exec-root>/containers/<id>/rootfs: held while a task runs, and briefly for archive/export of a stopped container.
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mountAll, unmount } from '../images/snapshots/mount.js';
 import type { Snapshotter } from '../images/types.js';
@@ -123,7 +124,7 @@ export class RootfsMounts {
       this.tasks.delete(id);
       this.users.delete(id);
       await this.unmountNow(id);
-      rmSync(join(this.execRoot, 'containers', id), { recursive: true, force: true });
+      await rm(join(this.execRoot, 'containers', id), { recursive: true, force: true });
     });
   }
 }

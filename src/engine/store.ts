@@ -5,6 +5,7 @@ import { errNotFound } from '../common/errors.js';
 import { nameInUse, resolveRef } from './names.js';
 import type { MountPointRecord } from '../volumes/types.js';
 import type { ContainerConfig, ContainerState, HealthState, HostConfig } from './types.js';
+import { prepared } from '../common/sql.js';
 
 /** What the engine keeps of a container's state; Running/Paused/... are derived from `status` on the wire. */
 export interface StoredState {
@@ -86,11 +87,11 @@ export class ContainerStore {
   }
 
   list(): ContainerRecord[] {
-    return (this.db.prepare('SELECT * FROM engine_containers ORDER BY created, id').all() as Row[]).map((r) => this.decode(r));
+    return (prepared(this.db, 'SELECT * FROM engine_containers ORDER BY created, id').all() as Row[]).map((r) => this.decode(r));
   }
 
   find(id: string): ContainerRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM engine_containers WHERE id = ?').get(id) as Row | undefined;
+    const r = prepared(this.db, 'SELECT * FROM engine_containers WHERE id = ?').get(id) as Row | undefined;
     return r ? this.decode(r) : undefined;
   }
 
@@ -102,20 +103,20 @@ export class ContainerStore {
 
   /** Resolve a user reference (full id, name, unique id prefix). */
   resolve(ref: string): ContainerRecord {
-    const rows = this.db.prepare('SELECT id, name FROM engine_containers').all() as Array<{ id: string; name: string }>;
+    const rows = prepared(this.db, 'SELECT id, name FROM engine_containers').all() as Array<{ id: string; name: string }>;
     return this.get(resolveRef(rows, ref).id);
   }
 
   /** Which container holds `name` (with the slash), if any. */
   byName(name: string): string | undefined {
-    return (this.db.prepare('SELECT id FROM engine_containers WHERE name = ?').get(name) as { id: string } | undefined)?.id;
+    return (prepared(this.db, 'SELECT id FROM engine_containers WHERE name = ?').get(name) as { id: string } | undefined)?.id;
   }
 
   insert(c: ContainerRecord): void {
     this.db.transaction(() => {
       const holder = this.byName(c.name);
       if (holder) throw nameInUse(c.name, holder);
-      this.db.prepare('INSERT INTO engine_containers (id, name, created, data) VALUES (?, ?, ?, ?)').run(c.id, c.name, c.created, JSON.stringify(c));
+      prepared(this.db, 'INSERT INTO engine_containers (id, name, created, data) VALUES (?, ?, ?, ?)').run(c.id, c.name, c.created, JSON.stringify(c));
     }).immediate();
   }
 
@@ -127,12 +128,12 @@ export class ContainerStore {
       if (c.id !== id) throw new Error('store: the id of a container cannot change');
       const holder = this.byName(c.name);
       if (holder && holder !== id) throw nameInUse(c.name, holder);
-      this.db.prepare('UPDATE engine_containers SET name = ?, data = ? WHERE id = ?').run(c.name, JSON.stringify(c), id);
+      prepared(this.db, 'UPDATE engine_containers SET name = ?, data = ? WHERE id = ?').run(c.name, JSON.stringify(c), id);
       return c;
     }).immediate();
   }
 
   delete(id: string): void {
-    this.db.prepare('DELETE FROM engine_containers WHERE id = ?').run(id);
+    prepared(this.db, 'DELETE FROM engine_containers WHERE id = ?').run(id);
   }
 }

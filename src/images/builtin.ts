@@ -2,10 +2,11 @@
 //
 // Each is one layer holding one static binary from native/build, with a fixed creation time and a
 // deterministic tar, so the same binary always gives the same image id and manifest digest.
-import { existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isNotFound } from '../common/errors.js';
 import type { ImageService } from './images.js';
@@ -13,7 +14,7 @@ import { writeTar } from './layer-io.js';
 import { MediaType, type ImageConfig } from './manifest.js';
 import { normalize } from './reference.js';
 import { resolveImage } from './resolve.js';
-import { sha256Digest } from './content/local-store.js';
+import type { ContentStore, Descriptor } from './types.js';
 
 /** native/build of this checkout (works from src/ and dist/). */
 function nativeBuild(): string {
@@ -37,6 +38,27 @@ export function builtinImages(build = nativeBuild()): BuiltinImage[] {
     { name: 'hello:latest', binary: join(build, 'berth-hello'), path: 'hello', cmd: ['/hello'], description: 'Berth greeter' },
     { name: 'berth-probe:latest', binary: join(build, 'berth-probe'), path: 'probe', cmd: ['/probe'], description: 'Berth test probe' },
   ];
+}
+
+/** Store the file at `path` as a blob, read in chunks twice (digest, then ingest) rather than held in memory. */
+async function ingestFile(content: ContentStore, path: string, mediaType: string): Promise<Descriptor> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  const digest = `sha256:${hash.digest('hex')}`;
+  if (await content.has(digest)) return { mediaType, digest, size };
+  const w = await content.writer(`builtin-${digest.slice(7)}-${randomBytes(4).toString('hex')}`, { digest, size });
+  try {
+    for await (const chunk of createReadStream(path)) await w.write(chunk as Buffer);
+    await w.commit({ digest, size });
+  } catch (e) {
+    await w.abort().catch(() => undefined);
+    throw e;
+  }
+  return { mediaType, digest, size };
 }
 
 /** Fixed, so the config (and the image id) depends on the binary alone. */
@@ -65,15 +87,15 @@ export async function ensureBuiltinImages(service: ImageService, images = builti
       const tmp = await mkdtemp(join(tmpdir(), 'berth-builtin-'));
       try {
         const tarPath = join(tmp, 'layer.tar');
-        await writeTar(tarPath, [{ name: b.path, type: 'file', mode: 0o755, body: readFileSync(b.binary) }]);
-        const tar = await readFile(tarPath);
-        const layer = await service.content.writeBlob(tar, { mediaType: MediaType.ociLayer });
+        // Streamed from the binary to the tar to the content store: the daemon never holds them whole.
+        await writeTar(tarPath, [{ name: b.path, type: 'file', mode: 0o755, body: { path: b.binary, size: statSync(b.binary).size } }]);
+        const layer = await ingestFile(service.content, tarPath, MediaType.ociLayer);
         const config: ImageConfig = {
           created: CREATED,
           architecture: service.platform.architecture,
           os: 'linux',
           config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: b.cmd, WorkingDir: '/', Labels: { 'io.berth.builtin': 'true' } },
-          rootfs: { type: 'layers', diff_ids: [sha256Digest(tar)] },
+          rootfs: { type: 'layers', diff_ids: [layer.digest] },
           history: [{ created: CREATED, created_by: `berth builtin: ${b.description} (/${b.path})` }],
         };
         const cfg = await service.content.writeBlob(Buffer.from(JSON.stringify(config)), { mediaType: MediaType.ociConfig });

@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import { errInvalid, errNotFound } from '../common/errors.js';
 import type { Descriptor, ImageRecord, ImageStore } from './types.js';
+import { prepared } from '../common/sql.js';
 
 interface Raw {
   name: string;
@@ -41,19 +42,19 @@ export class SqliteImageStore implements ImageStore {
 
   /** Synchronous get, for use inside a caller's transaction. */
   getSync(name: string): ImageRecord {
-    const r = this.db.prepare('SELECT * FROM images WHERE name = ?').get(name) as Raw | undefined;
+    const r = prepared(this.db, 'SELECT * FROM images WHERE name = ?').get(name) as Raw | undefined;
     if (!r) throw errNotFound(`image "${name}": not found`);
     return toRecord(r);
   }
 
   async list(filter?: (r: ImageRecord) => boolean): Promise<ImageRecord[]> {
-    const all = (this.db.prepare('SELECT * FROM images ORDER BY name').all() as Raw[]).map(toRecord);
+    const all = (prepared(this.db, 'SELECT * FROM images ORDER BY name').all() as Raw[]).map(toRecord);
     return filter ? all.filter(filter) : all;
   }
 
   /** Records pointing at a manifest or index digest. */
   async byTarget(digest: string): Promise<ImageRecord[]> {
-    return (this.db.prepare('SELECT * FROM images WHERE target_digest = ? ORDER BY name').all(digest) as Raw[]).map(toRecord);
+    return (prepared(this.db, 'SELECT * FROM images WHERE target_digest = ? ORDER BY name').all(digest) as Raw[]).map(toRecord);
   }
 
   /** Create or replace the record `name` (a retag moves the name; createdAt of an existing name is kept). */
@@ -61,21 +62,18 @@ export class SqliteImageStore implements ImageStore {
     if (!record.name) throw errInvalid('image record: empty name');
     const now = new Date().toISOString();
     return this.db.transaction(() => {
-      const old = this.db.prepare('SELECT created_at FROM images WHERE name = ?').get(record.name) as { created_at: string } | undefined;
+      const old = prepared(this.db, 'SELECT created_at FROM images WHERE name = ?').get(record.name) as { created_at: string } | undefined;
       const createdAt = old?.created_at ?? record.createdAt?.toISOString() ?? now;
-      this.db
-        .prepare(
-          `INSERT INTO images (name, target, target_digest, labels, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+      prepared(this.db, `INSERT INTO images (name, target, target_digest, labels, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT(name) DO UPDATE SET target = excluded.target, target_digest = excluded.target_digest,
-             labels = excluded.labels, updated_at = excluded.updated_at`,
-        )
+             labels = excluded.labels, updated_at = excluded.updated_at`)
         .run(record.name, JSON.stringify(record.target), record.target.digest, JSON.stringify(record.labels ?? {}), createdAt, now);
       return this.getSync(record.name);
     })();
   }
 
   async delete(name: string): Promise<void> {
-    const r = this.db.prepare('DELETE FROM images WHERE name = ?').run(name);
+    const r = prepared(this.db, 'DELETE FROM images WHERE name = ?').run(name);
     if (r.changes === 0) throw errNotFound(`image "${name}": not found`);
   }
 }

@@ -1,6 +1,7 @@
 // The containerd-like layer: containers and tasks in one namespace, one berth-shim per task, events, reattach after a restart.
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { BerthError, errAlreadyExists, errConflict, errInvalid, errPrecondition, isNotFound } from '../common/errors.js';
@@ -11,6 +12,7 @@ import { validateProcess, validateSpec } from '../runtime/spec/validate.js';
 import { buildExecPlan } from '../runtime/plan/build.js';
 import { encodePlan } from '../runtime/plan/plan.js';
 import { openCgroups } from '../runtime/cgroups/open.js';
+import { primeCgroupAttach } from '../runtime/cgroups/prime.js';
 import type { CgroupManager, CgroupStats } from '../runtime/cgroups/cgroups.js';
 import { mergeResources, prepareCreate, releaseFifo, waitGone } from '../runtime/container/runtime.js';
 import { checkId } from '../runtime/container/state-dir.js';
@@ -23,6 +25,9 @@ import { recordInitPhases } from './init-phases.js';
 
 /** The runtime name recorded on containers (containerd records e.g. `io.containerd.runc.v2`). */
 export const RUNTIME_NAME = 'io.berth.shim.v1';
+
+/** Under the state dir: berth-init's compiled seccomp programs, one file per distinct filter (lost on reboot, as the state dir). */
+const SECCOMP_CACHE_DIR = 'seccomp';
 
 /** The exit reason recorded when a task's shim vanished without writing exit.json. */
 export const SHIM_DIED_REASON = 'shim died; exit status unknown';
@@ -245,6 +250,7 @@ export class Lifecycle {
     md.ensureNamespace(ns);
     mkdirSync(join(o.stateDir, ns), { recursive: true, mode: 0o711 });
     mkdirSync(join(o.stateDir, SOCKET_DIR), { recursive: true, mode: 0o711 });
+    mkdirSync(join(o.stateDir, SECCOMP_CACHE_DIR), { recursive: true, mode: 0o700 });
     const lc = new Lifecycle(md, ns, o.stateDir, o);
     try {
       await lc.reconcile();
@@ -413,6 +419,10 @@ export class Lifecycle {
           planFile: plan,
           execFifo: join(dir, 'exec.fifo'),
           consoleSocket: o.terminal ? sockets.console : undefined,
+          seccompCacheDir: join(this.stateDir, SECCOMP_CACHE_DIR),
+          // Not earlier: the warming write holds the cgroup mutex for its grace period, which would
+          // hold up these mkdirs; from here it overlaps the plan, the shim launch and berth-init's start.
+          onCgroupsCreated: () => void primeCgroupAttach(),
         }));
       }
       const cgDirs = cg.hierarchyDirs();
@@ -549,6 +559,7 @@ export class Lifecycle {
     if (!execId) throw errInvalid('exec id must not be empty');
     const t = this.task(id);
     if (t.status !== 'running') throw errPrecondition(`task "${id}": cannot exec in a task that is ${t.status}`);
+    void primeCgroupAttach();
     const p = validateProcess({ ...structuredClone(proc), terminal: !!o.terminal }, 'process', 'exec');
     const c = this.getContainer(id);
     const spec = c.spec;
@@ -572,6 +583,7 @@ export class Lifecycle {
       cgroupProcsFiles: this.cgroups(t).procsFiles(),
       consoleSocket: o.terminal ? taskSockets(t.dir).exec(execId) : undefined,
       seccomp: spec.linux?.seccomp,
+      seccompCacheDir: join(this.stateDir, SECCOMP_CACHE_DIR),
     });
     const planFile = join(t.dir, `x-${tag}.plan`);
     writeFileSync(planFile, encodePlan(plan));
@@ -651,8 +663,8 @@ export class Lifecycle {
     // The shim answers waiters before it finishes its own cleanup and exits: a deleted task
     // leaves no shim behind, so wait for it (briefly; it exits within ms, or 2 s with an exec left).
     if (t.shimPid > 0) await waitGone({ id, pid: t.shimPid }, 5000).catch(() => undefined);
-    await this.cgroups(t).destroy();
-    rmSync(t.dir, { recursive: true, force: true });
+    // The dir's files go on the thread pool while the cgroups are removed here.
+    await Promise.all([this.cgroups(t).destroy(), rm(t.dir, { recursive: true, force: true })]);
     removeTaskSockets(t.dir);
     this.md.deleteTask(this.namespace, id);
     const exit = exitFromRow(t);

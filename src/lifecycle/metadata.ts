@@ -14,6 +14,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { errAlreadyExists, errConflict, errInvalid, errNotFound } from '../common/errors.js';
 import type { Spec } from '../runtime/spec/types.js';
+import { prepared } from '../common/sql.js';
 
 /** The namespace Docker's daemon uses in containerd; ours by default. */
 export const DEFAULT_NAMESPACE = 'moby';
@@ -225,19 +226,19 @@ export class MetadataStore {
   /** Create a namespace if it does not exist (idempotent: used for the default one). */
   ensureNamespace(name: string, labels: Record<string, string> = {}): void {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw errInvalid(`namespace ${JSON.stringify(name)}: invalid name`);
-    this.db.prepare('INSERT OR IGNORE INTO namespaces (name, labels, created_at) VALUES (?, ?, ?)').run(name, JSON.stringify(labels), now());
+    prepared(this.db, 'INSERT OR IGNORE INTO namespaces (name, labels, created_at) VALUES (?, ?, ?)').run(name, JSON.stringify(labels), now());
   }
 
   listNamespaces(): string[] {
-    return (this.db.prepare('SELECT name FROM namespaces ORDER BY name').all() as Row[]).map((r) => r.name as string);
+    return (prepared(this.db, 'SELECT name FROM namespaces ORDER BY name').all() as Row[]).map((r) => r.name as string);
   }
 
   /** Remove an empty namespace. */
   deleteNamespace(name: string): void {
     this.transaction(() => {
-      const n = this.db.prepare('SELECT COUNT(*) AS n FROM containers WHERE namespace = ?').get(name) as Row;
+      const n = prepared(this.db, 'SELECT COUNT(*) AS n FROM containers WHERE namespace = ?').get(name) as Row;
       if ((n.n as number) > 0) throw errConflict(`namespace "${name}": not empty`);
-      if (this.db.prepare('DELETE FROM namespaces WHERE name = ?').run(name).changes === 0) throw errNotFound(`namespace "${name}": not found`);
+      if (prepared(this.db, 'DELETE FROM namespaces WHERE name = ?').run(name).changes === 0) throw errNotFound(`namespace "${name}": not found`);
     });
   }
 
@@ -249,10 +250,8 @@ export class MetadataStore {
       this.ensureNamespace(c.namespace);
       const t = now();
       try {
-        this.db.prepare(
-          `INSERT INTO containers (namespace, id, image_ref, spec, rootfs, snapshot_key, labels, runtime, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(c.namespace, c.id, c.imageRef, JSON.stringify(c.spec), c.rootfs, c.snapshotKey, JSON.stringify(c.labels), c.runtime, t, t);
+        prepared(this.db, `INSERT INTO containers (namespace, id, image_ref, spec, rootfs, snapshot_key, labels, runtime, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(c.namespace, c.id, c.imageRef, JSON.stringify(c.spec), c.rootfs, c.snapshotKey, JSON.stringify(c.labels), c.runtime, t, t);
       } catch (e) {
         if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw errAlreadyExists(`container "${c.id}": already exists`, e);
         throw e;
@@ -262,20 +261,20 @@ export class MetadataStore {
   }
 
   getContainer(namespace: string, id: string): ContainerRow {
-    const r = this.db.prepare('SELECT * FROM containers WHERE namespace = ? AND id = ?').get(namespace, id) as Row | undefined;
+    const r = prepared(this.db, 'SELECT * FROM containers WHERE namespace = ? AND id = ?').get(namespace, id) as Row | undefined;
     if (!r) throw errNotFound(`container "${id}": not found`);
     return toContainer(r);
   }
 
   listContainers(namespace: string): ContainerRow[] {
-    return (this.db.prepare('SELECT * FROM containers WHERE namespace = ? ORDER BY created_at, id').all(namespace) as Row[]).map(toContainer);
+    return (prepared(this.db, 'SELECT * FROM containers WHERE namespace = ? ORDER BY created_at, id').all(namespace) as Row[]).map(toContainer);
   }
 
   updateContainer(namespace: string, id: string, patch: ContainerPatch): ContainerRow {
     return this.transaction(() => {
       const cur = this.getContainer(namespace, id);
       const next = { ...cur, ...patch, updatedAt: now() };
-      this.db.prepare('UPDATE containers SET image_ref = ?, spec = ?, snapshot_key = ?, labels = ?, updated_at = ? WHERE namespace = ? AND id = ?')
+      prepared(this.db, 'UPDATE containers SET image_ref = ?, spec = ?, snapshot_key = ?, labels = ?, updated_at = ? WHERE namespace = ? AND id = ?')
         .run(next.imageRef, JSON.stringify(next.spec), next.snapshotKey, JSON.stringify(next.labels), next.updatedAt, namespace, id);
       return next;
     });
@@ -286,7 +285,7 @@ export class MetadataStore {
     return this.transaction(() => {
       const cur = this.getContainer(namespace, id);
       if (this.findTask(namespace, id)) throw errConflict(`container "${id}": has a task; delete the task first`);
-      this.db.prepare('DELETE FROM containers WHERE namespace = ? AND id = ?').run(namespace, id);
+      prepared(this.db, 'DELETE FROM containers WHERE namespace = ? AND id = ?').run(namespace, id);
       return cur;
     });
   }
@@ -298,7 +297,7 @@ export class MetadataStore {
     return this.transaction(() => {
       this.getContainer(t.namespace, t.containerId);
       if (this.findTask(t.namespace, t.containerId)) throw errAlreadyExists(`task "${t.containerId}": already exists`);
-      this.db.prepare('INSERT INTO tasks (namespace, container_id, status, dir, cgroup_path, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      prepared(this.db, 'INSERT INTO tasks (namespace, container_id, status, dir, cgroup_path, created_at) VALUES (?, ?, ?, ?, ?, ?)')
         .run(t.namespace, t.containerId, t.status, t.dir, t.cgroupPath, now());
       const { namespace, containerId, ...rest } = t;
       return this.patchTask(namespace, containerId, rest);
@@ -306,7 +305,7 @@ export class MetadataStore {
   }
 
   findTask(namespace: string, id: string): TaskRow | undefined {
-    const r = this.db.prepare('SELECT * FROM tasks WHERE namespace = ? AND container_id = ?').get(namespace, id) as Row | undefined;
+    const r = prepared(this.db, 'SELECT * FROM tasks WHERE namespace = ? AND container_id = ?').get(namespace, id) as Row | undefined;
     return r ? toTask(r) : undefined;
   }
 
@@ -319,8 +318,8 @@ export class MetadataStore {
   /** Tasks of one namespace, or of all when `namespace` is undefined (reattach walks them all). */
   listTasks(namespace?: string): TaskRow[] {
     const rows = namespace === undefined
-      ? this.db.prepare('SELECT * FROM tasks ORDER BY namespace, created_at').all()
-      : this.db.prepare('SELECT * FROM tasks WHERE namespace = ? ORDER BY created_at').all(namespace);
+      ? prepared(this.db, 'SELECT * FROM tasks ORDER BY namespace, created_at').all()
+      : prepared(this.db, 'SELECT * FROM tasks WHERE namespace = ? ORDER BY created_at').all(namespace);
     return (rows as Row[]).map(toTask);
   }
 
@@ -341,14 +340,14 @@ export class MetadataStore {
     const keys = (Object.keys(patch) as (keyof TaskPatch)[]).filter((k) => patch[k] !== undefined && TASK_COLUMNS[k]);
     if (keys.length) {
       const sets = keys.map((k) => `${TASK_COLUMNS[k]} = ?`).join(', ');
-      const r = this.db.prepare(`UPDATE tasks SET ${sets} WHERE namespace = ? AND container_id = ?`).run(...keys.map((k) => sqlValue(patch[k])), namespace, id);
+      const r = prepared(this.db, `UPDATE tasks SET ${sets} WHERE namespace = ? AND container_id = ?`).run(...keys.map((k) => sqlValue(patch[k])), namespace, id);
       if (r.changes === 0) throw errNotFound(`task "${id}": not found`);
     }
     return this.getTask(namespace, id);
   }
 
   deleteTask(namespace: string, id: string): void {
-    if (this.db.prepare('DELETE FROM tasks WHERE namespace = ? AND container_id = ?').run(namespace, id).changes === 0) {
+    if (prepared(this.db, 'DELETE FROM tasks WHERE namespace = ? AND container_id = ?').run(namespace, id).changes === 0) {
       throw errNotFound(`task "${id}": not found`);
     }
   }

@@ -2,9 +2,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BerthError, errInternal, errUnavailable, type ErrorCode } from '../common/errors.js';
+import { hostHelper, HostHelperError, type HostHelper } from '../common/host-helper.js';
 import { initBinaryPath } from '../runtime/container/init-process.js';
 
 /** How a container process (or an exec) ended, as the shim records it. */
@@ -106,13 +108,14 @@ export const exitFilePath = (dir: string) => join(dir, 'exit.json');
  * stdout to EOF gives exactly the report, whether it succeeded or not.
  */
 export function launchShim(o: ShimLaunchOptions): Promise<ShimReady> {
+  const init = o.initBinary ?? initBinaryPath();
   const args = ['--id', o.id, '--dir', o.dir, '--socket', o.socket];
   if (o.runtime) {
     args.push('--runtime', o.runtime.path, ...(o.runtime.args ?? []).flatMap((a) => ['--runtime-arg', a]), '--runtime-root', o.runtime.root, '--bundle', o.runtime.bundle);
     if (o.runtime.console) args.push('--console', o.runtime.console);
   } else {
     if (!o.plan) throw errInternal(`task "${o.id}": shim: a plan or a runtime is required`);
-    args.push('--init', o.initBinary ?? initBinaryPath(), '--plan', o.plan);
+    args.push('--plan', o.plan);
   }
   if (o.terminal) args.push('--terminal');
   if (o.stdin) args.push('--stdin');
@@ -125,6 +128,59 @@ export function launchShim(o: ShimLaunchOptions): Promise<ShimReady> {
   if (o.oomCgroup) args.push('--oom-cgroup', o.oomCgroup);
   else if (o.oomCgroup2) args.push('--oom-cgroup2', o.oomCgroup2);
   const bin = o.shimBinary ?? shimBinaryPath();
+  // berth-helper starts it without a fork of this process (milliseconds of page tables per start).
+  const h = hostHelper();
+  // A foreign runtime's shim runs no berth-init.
+  if (o.runtime) return h ? launchWithHelper(h, bin, undefined, args, o) : launchWithSpawn(bin, args, o);
+  return h ? launchWithHelper(h, bin, init, args, o) : launchWithSpawn(bin, ['--init', init, ...args], o);
+}
+
+/** The launch's result from what the shim wrote: its report line on stdout, anything else for the error. */
+function fromReport(o: ShimLaunchOptions, out: string, err: string, exitInfo: string): ShimReady {
+  const line = out.split('\n').find((l) => l.trim());
+  if (!line) throw errInternal(`task "${o.id}": shim exited (${exitInfo || 'unknown'}) without a start-up report${err ? `: ${err.trim()}` : ''}`);
+  let msg: { type?: string; shim_pid?: number; pid?: number; step?: string; errno?: number; message?: string; spawn_ns?: number; phases?: Record<string, number> };
+  try {
+    msg = JSON.parse(line);
+  } catch (e) {
+    throw errInternal(`task "${o.id}": shim: bad start-up report: ${line.slice(0, 200)}`, e);
+  }
+  if (msg.type === 'ready' && typeof msg.pid === 'number' && typeof msg.shim_pid === 'number') {
+    const phases = Object.entries(msg.phases ?? {}).filter((p): p is [string, number] => typeof p[1] === 'number');
+    return { shimPid: msg.shim_pid, pid: msg.pid, ...(msg.spawn_ns ? { spawnNs: msg.spawn_ns, phases } : {}) };
+  }
+  if (msg.type === 'error') {
+    throw new ShimLaunchError(o.id, { step: msg.step ?? 'unknown', errno: msg.errno ?? 0, message: msg.message ?? 'unknown error' });
+  }
+  throw errInternal(`task "${o.id}": shim: unexpected start-up report: ${line.slice(0, 200)}`);
+}
+
+const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([k, v]) => [v, k]));
+
+async function launchWithHelper(h: HostHelper, bin: string, init: string | undefined, args: string[], o: ShimLaunchOptions): Promise<ShimReady> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BerthError('deadline-exceeded', `task "${o.id}": shim: no start-up report after ${o.timeoutMs ?? 30_000} ms`)), o.timeoutMs ?? 30_000);
+  });
+  let r;
+  try {
+    // berth-init as the helper's sealed copy (fd 3): it then skips copying itself into a memfd at
+    // every start and every exec (CVE-2019-5736's defence, docs/plan.md), ~1.4 ms each here.
+    r = await Promise.race([init ? h.spawn(bin, ['--init-fd', '3', ...args], { sealedFd3: init }) : h.spawn(bin, args), timeout]);
+  } catch (e) {
+    if (e instanceof HostHelperError) throw errInternal(`task "${o.id}": exec ${bin}: ${e.message}`, e);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  // stdout and stderr come as one stream: the report is the JSON line, the rest is diagnostics.
+  const lines = r.output.split('\n').filter((l) => l.trim());
+  const report = lines.filter((l) => l.trimStart().startsWith('{'));
+  const other = lines.filter((l) => !l.trimStart().startsWith('{')).join('\n').slice(0, 4096);
+  return fromReport(o, report.join('\n'), other, r.signal !== null ? `signal ${SIGNAL_NAMES.get(r.signal) ?? r.signal}` : `status ${r.code}`);
+}
+
+function launchWithSpawn(bin: string, args: string[], o: ShimLaunchOptions): Promise<ShimReady> {
   // detached: the shim must not share our process group, so a ^C aimed at us never reaches it.
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
   return new Promise<ShimReady>((resolve, reject) => {
@@ -148,22 +204,11 @@ export function launchShim(o: ShimLaunchOptions): Promise<ShimReady> {
     child.on('exit', (code, sig) => { exitInfo = sig ? `signal ${sig}` : `status ${code}`; });
     child.on('error', (e) => finish(errInternal(`task "${o.id}": exec ${bin}: ${e.message}`, e)));
     child.stdout!.on('end', () => {
-      const line = out.split('\n').find((l) => l.trim());
-      if (!line) return finish(errInternal(`task "${o.id}": shim exited (${exitInfo || 'unknown'}) without a start-up report${err ? `: ${err.trim()}` : ''}`));
-      let msg: { type?: string; shim_pid?: number; pid?: number; step?: string; errno?: number; message?: string; spawn_ns?: number; phases?: Record<string, number> };
       try {
-        msg = JSON.parse(line);
+        finish(undefined, fromReport(o, out, err, exitInfo));
       } catch (e) {
-        return finish(errInternal(`task "${o.id}": shim: bad start-up report: ${line.slice(0, 200)}`, e));
+        finish(e as Error);
       }
-      if (msg.type === 'ready' && typeof msg.pid === 'number' && typeof msg.shim_pid === 'number') {
-        const phases = Object.entries(msg.phases ?? {}).filter((p): p is [string, number] => typeof p[1] === 'number');
-        return finish(undefined, { shimPid: msg.shim_pid, pid: msg.pid, ...(msg.spawn_ns ? { spawnNs: msg.spawn_ns, phases } : {}) });
-      }
-      if (msg.type === 'error') {
-        return finish(new ShimLaunchError(o.id, { step: msg.step ?? 'unknown', errno: msg.errno ?? 0, message: msg.message ?? 'unknown error' }));
-      }
-      finish(errInternal(`task "${o.id}": shim: unexpected start-up report: ${line.slice(0, 200)}`));
     });
   });
 }

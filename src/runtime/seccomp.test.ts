@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { convertDockerSeccompProfile, dockerDefaultSeccomp, seccompRecords } from './seccomp.js';
+import { convertDockerSeccompProfile, dockerDefaultSeccomp, seccompRecords, withSeccompCache } from './seccomp.js';
 import { DOCKER_DEFAULT_SECCOMP_PROFILE } from './seccomp-default-profile.js';
 import { DOCKER_DEFAULT_CAPS } from './spec/defaults.js';
 
@@ -111,4 +111,19 @@ test("Docker's default profile becomes plan records", () => {
   assert.ok(recs.length > 300);
   assert.ok(recs.every((r) => r.op !== 'seccomp-rule' || !(r.action === 'errno' && r.errno === 1)));
   assert.ok(recs.some((r) => r.op === 'seccomp-rule' && r.syscall === 'personality' && r.conds[0]?.value === 4294967295n));
+});
+
+test('the seccomp-cache record names a file by the records it was compiled from', () => {
+  const a = seccompRecords({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] });
+  const b = seccompRecords({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', errnoRet: 2 }] });
+  assert.deepEqual(withSeccompCache(a, undefined), a, 'no dir: no record');
+  assert.deepEqual(withSeccompCache([], '/run/x'), [], 'no filter: no record');
+  const withA = withSeccompCache(a, '/run/x/seccomp');
+  assert.deepEqual(withA.slice(0, -1), a);
+  const last = withA.at(-1)!;
+  assert.equal(last.op, 'seccomp-cache');
+  const path = (last as { path: string }).path;
+  assert.match(path, /^\/run\/x\/seccomp\/[0-9a-f]{64}\.bpf$/);
+  assert.equal((withSeccompCache(a, '/run/x/seccomp').at(-1) as { path: string }).path, path, 'the same records, the same file');
+  assert.notEqual((withSeccompCache(b, '/run/x/seccomp').at(-1) as { path: string }).path, path, 'another errno, another file');
 });

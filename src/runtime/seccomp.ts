@@ -1,8 +1,10 @@
 // Seccomp: the OCI `linux.seccomp` object -> plan records, and Docker's profile format -> OCI.
+import { createHash } from 'node:crypto';
 import { release } from 'node:os';
+import { join } from 'node:path';
 import { errInvalid, errNotImplemented } from '../common/errors.js';
 import type { Seccomp, SeccompSyscall } from './spec/types.js';
-import type { PlanRecord, PlanSeccompAction, PlanSeccompCond, PlanSeccompOp } from './plan/plan.js';
+import { encodeRecord, type PlanRecord, type PlanSeccompAction, type PlanSeccompCond, type PlanSeccompOp } from './plan/plan.js';
 import { EPERM } from './linux.js';
 import { DOCKER_DEFAULT_SECCOMP_PROFILE } from './seccomp-default-profile.js';
 import { DOCKER_DEFAULT_CAPS } from './spec/defaults.js';
@@ -92,6 +94,20 @@ export function seccompRecords(s: Seccomp, opts: { warn?: (msg: string) => void 
   }
   (s.syscalls ?? []).forEach((call, i) => out.push(...ruleRecords(call, `linux.seccomp.syscalls[${i}]`, def, defErrno)));
   return out;
+}
+
+/**
+ * The seccomp records followed by their `seccomp-cache` record when `cacheDir` is given: a file
+ * in it named by the sha256 of those records, where berth-init keeps the program it compiled
+ * from them (docs/plan.md), so each distinct filter is compiled once, not at every start (the
+ * default profile costs libseccomp several ms of CPU). The name changes with any record, so a
+ * file found under it always belongs to exactly this filter.
+ */
+export function withSeccompCache(records: PlanRecord[], cacheDir: string | undefined): PlanRecord[] {
+  if (!cacheDir || records.length === 0) return records;
+  const h = createHash('sha256');
+  for (const r of records) h.update(`${encodeRecord(r)}\n`);
+  return [...records, { op: 'seccomp-cache', path: join(cacheDir, `${h.digest('hex')}.bpf`) }];
 }
 
 function ruleRecords(call: SeccompSyscall, where: string, def: PlanSeccompAction, defErrno: number): PlanRecord[] {

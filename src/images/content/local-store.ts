@@ -164,12 +164,16 @@ export class LocalContentStore implements ContentStore {
       const hash = createHash('sha256');
       let offset = 0;
       try {
-        const buf = Buffer.allocUnsafe(1 << 20);
-        for (;;) {
-          const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
-          if (bytesRead === 0) break;
-          hash.update(buf.subarray(0, bytesRead));
-          offset += bytesRead;
+        // Only a resumed ingest has bytes to hash again. A buffer of 1 MiB at every new ingest made
+        // glibc raise its mmap threshold, so later large buffers landed in (and fragmented) the heap.
+        if ((await fh.stat()).size > 0) {
+          const buf = Buffer.allocUnsafe(64 << 10);
+          for (;;) {
+            const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+            if (bytesRead === 0) break;
+            hash.update(buf.subarray(0, bytesRead));
+            offset += bytesRead;
+          }
         }
       } catch (e) {
         await fh.close();

@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import { errAlreadyExists, errInvalid, errNotFound, errPrecondition } from '../../common/errors.js';
 import type { SnapshotInfo, SnapshotKind } from '../types.js';
+import { prepared } from '../../common/sql.js';
 
 /** A snapshot row. */
 export interface SnapshotRow extends SnapshotInfo {
@@ -58,18 +59,18 @@ export class SnapshotMetadata {
   }
 
   get(key: string): SnapshotRow {
-    const r = this.db.prepare('SELECT * FROM snapshots WHERE snapshotter = ? AND key = ?').get(this.snapshotter, key) as Raw | undefined;
+    const r = prepared(this.db, 'SELECT * FROM snapshots WHERE snapshotter = ? AND key = ?').get(this.snapshotter, key) as Raw | undefined;
     if (!r) throw errNotFound(`snapshot "${key}": not found`);
     return toRow(r);
   }
 
   find(key: string): SnapshotRow | undefined {
-    const r = this.db.prepare('SELECT * FROM snapshots WHERE snapshotter = ? AND key = ?').get(this.snapshotter, key) as Raw | undefined;
+    const r = prepared(this.db, 'SELECT * FROM snapshots WHERE snapshotter = ? AND key = ?').get(this.snapshotter, key) as Raw | undefined;
     return r ? toRow(r) : undefined;
   }
 
   list(): SnapshotRow[] {
-    return (this.db.prepare('SELECT * FROM snapshots WHERE snapshotter = ? ORDER BY id').all(this.snapshotter) as Raw[]).map(toRow);
+    return (prepared(this.db, 'SELECT * FROM snapshots WHERE snapshotter = ? ORDER BY id').all(this.snapshotter) as Raw[]).map(toRow);
   }
 
   /** The chain of committed ancestors of `parent`, nearest first. */
@@ -94,12 +95,11 @@ export class SnapshotMetadata {
         if (!p) throw errNotFound(`snapshot "${key}": parent "${parent}" not found`);
         if (p.kind !== 'committed') throw errPrecondition(`snapshot "${key}": parent "${parent}" is ${p.kind}, not committed`);
       }
-      this.db.prepare('INSERT OR IGNORE INTO snapshot_ids (snapshotter, next) VALUES (?, 1)').run(this.snapshotter);
-      const { next } = this.db.prepare('SELECT next FROM snapshot_ids WHERE snapshotter = ?').get(this.snapshotter) as { next: number };
-      this.db.prepare('UPDATE snapshot_ids SET next = next + 1 WHERE snapshotter = ?').run(this.snapshotter);
+      prepared(this.db, 'INSERT OR IGNORE INTO snapshot_ids (snapshotter, next) VALUES (?, 1)').run(this.snapshotter);
+      const { next } = prepared(this.db, 'SELECT next FROM snapshot_ids WHERE snapshotter = ?').get(this.snapshotter) as { next: number };
+      prepared(this.db, 'UPDATE snapshot_ids SET next = next + 1 WHERE snapshotter = ?').run(this.snapshotter);
       const createdAt = new Date().toISOString();
-      this.db
-        .prepare('INSERT INTO snapshots (snapshotter, key, id, parent, kind, labels, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      prepared(this.db, 'INSERT INTO snapshots (snapshotter, key, id, parent, kind, labels, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(this.snapshotter, key, next, parent ?? null, kind, JSON.stringify(labels), createdAt);
       return this.get(key);
     })();
@@ -112,15 +112,14 @@ export class SnapshotMetadata {
       const row = this.get(key);
       if (row.kind !== 'active') throw errPrecondition(`snapshot "${key}": is ${row.kind}, only an active snapshot can be committed`);
       if (this.find(name)) throw errAlreadyExists(`snapshot "${name}": already exists`);
-      this.db
-        .prepare("UPDATE snapshots SET key = ?, kind = 'committed', labels = ?, created_at = ? WHERE snapshotter = ? AND key = ?")
+      prepared(this.db, "UPDATE snapshots SET key = ?, kind = 'committed', labels = ?, created_at = ? WHERE snapshotter = ? AND key = ?")
         .run(name, JSON.stringify(labels ?? row.labels), new Date().toISOString(), this.snapshotter, key);
       return this.get(name);
     })();
   }
 
   setLabels(key: string, labels: Record<string, string>): void {
-    const r = this.db.prepare('UPDATE snapshots SET labels = ? WHERE snapshotter = ? AND key = ?').run(JSON.stringify(labels), this.snapshotter, key);
+    const r = prepared(this.db, 'UPDATE snapshots SET labels = ? WHERE snapshotter = ? AND key = ?').run(JSON.stringify(labels), this.snapshotter, key);
     if (r.changes === 0) throw errNotFound(`snapshot "${key}": not found`);
   }
 
@@ -128,11 +127,11 @@ export class SnapshotMetadata {
   remove(key: string): SnapshotRow {
     return this.db.transaction(() => {
       const row = this.get(key);
-      const child = this.db.prepare('SELECT key FROM snapshots WHERE snapshotter = ? AND parent = ? LIMIT 1').get(this.snapshotter, key) as
+      const child = prepared(this.db, 'SELECT key FROM snapshots WHERE snapshotter = ? AND parent = ? LIMIT 1').get(this.snapshotter, key) as
         | { key: string }
         | undefined;
       if (child) throw errPrecondition(`snapshot "${key}": has a child snapshot "${child.key}"; remove it first`);
-      this.db.prepare('DELETE FROM snapshots WHERE snapshotter = ? AND key = ?').run(this.snapshotter, key);
+      prepared(this.db, 'DELETE FROM snapshots WHERE snapshotter = ? AND key = ?').run(this.snapshotter, key);
       return row;
     })();
   }

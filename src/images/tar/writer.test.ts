@@ -5,9 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { readTar, type TarEntry } from './reader.js';
-import { tarBuffer, type TarWriteEntry } from './writer.js';
+import { tarBuffer, TarWriter, type TarWriteEntry } from './writer.js';
 
 const build = tarBuffer;
 
@@ -118,4 +118,15 @@ test('GNU tar lists and extracts our output', { skip: !haveTar && 'GNU tar missi
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('waiting for drain leaves no listeners behind on the output', async () => {
+  // A slow consumer with a tiny buffer: every entry waits for 'drain'.
+  const out = new Writable({ highWaterMark: 16, write(_c, _e, cb) { setImmediate(cb); } });
+  const w = new TarWriter(out);
+  for (let i = 0; i < 40; i++) await w.add({ name: `f${i}`, type: 'file', mode: 0o644, size: 1024 }, Buffer.alloc(1024, 1));
+  await w.finish();
+  assert.ok(out.listenerCount('close') <= 1, `close listeners: ${out.listenerCount('close')}`);
+  assert.ok(out.listenerCount('error') <= 1, `error listeners: ${out.listenerCount('error')}`);
+  assert.ok(out.listenerCount('drain') <= 1, `drain listeners: ${out.listenerCount('drain')}`);
 });

@@ -94,12 +94,18 @@ export class TarWriter {
   private async write(b: Buffer): Promise<void> {
     if (this.out.destroyed) throw new BerthError('cancelled', 'tar writer: output stream closed');
     if (!this.out.write(b)) {
-      await Promise.race([
-        once(this.out, 'drain'),
-        once(this.out, 'close').then(() => {
-          throw new BerthError('cancelled', 'tar writer: output stream closed');
-        }),
-      ]);
+      // The loser's listeners are removed: a long write waits for 'drain' thousands of times.
+      const ac = new AbortController();
+      try {
+        await Promise.race([
+          once(this.out, 'drain', { signal: ac.signal }),
+          once(this.out, 'close', { signal: ac.signal }).then(() => {
+            throw new BerthError('cancelled', 'tar writer: output stream closed');
+          }),
+        ]);
+      } finally {
+        ac.abort();
+      }
     }
   }
 

@@ -421,6 +421,10 @@ export interface PrepareCreateOptions {
   execFifo?: string;
   preserveFds?: number;
   noPivot?: boolean;
+  /** Where berth-init keeps compiled seccomp programs (see buildCreatePlan). */
+  seccompCacheDir?: string;
+  /** Called once the cgroups exist, before the plan is built. */
+  onCgroupsCreated?: () => void;
 }
 
 /**
@@ -430,6 +434,7 @@ export interface PrepareCreateOptions {
  */
 export async function prepareCreate(spec: Spec, cg: CgroupManager, o: PrepareCreateOptions): Promise<void> {
   await cg.create(effectiveResources(spec.linux?.resources));
+  o.onCgroupsCreated?.();
   const plan = buildCreatePlan(spec, {
     bundle: o.bundle,
     rootfs: o.rootfs,
@@ -440,6 +445,7 @@ export async function prepareCreate(spec: Spec, cg: CgroupManager, o: PrepareCre
     execFifo: o.execFifo,
     preserveFds: o.preserveFds,
     noPivot: o.noPivot,
+    seccompCacheDir: o.seccompCacheDir,
   });
   writeFileSync(o.planFile, encodePlan(plan));
 }

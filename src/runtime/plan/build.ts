@@ -6,7 +6,7 @@ import type { Plan, PlanAction, PlanCapSet, PlanNsType, PlanRecord } from './pla
 import { capMask, lastCap } from '../caps.js';
 import { MS_REC, MS_SLAVE, NAMESPACES, RLIMITS } from '../linux.js';
 import { cleanPath, isBindMount, mountActions, PROPAGATION_OPTIONS } from '../mounts.js';
-import { seccompRecords } from '../seccomp.js';
+import { seccompRecords, withSeccompCache } from '../seccomp.js';
 
 /** Annotation asking berth-init to set `lo` up in a new network namespace (value `up`). */
 export const LOOPBACK_ANNOTATION = 'org.berth.network.loopback';
@@ -30,6 +30,8 @@ export interface CreatePlanOptions {
   preserveFds?: number;
   /** MS_MOVE + chroot instead of pivot_root (runc `--no-pivot`). */
   noPivot?: boolean;
+  /** Where berth-init keeps compiled seccomp programs (`seccomp-cache`); absent = compile every time. */
+  seccompCacheDir?: string;
   /**
    * Stop at runc's hook point (after mounts, before pivot) so the caller runs the prestart,
    * createRuntime and createContainer hooks. Default true; false leaves the hooks to the caller.
@@ -56,6 +58,8 @@ export interface ExecPlanOptions {
   preserveFds?: number;
   /** The container's seccomp config; an exec'd process gets the same filter (as in runc). */
   seccomp?: Seccomp;
+  /** As CreatePlanOptions.seccompCacheDir. */
+  seccompCacheDir?: string;
   rootlessEuid?: boolean;
   lastCap?: number;
   warn?: (msg: string) => void;
@@ -203,7 +207,7 @@ export function buildCreatePlan(spec: Spec, opts: CreatePlanOptions): Plan {
   records.push(...processRecords(proc, { consoleSocket: opts.consoleSocket, rootlessEuid: rootless, lastCap: opts.lastCap ?? lastCap(), warn, setgroupsDenied }));
   if (opts.preserveFds) records.push({ op: 'preserve-fds', count: opts.preserveFds });
   if (opts.execFifo) records.push({ op: 'exec-fifo', path: opts.execFifo });
-  if (linux.seccomp) records.push(...seccompRecords(linux.seccomp, { warn }));
+  if (linux.seccomp) records.push(...withSeccompCache(seccompRecords(linux.seccomp, { warn }), opts.seccompCacheDir));
   if (opts.noPivot && hasMountNs) records.push({ op: 'no-pivot' });
   for (const f of ['personality', 'intelRdt', 'mountLabel'] as const) {
     if (linux[f] !== undefined && linux[f] !== '') warn?.(`linux.${f}: not supported by Berth, ignored`);
@@ -307,6 +311,6 @@ export function buildExecPlan(proc: Process, opts: ExecPlanOptions): Plan {
     setgroupsDenied: rootless && seen.has('user'),
   }));
   if (opts.preserveFds) records.push({ op: 'preserve-fds', count: opts.preserveFds });
-  if (opts.seccomp) records.push(...seccompRecords(opts.seccomp, { warn: opts.warn }));
+  if (opts.seccomp) records.push(...withSeccompCache(seccompRecords(opts.seccomp, { warn: opts.warn }), opts.seccompCacheDir));
   return { records, actions: [] };
 }

@@ -41,6 +41,7 @@ export type PlanRecord =
   | { op: 'seccomp-arch'; name: string }
   | { op: 'seccomp-flag'; name: string }
   | { op: 'seccomp-rule'; action: PlanSeccompAction; errno: number; syscall: string; conds: PlanSeccompCond[] }
+  | { op: 'seccomp-cache'; path: string }
   | { op: 'no-pivot' };
 
 /** Steps the container process runs in order, after clone and maps. */
@@ -102,6 +103,7 @@ const RECORD_OPS: Record<PlanRecord['op'], Fields> = {
   'seccomp-arch': [['name', 'str']],
   'seccomp-flag': [['name', 'str']],
   'seccomp-rule': [['action', 'str'], ['errno', 'int'], ['syscall', 'str'], ['conds', 'conds']],
+  'seccomp-cache': [['path', 'str']],
   'no-pivot': [],
 };
 
@@ -125,9 +127,13 @@ const ACTION_OPS: Record<PlanAction['op'], Fields> = {
 
 const SECCOMP_OPS: ReadonlySet<string> = new Set(['ne', 'lt', 'le', 'eq', 'ge', 'gt', 'masked-eq']);
 
+const PLAIN_TOKEN = /^[\x21-\x24\x26-\x7e]+$/;
+
 /** Percent-encodes one token: bytes <= 0x20, >= 0x7f and `%` as `%XX`; the empty string as `%`. */
 export function encodeToken(s: string): string {
   if (s === '') return '%';
+  // Most tokens (names, paths, numbers) need no escape: skip the byte loop for them.
+  if (PLAIN_TOKEN.test(s)) return s;
   let out = '';
   for (const b of Buffer.from(s, 'utf8')) {
     out += b <= 0x20 || b >= 0x7f || b === 0x25 ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b);
@@ -184,10 +190,15 @@ function encodeFields(op: string, fields: Fields, rec: Record<string, unknown>):
   return toks.join(' ');
 }
 
+/** One record as its plan line (without the newline). */
+export function encodeRecord(r: PlanRecord): string {
+  return encodeFields(r.op, RECORD_OPS[r.op], r as unknown as Record<string, unknown>);
+}
+
 /** Writes a plan as docs/plan.md's text: the header, the records, then the actions in order. */
 export function encodePlan(plan: Plan): string {
   const lines = [PLAN_HEADER];
-  for (const r of plan.records) lines.push(encodeFields(r.op, RECORD_OPS[r.op], r as unknown as Record<string, unknown>));
+  for (const r of plan.records) lines.push(encodeRecord(r));
   for (const a of plan.actions) lines.push(encodeFields(a.op, ACTION_OPS[a.op], a as unknown as Record<string, unknown>));
   return lines.join('\n') + '\n';
 }

@@ -312,6 +312,36 @@ for (const nnp of [false, true]) {
   });
 }
 
+test('seccomp-cache: the compiled program is stored, loaded instead of compiling, and a damaged file is replaced', { skip }, async (t) => {
+  const { dir, root } = fixture(t);
+  const filter = (blockMkdir: boolean): Rec[] => [
+    ['seccomp-default', 'allow', 0], ['seccomp-arch', 'x86_64'], ['seccomp-arch', 'x86'],
+    ...(blockMkdir ? [['seccomp-rule', 'errno', 1, 'mkdir'], ['seccomp-rule', 'errno', 1, 'mkdirat']] : [['seccomp-rule', 'errno', 1, 'reboot']]),
+  ];
+  const run = async (blockMkdir: boolean, cache: string, name: string) => {
+    const plan = containerPlan(root, ['/probe', 'mkdir', `/tmp/${name}`], { records: [...filter(blockMkdir), ['seccomp-cache', cache]] });
+    const r = await runInit(dir, planText(plan));
+    okRun(r);
+    return JSON.parse(r.stdout.trim()) as { ok: boolean; errno?: number };
+  };
+  const a = join(dir, 'a.bpf');
+  assert.deepEqual(await run(true, a, 'one'), { ok: false, errno: 1 });
+  const stored = readFileSync(a);
+  assert.match(stored.subarray(0, stored.indexOf(10)).toString(), /^berth-seccomp 1 libseccomp-\d+\.\d+\.\d+ \S+$/);
+  assert.equal((stored.length - stored.indexOf(10) - 1) % 8, 0, 'whole BPF instructions after the header');
+  // The file is trusted as named: a program found under a path is loaded as is. Copied under the
+  // path of an allow-mkdir filter, it still blocks mkdir, which shows it was loaded, not compiled.
+  const b = join(dir, 'b.bpf');
+  writeFileSync(b, stored);
+  assert.deepEqual(await run(false, b, 'two'), { ok: false, errno: 1 });
+  // A damaged file (half an instruction) is compiled anew from the records and replaced.
+  writeFileSync(b, stored.subarray(0, stored.indexOf(10) + 5));
+  assert.deepEqual(await run(false, b, 'three'), { ok: true, errno: 0 });
+  assert.ok(existsSync(join(root, 'tmp', 'three')));
+  assert.notDeepEqual(readFileSync(b), stored);
+  assert.equal((readFileSync(b).length - readFileSync(b).indexOf(10) - 1) % 8, 0);
+});
+
 test('user namespace with uid/gid maps, setgroups deny, locked mount flags', { skip }, async (t) => {
   const { dir, root } = fixture(t);
   // A host mount with nosuid,nodev: in the user namespace these flags are locked.
@@ -422,6 +452,48 @@ test('hooks wait for the caller; cgroup-join puts the process in the cgroup', { 
     const f = JSON.parse(r.stdout) as Facts;
     assert.ok(f.cgroup.some((l) => l.includes(':pids:') && l.endsWith(cg.slice('/sys/fs/cgroup/pids'.length))), f.cgroup.join('\n'));
   }
+});
+
+/** A cgroup of our own in one v1 hierarchy (removed after the test), or undefined on a host without it. */
+function ownCgroup(t: { after: (fn: () => void) => void }, controller: string, setup?: (dir: string) => void): string | undefined {
+  const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => new RegExp(`^\\d+:${controller}:`).test(l));
+  if (!own || !existsSync(`/sys/fs/cgroup/${controller}`)) return undefined;
+  const cg = join(`/sys/fs/cgroup/${controller}`, own.split(':')[2]!, `berth-test-${randomBytes(4).toString('hex')}`);
+  mkdirSync(cg);
+  t.after(() => rmdirSync(cg));
+  setup?.(cg);
+  return cg;
+}
+
+test('cgroup-join after the clone: a join the kernel refuses kills the process and reports the step', { skip }, async (t) => {
+  const { dir, root } = fixture(t);
+  // A v1 cpuset cgroup with no cpus: the kernel refuses any process in it (ENOSPC).
+  const cg = ownCgroup(t, 'cpuset');
+  if (!cg) return t.skip('no cgroup v1 cpuset hierarchy');
+  const plan = containerPlan(root, ['/probe', 'facts'], { records: [['cgroup-join', join(cg, 'cgroup.procs')]] });
+  const r = await runInit(dir, planText(plan), { detach: true });
+  const err = r.msgs.find((m) => m.type === 'error');
+  assert.equal(err?.step, 'cgroup-join');
+  assert.equal(err?.errno, 28);
+  assert.equal(err?.message, `cgroup-join \`${join(cg, 'cgroup.procs')}\`: No space left on device`);
+  assert.ok(!r.msgs.some((m) => m.type === 'created'));
+  const pid = r.msgs.find((m) => m.type === 'pid')?.pid as number;
+  for (let i = 0; i < 50 && existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')); i++) {
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  assert.ok(!existsSync(`/proc/${pid}`) || /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')), 'the container process is gone');
+  assertNoMounts(dir);
+});
+
+test('cgroup-join with a new cgroup namespace happens before the clone: the namespace is rooted at the cgroup', { skip }, async (t) => {
+  const { dir, root } = fixture(t);
+  const cg = ownCgroup(t, 'pids');
+  if (!cg) return t.skip('no cgroup v1 pids hierarchy');
+  const plan = containerPlan(root, ['/probe', 'facts'], { clone: DEFAULT_NS | CLONE.NEWCGROUP, records: [['cgroup-join', join(cg, 'cgroup.procs')]] });
+  const r = await runInit(dir, planText(plan));
+  okRun(r);
+  const f = JSON.parse(r.stdout) as Facts;
+  assert.ok(f.cgroup.some((l) => /^\d+:pids:\/$/.test(l)), `the process sees its cgroup as the namespace's root:\n${f.cgroup.join('\n')}`);
 });
 
 test('errors: a bad mount reports step and path and leaves nothing behind', { skip }, async (t) => {
