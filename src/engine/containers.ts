@@ -1083,6 +1083,7 @@ export class ContainerManager implements ContainerService {
     crashPoint('rm:after-mark');
     if (this.lc.md.findTask(this.lc.namespace, id)) await this.lc.deleteTask(id, { force: true });
     crashPoint('rm:after-task');
+    await this.traces.forget(id);
     // The container dir goes on the thread pool meanwhile: nothing below needs it.
     const dirGone = rm(this.containerDir(id), { recursive: true, force: true });
     dirGone.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
@@ -1103,7 +1104,6 @@ export class ContainerManager implements ContainerService {
         await this.images.snapshotter.remove(c.snapshotKey).catch(() => undefined);
       }
       crashPoint('rm:after-snapshot');
-      this.traces.forget(id);
     } finally {
       await dirGone;
     }

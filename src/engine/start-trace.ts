@@ -105,9 +105,10 @@ export class StartTraces {
     return rec && { traceId: rec.traceId, spans: this.collect(rec) };
   }
 
-  /** The container is gone (its dir with it). */
-  forget(id: string): void {
+  /** The container goes (its dir with it): no more saves, and the one under way is waited for, so it cannot write into a dir being removed. */
+  async forget(id: string): Promise<void> {
     this.mem.delete(id);
+    await this.writes.get(id);
   }
 
   /** Wait for the writes under way (engine close). */

@@ -1,6 +1,6 @@
 // Test helpers: run berth in-process with captured streams, and the real docker CLI against the same fake daemon.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -26,6 +26,8 @@ function sink(): Writable & { text: () => string } {
 
 /** A DOCKER_CONFIG dir of its own, so neither CLI reads the real ~/.docker. */
 export const TEST_CONFIG_DIR = mkdtempSync(join(tmpdir(), 'berth-cli-config-'));
+// One per test process; gone with it.
+process.once('exit', () => rmSync(TEST_CONFIG_DIR, { recursive: true, force: true }));
 
 /** Run berth's main() in this process with stdin `input` (not a tty) and BERTH_NO_AUTOSTART=1. */
 export async function runBerth(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
