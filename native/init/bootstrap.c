@@ -347,7 +347,8 @@ int bootstrap_run(struct ctx *c, struct berr *e)
     return fail_sys(e, "clone", "pipe");
   }
   /* The child sets itself up meanwhile, and waits for the 'j' before it reports `created`. */
-  if (c->join_fds && (join_child(c, pid, e) || write(c->maps_pipe[1], "j", 1) != 1)) {
+  /* The phase is written before the 'j': the child's `ready` cannot come first. */
+  if (c->join_fds && (join_child(c, pid, e) || (msg_phase("cgroup"), write(c->maps_pipe[1], "j", 1) != 1))) {
     if (!e->step)
       fail_sys(e, "cgroup-join", "pipe");
     kill(pid, SIGKILL);
@@ -355,8 +356,6 @@ int bootstrap_run(struct ctx *c, struct berr *e)
       waitpid(pid, NULL, 0);
     return -1;
   }
-  if (c->join_fds)
-    msg_phase("cgroup");
   close(c->maps_pipe[1]);
 
   if (c->detach) {
