@@ -15,11 +15,11 @@ import { nullLogger, type Logger } from '../common/log.js';
 import { crashPoint } from '../common/crash-point.js';
 import { cniAdd, cniDel, type CniConfList } from './cni/chain.js';
 import { DEFAULT_CNI_PATH, type CniResult } from './cni/invoke.js';
-import { DnsServer } from './dns-server.js';
+import type { DnsServer } from './dns-server.js';
 import { DEFAULT_POOLS, allocateSubnet, contains, firstHost, formatCidr, hostRoutes, overlaps, parseCidr, parseIpv4, type AddressPool, type Ipv4Net } from './ipnet.js';
 import { pinNetns, unpinNetns } from './netns.js';
 import { NetworkStore, type NetworkRecord } from './network-store.js';
-import { PortForwarder, type PortBinding } from './port-forwarder.js';
+import type { PortBinding, PortForwarder } from './port-forwarder.js';
 
 export type { NetworkRecord } from './network-store.js';
 
@@ -137,7 +137,8 @@ function execIp(args: string[]): Promise<void> {
 
 export class NetworkManager {
   readonly store: NetworkStore;
-  readonly forwarder: PortForwarder;
+  /** Loaded and made with the first published port (idle berthd memory: the thread, the DNS codec). */
+  private forwarderP?: Promise<PortForwarder>;
   private readonly log: Logger;
   private readonly cniPath: string[];
   private readonly ipamDir: string;
@@ -151,7 +152,11 @@ export class NetworkManager {
     this.cniPath = o.cniPath ?? DEFAULT_CNI_PATH;
     this.ipamDir = join(o.dataRoot, 'network', 'ipam');
     this.netnsDir = join(o.execRoot, 'netns');
-    this.forwarder = new PortForwarder({ log: this.log });
+  }
+
+  private forwarder(): Promise<PortForwarder> {
+    this.forwarderP ??= import('./port-forwarder.js').then(({ PortForwarder }) => new PortForwarder({ log: this.log }));
+    return this.forwarderP;
   }
 
   /** Create the predefined networks once (the default bridge gets its subnet now, then keeps it). */
@@ -384,7 +389,7 @@ export class NetworkManager {
         let lastErr: unknown;
         for (let p = w.hostPortLow; p <= w.hostPortHigh; p++) {
           try {
-            bound = await this.forwarder.add({ proto: w.proto, hostIp: w.hostIp, hostPort: p, containerIp: ip, containerPort: w.containerPort });
+            bound = await (await this.forwarder()).add({ proto: w.proto, hostIp: w.hostIp, hostPort: p, containerIp: ip, containerPort: w.containerPort });
             break;
           } catch (e) {
             lastErr = e;
@@ -395,7 +400,7 @@ export class NetworkManager {
       }
       return out;
     } catch (e) {
-      for (const p of out) await this.forwarder.remove({ ...p, containerIp: ip }).catch(() => undefined);
+      for (const p of out) await (await this.forwarder()).remove({ ...p, containerIp: ip }).catch(() => undefined);
       throw e;
     }
   }
@@ -411,16 +416,18 @@ export class NetworkManager {
     d.members.set(id, { names: ep.dnsNames.map((s) => s.toLowerCase()), ip: ep.ip });
     if (d.server || d.starting) return d.starting;
     const members = d.members;
-    const server = new DnsServer({
+    const entry = d;
+    d.starting = import('./dns-server.js').then(({ DnsServer }) => new DnsServer({
       address: n.gateway!, ...(this.o.dnsPort ? { port: this.o.dnsPort } : {}),
       lookup: (name) => [...members.values()].filter((m) => m.names.includes(name.toLowerCase())).map((m) => m.ip),
       // PTR: the container's name on this network (dockerd answers `name.network`; the name alone is what /etc/hosts-style tools print).
       reverse: (ip) => [...members.values()].find((m) => m.ip === ip)?.names[0],
       upstreams: this.o.dnsUpstreams ?? hostNameservers(),
       log: this.log,
-    });
-    const entry = d;
-    d.starting = server.start().then(() => { entry.server = server; }, (e) => {
+    })).then(async (server) => {
+      await server.start();
+      entry.server = server;
+    }).catch((e) => {
       this.log.warn('network: DNS server did not start', { network: n.name, address: n.gateway, err: (e as Error).message });
     }).finally(() => { entry.starting = undefined; });
     return d.starting;
@@ -462,7 +469,10 @@ export class NetworkManager {
   /** Undo a sandbox: published ports, DNS names, CNI DEL per endpoint, the pinned netns. Safe to repeat. */
   async detach(id: string, sb: SandboxState): Promise<void> {
     const ip = sb.endpoints[0]?.ip ?? '';
-    for (const p of sb.ports) await this.forwarder.remove({ ...p, containerIp: ip }).catch(() => undefined);
+    if (sb.ports.length) {
+      const fw = await this.forwarder();
+      for (const p of sb.ports) await fw.remove({ ...p, containerIp: ip }).catch(() => undefined);
+    }
     let first: unknown;
     for (const ep of [...sb.endpoints].reverse()) {
       this.leaveDns(id, ep);
@@ -500,7 +510,7 @@ export class NetworkManager {
     const ip = sb.endpoints[0]?.ip;
     if (ip) {
       for (const p of sb.ports) {
-        await this.forwarder.add({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, containerIp: ip, containerPort: p.containerPort })
+        await (await this.forwarder()).add({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, containerIp: ip, containerPort: p.containerPort })
           .catch((e) => this.log.warn('network: restore port', { id: req.id, port: p.hostPort, err: (e as Error).message }));
       }
     }
@@ -508,7 +518,7 @@ export class NetworkManager {
   }
 
   async close(): Promise<void> {
-    await this.forwarder.close();
+    if (this.forwarderP) await (await this.forwarderP).close();
     for (const d of this.dns.values()) {
       await d.starting?.catch(() => undefined);
       await d.server?.close().catch(() => undefined);
