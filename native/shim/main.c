@@ -327,7 +327,17 @@ int main(int argc, char **argv)
   char b[128 + sizeof S.phases];
   int n = snprintf(b, sizeof b, "{\"type\":\"ready\",\"shim_pid\":%d,\"pid\":%d,\"spawn_ns\":%lld,\"phases\":{%s}}\n",
                    (int)S.pid, (int)S.ctr->pid, (long long)S.spawn_ns, S.phases);
-  write_all(1, b, (size_t)n);
+  if (write_all(1, b, (size_t)n) < 0 && errno == EPIPE) {
+    /* Nobody reads the report: whoever launched us is gone (berthd killed mid-create), so no
+     * record will ever name this task. Take the container down rather than leave an orphan. */
+    kill(S.ctr->pid, SIGKILL);
+    waitpid(S.ctr->pid, NULL, 0);
+    if (S.runtime)
+      runtime_delete();
+    ctrl_unlink();
+    unlink(S.pid_path);
+    return 1;
+  }
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null >= 0) {
     dup2(null, 0);

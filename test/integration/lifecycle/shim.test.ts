@@ -620,6 +620,19 @@ describe('berth-shim', { skip }, () => {
     assert.equal((await assertShimGone(c)).signal, 9);
   });
 
+  test('a shim whose report nobody reads (its launcher is gone) takes its container down instead of orphaning it', async () => {
+    const id = `shim-${process.pid}-${seq + 1}`;
+    // The report pipe's reader (`true`) is gone before the shim writes: EPIPE.
+    await assert.rejects(createCtr(['sleep', '1000'], { launcher: (argv) => ['sh', '-c', '"$@" | true', 'launcher', ...argv] }), /without a report/);
+    const mine = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(id); } catch { return false; }
+    });
+    await until('no shim of the task left', () => mine().length === 0 || undefined, 5000);
+    // and nothing left in the container's cgroup (the container process was killed, not orphaned)
+    const procs = () => openCgroups({ id }).procsFiles().flatMap((f) => { try { return readFileSync(f, 'utf8').split('\n').filter(Boolean); } catch { return []; } });
+    await until('the container cgroup empty', () => procs().length === 0 || undefined, 5000);
+  });
+
   test('no line is lost while no client is connected', async () => {
     const c = await createCtr(['seq', '1', '50000']);
     await startCtr(c);
