@@ -26,6 +26,8 @@
  * Tokens are percent-encoded as in the init plan (docs/plan.md): bytes <= 0x20, >= 0x7f and `%`
  * as %XX, the empty string as a lone `%` (NULL for mount's SOURCE, FSTYPE and DATA). The helper
  * exits when stdin closes, that is when the daemon is gone. */
+#include "../common/pct-decode.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -53,36 +55,6 @@ struct req {
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int hexval(char c)
-{
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-/* In place; a lone `%` is the empty string; %00 is refused (no syscall takes a NUL inside). */
-static int decode(char *t)
-{
-  char *o = t;
-  if (t[0] == '%' && t[1] == 0) {
-    t[0] = 0;
-    return 0;
-  }
-  for (char *s = t; *s; s++) {
-    if (*s != '%') {
-      *o++ = *s;
-      continue;
-    }
-    int h = hexval(s[1]), l = h < 0 ? -1 : hexval(s[2]);
-    if (h < 0 || l < 0 || (h == 0 && l == 0))
-      return -1;
-    *o++ = (char)(h * 16 + l);
-    s += 2;
-  }
-  *o = 0;
-  return 0;
-}
 
 static void write_all(const char *b, size_t n)
 {
@@ -371,7 +343,7 @@ static void dispatch(const char *line, size_t len)
     exit(1);
   memcpy(r->line, line, len);
   for (char *save = NULL, *t = strtok_r(r->line, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-    if (r->ntok == MAX_TOKENS || decode(t) < 0) {
+    if (r->ntok == MAX_TOKENS || pct_decode(t) < 0) {
       reply(r->ntok > 0 ? r->tok[0] : "0", EINVAL, "request: bad token", NULL);
       free(r);
       return;

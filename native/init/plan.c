@@ -1,5 +1,6 @@
 /* plan.c: reads the text plan of docs/plan.md into struct plan; policy-free, numbers only. */
 #include "init.h"
+#include "../common/pct-decode.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,36 +43,6 @@ int plan_read_file(const char *path, char **buf, size_t *len, struct berr *e)
   return 0;
 }
 
-static int hexval(char c)
-{
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-/* Decode a percent-encoded token in place. A NUL byte cannot be passed to any syscall, so %00 is refused. */
-static int decode(char *t)
-{
-  char *o = t;
-  if (t[0] == '%' && t[1] == 0) {
-    t[0] = 0;
-    return 0;
-  }
-  for (char *s = t; *s; s++) {
-    if (*s != '%') {
-      *o++ = *s;
-      continue;
-    }
-    int h = hexval(s[1]), l = h < 0 ? -1 : hexval(s[2]);
-    if (h < 0 || l < 0 || (h == 0 && l == 0))
-      return -1;
-    *o++ = (char)(h * 16 + l);
-    s += 2;
-  }
-  *o = 0;
-  return 0;
-}
 
 #define GROW(arr, n) ((arr) = realloc((arr), sizeof *(arr) * (size_t)((n) + 1)), &(arr)[(n)++])
 
@@ -367,7 +338,7 @@ int plan_parse(struct plan *p, const char *cbuf, size_t len, struct berr *e)
       char *sp = strchr(s, ' ');
       if (sp)
         *sp = 0;
-      if (*s == 0 || decode(s))
+      if (*s == 0 || pct_decode(s))
         return bad(e, ln, "bad token encoding");
       t[n++] = s;
       if (!sp)

@@ -24,9 +24,6 @@ export function planNetwork(nets: NetworkManager, req: ContainerCreateRequest, h
   const eps = (req.NetworkingConfig?.EndpointsConfig ?? {}) as Record<string, EndpointConfig | null>;
   if (mode === 'host' || mode === 'none') {
     if (Object.keys(eps).some((k) => k !== mode)) throw errInvalid(`container cannot be connected to multiple networks with one of the networks in private (none) mode`);
-    if (mode === 'host' && Object.keys(hc.PortBindings ?? {}).length) {
-      // Docker drops published ports with host networking (a warning, not an error).
-    }
     return { kind: mode };
   }
   if (mode.startsWith('container:')) return { kind: 'container', ref: mode.slice('container:'.length) };

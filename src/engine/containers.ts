@@ -15,6 +15,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { BerthError, errConflict, errInvalid, errNotFound, errNotImplemented, isNotFound } from '../common/errors.js';
 import { crashPoint } from '../common/crash-point.js';
+import { matchLabels } from '../common/label-filter.js';
 import type { Logger } from '../common/log.js';
 import { inSpan, tracer, type Span, type SpanData } from '../common/trace.js';
 import type { Lifecycle, LifecycleEvent } from '../lifecycle/lifecycle.js';
@@ -570,7 +571,7 @@ export class ContainerManager implements ContainerService {
     crashPoint('start:after-mount');
     let task;
     try {
-      await this.setupNetwork(id);
+      await this.setupNetwork(c);
       // Host dirs of -v binds, volumes with driver options (dockerd's setupMounts).
       await this.volumes.beforeStart(id, c.mountPoints);
       crashPoint('start:after-network');
@@ -623,9 +624,9 @@ export class ContainerManager implements ContainerService {
   // --- networks -------------------------------------------------------------------------------
 
   /** Before the task: pin the netns the spec names and run CNI ADD on it; the sandbox is recorded first, so a crash can undo it. */
-  private async setupNetwork(id: string): Promise<void> {
-    const c = this.store.get(id);
+  private async setupNetwork(c: ContainerRecord): Promise<void> {
     if (!c.networks) return;
+    const id = c.id;
     await inSpan('network.setup', 'network', async () => {
       await this.teardownNetwork(id); // a sandbox left by a crash: recorded or not
       const sb = await this.o.networks.attach(attachRequest(c));
@@ -655,6 +656,12 @@ export class ContainerManager implements ContainerService {
 
   private publishNetwork(networkId: string, name: string, action: string, container?: string): void {
     this.events.publish({ Type: 'network', Action: action, Actor: { ID: networkId, Attributes: { name, type: 'bridge', ...(container ? { container } : {}) } } });
+  }
+
+  /** CNI CHECK of a running container's network sandbox (what restore runs after a berthd restart). */
+  async checkNetwork(ref: string): Promise<void> {
+    const c = this.resolve(ref);
+    if (c.sandbox) await this.o.networks.check(c.id, c.sandbox);
   }
 
   /** docker network connect: recorded for the next starts, and made now if the container runs. */
@@ -1269,12 +1276,8 @@ export class ContainerManager implements ContainerService {
       if (!all && !isUp(st)) return false;
       if (!any('id', (v) => c.id.startsWith(v))) return false;
       if (!any('name', (v) => { try { return new RegExp(v).test(c.name) || new RegExp(v).test(c.name.slice(1)); } catch { return c.name.includes(v); } })) return false;
-      // Labels match all of the given ones (dockerd's MatchKVList), unlike the other keys.
-      if (!(f.label ?? []).every((v) => {
-        const labels = c.config.Labels ?? {};
-        const i = v.indexOf('=');
-        return i < 0 ? v in labels : labels[v.slice(0, i)] === v.slice(i + 1);
-      })) return false;
+      // Labels match all of the given ones, unlike the other keys.
+      if (!matchLabels(f.label, c.config.Labels)) return false;
       if (!any('status', (v) => v === st)) return false;
       if (!any('exited', (v) => st === 'exited' && Number(v) === c.state.exitCode)) return false;
       if (!any('health', (v) => v === (c.state.health?.Status ?? 'none'))) return false;

@@ -221,8 +221,9 @@ export interface NetworkSettings {
   Networks: Record<string, EndpointSettings>;
 }
 
+/** Docker's network.EndpointSettings (the CLI sends every field; inspect may leave some out). */
 export interface EndpointSettings {
-  IPAMConfig?: unknown;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } | null;
   Links?: string[] | null;
   Aliases?: string[] | null;
   MacAddress?: string;
@@ -235,6 +236,7 @@ export interface EndpointSettings {
   GlobalIPv6Address: string;
   GlobalIPv6PrefixLen: number;
   DriverOpts?: Record<string, string> | null;
+  GwPriority?: number;
   DNSNames?: string[] | null;
 }
 

@@ -13,7 +13,7 @@ import type Database from 'better-sqlite3';
 import { BerthError, errInvalid, errNotFound, errorCode } from '../common/errors.js';
 import { nullLogger, type Logger } from '../common/log.js';
 import { crashPoint } from '../common/crash-point.js';
-import { cniAdd, cniDel, type CniConfList } from './cni/chain.js';
+import { cniAdd, cniCheck, cniDel, type CniConfList } from './cni/chain.js';
 import { DEFAULT_CNI_PATH, type CniResult } from './cni/invoke.js';
 import type { DnsServer } from './dns-server.js';
 import { DEFAULT_POOLS, allocateSubnet, contains, firstHost, formatCidr, hostRoutes, overlaps, parseCidr, parseIpv4, type AddressPool, type Ipv4Net } from './ipnet.js';
@@ -505,8 +505,18 @@ export class NetworkManager {
     return true;
   }
 
-  /** After a berthd restart: a running container's ports and DNS names come back (the kernel kept the rest). */
+  /** CNI CHECK of every endpoint with its cached ADD result: the plugins say whether the interface, address and routes are still as made. */
+  async check(id: string, sb: SandboxState): Promise<void> {
+    for (const ep of sb.endpoints) {
+      const n = this.store.find(ep.networkId);
+      if (!n) throw errNotFound(`network ${ep.network} not found`);
+      await cniCheck(this.conflist(n), { containerId: id, netns: sb.key, ifName: ep.ifName }, ep.result, this.cniPath);
+    }
+  }
+
+  /** After a berthd restart: a running container's ports and DNS names come back (the kernel kept the rest; CHECK says if it did). */
   async restore(req: AttachRequest, sb: SandboxState): Promise<void> {
+    await this.check(req.id, sb).catch((e) => this.log.warn('network: CNI CHECK failed after restart', { id: req.id, err: (e as Error).message }));
     const ip = sb.endpoints[0]?.ip;
     if (ip) {
       for (const p of sb.ports) {

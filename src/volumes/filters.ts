@@ -1,4 +1,5 @@
 // Docker's volume filters for GET /volumes (dangling, name, driver, label) and POST /volumes/prune (label, label!, all).
+import { matchLabels } from '../common/label-filter.js';
 import { errInvalid } from '../common/errors.js';
 
 export const LIST_FILTERS = ['dangling', 'name', 'driver', 'label'];
@@ -27,17 +28,7 @@ export function boolFilter(filters: Record<string, string[]>, key: string): bool
   return t;
 }
 
-/** dockerd's MatchKVList: every `k` or `k=v` matches the labels (no filter matches all; no labels match none). */
-export function matchLabels(values: string[] | undefined, labels: Record<string, string> | null): boolean {
-  if (!values?.length) return true;
-  if (!labels || !Object.keys(labels).length) return false;
-  return values.every((v) => {
-    const i = v.indexOf('=');
-    const k = i < 0 ? v : v.slice(0, i);
-    if (!(k in labels)) return false;
-    return i < 0 || labels[k] === v.slice(i + 1);
-  });
-}
+export { matchLabels };
 
 /** dockerd's Args.Match: an exact value or a regular expression that matches. */
 function matchName(values: string[], name: string): boolean {

@@ -2,6 +2,7 @@
 //
 // Translation only: every decision is the ImageService's (images/), the archive code's or the
 // distribution code's. Progress and load output follow Docker's JSONMessage stream.
+import { matchLabels } from '../../common/label-filter.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -148,14 +149,6 @@ function referenceFilter(patterns: string[], img: ImageSummary): ImageSummary | 
   return { ...img, RepoTags: tags, RepoDigests: digests };
 }
 
-function labelMatches(wanted: string[], labels: Record<string, string> | null | undefined): boolean {
-  const l = labels ?? {};
-  return wanted.every((w) => {
-    const eq = w.indexOf('=');
-    if (eq < 0) return w in l;
-    return l[w.slice(0, eq)] === w.slice(eq + 1);
-  });
-}
 
 /** Apply `docker images --filter` (dangling, label, reference, before, since, until). */
 async function filterImages(deps: ImageRouteDeps, list: ImageSummary[], f: Filters): Promise<ImageSummary[]> {
@@ -163,7 +156,7 @@ async function filterImages(deps: ImageRouteDeps, list: ImageSummary[], f: Filte
   const dangling = f.bool('dangling');
   let out = list;
   if (dangling !== undefined) out = out.filter((i) => (i.RepoTags.length === 0) === dangling);
-  if (f.get('label').length) out = out.filter((i) => labelMatches(f.get('label'), i.Labels));
+  if (f.get('label').length) out = out.filter((i) => matchLabels(f.get('label'), i.Labels));
   if (f.get('reference').length) out = out.map((i) => referenceFilter(f.get('reference'), i)).filter((i): i is ImageSummary => i !== undefined);
   for (const key of ['before', 'since'] as const) {
     for (const ref of f.get(key)) {
@@ -279,8 +272,8 @@ export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void 
     const danglingOnly = f.bool('dangling') ?? true;
     let list = await images.list();
     if (danglingOnly) list = list.filter((i) => i.RepoTags.length === 0);
-    if (f.get('label').length) list = list.filter((i) => labelMatches(f.get('label'), i.Labels));
-    if (f.get('label!').length) list = list.filter((i) => !labelMatches(f.get('label!'), i.Labels));
+    if (f.get('label').length) list = list.filter((i) => matchLabels(f.get('label'), i.Labels));
+    if (f.get('label!').length) list = list.filter((i) => !matchLabels(f.get('label!'), i.Labels));
     for (const u of f.get('until')) list = list.filter((i) => i.Created < parseTimestamp(u));
     const deleted: unknown[] = [];
     let reclaimed = 0;

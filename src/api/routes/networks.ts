@@ -1,5 +1,6 @@
 // Network routes of the Engine API: /networks list, inspect, create, remove, prune, connect, disconnect, in dockerd's shapes.
 import { errInvalid } from '../../common/errors.js';
+import { matchLabels } from '../../common/label-filter.js';
 import type { ContainerManager } from '../../engine/containers.js';
 import type { EventBus } from '../../engine/events.js';
 import type { NetworkCreateRequest, NetworkManager, NetworkRecord, NetworkWire } from '../../network/networks.js';
@@ -26,11 +27,8 @@ function matches(n: NetworkRecord, f: Record<string, string[]>, inUse: (n: Netwo
     if (v !== 'custom' && v !== 'builtin') throw errInvalid(`invalid filter: 'type'='${v}'`);
     return (v === 'builtin') === n.builtin;
   })) return false;
-  // Labels match all of the given ones (dockerd's MatchKVList), unlike the other keys.
-  if (!(f.label ?? []).every((v) => {
-    const i = v.indexOf('=');
-    return i < 0 ? v in n.labels : n.labels[v.slice(0, i)] === v.slice(i + 1);
-  })) return false;
+  // Labels match all of the given ones, unlike the other keys.
+  if (!matchLabels(f.label, n.labels)) return false;
   if (!any('dangling', (v) => {
     const want = v === 'true' || v === '1';
     if (!['true', 'false', '1', '0'].includes(v)) throw errInvalid(`invalid filter 'dangling=${v}'`);

@@ -1,6 +1,7 @@
 // The engine's networking on the real kernel and CNI plugins: a sandbox a crash left unrecorded is undone at reopen; a stopped container gives back its lease and netns.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openEngine } from '../../../src/engine/engine.js';
@@ -34,6 +35,17 @@ describe('engine: networks', { skip }, () => {
     assert.deepEqual(vethsOnBridge(w.bridge.name), []);
     assert.equal(existsSync(e.networks.sandboxPath(id)), false);
     await e.containers.remove(id, {});
+  });
+
+  it('CNI CHECK with the cached result: passes on a running container, fails once its interface is gone', async () => {
+    const e = w.engine;
+    const id = await run(e, ['sleep', '30']);
+    const key = (await e.containers.inspect(id)).NetworkSettings.SandboxKey;
+    await e.containers.checkNetwork(id);
+    assert.equal(spawnSync('nsenter', [`--net=${key}`, 'ip', 'link', 'delete', 'eth0']).status, 0);
+    await assert.rejects(e.containers.checkNetwork(id), /CNI plugin bridge/);
+    await e.containers.remove(id, { force: true });
+    assert.equal(existsSync(key), false);
   });
 
   it('a sandbox made but not recorded (a crash inside start) is undone when the engine opens again', async () => {

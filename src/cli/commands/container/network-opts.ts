@@ -1,6 +1,7 @@
 // run/create networking flags (--network with docker's csv syntax, --ip, --network-alias...) as the create body's EndpointsConfig.
 import { csvFields } from '../../csv-fields.js';
 import type { FlagValues } from '../../flags.js';
+import type { EndpointSettings } from '../../../engine/types.js';
 
 /** One `--network` value (docker's NetworkAttachmentOpts). */
 export interface NetworkAttachment {
@@ -16,23 +17,7 @@ export interface NetworkAttachment {
 }
 
 /** An endpoint as the docker CLI marshals network.EndpointSettings (every field, zero values included). */
-export interface EndpointSettingsWire {
-  IPAMConfig: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } | null;
-  Links: string[] | null;
-  Aliases: string[] | null;
-  MacAddress: string;
-  DriverOpts: Record<string, string> | null;
-  GwPriority: number;
-  NetworkID: string;
-  EndpointID: string;
-  Gateway: string;
-  IPAddress: string;
-  IPPrefixLen: number;
-  IPv6Gateway: string;
-  GlobalIPv6Address: string;
-  GlobalIPv6PrefixLen: number;
-  DNSNames: string[] | null;
-}
+export type EndpointSettingsWire = Required<EndpointSettings>;
 
 /** Thrown for option conflicts docker reports after parsing (`docker: ...`, exit 125). */
 export class NetworkOptionError extends Error {
