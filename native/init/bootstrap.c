@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,11 +92,9 @@ static int open_host_side(struct ctx *c, struct berr *e)
 }
 
 /* Whether the container process may join its cgroups after the clone, while it sets itself up,
- * instead of the bootstrap joining before it (so that the child starts inside). A cgroup.procs
- * write waits for an RCU grace period (the global cgroup_threadgroup_rwsem's rcu_sync), 7-12 ms
- * here, which then overlaps the child's mounts and security setup. Not with a new cgroup
- * namespace (its root is the cgroup at clone time) nor after joining a user namespace (the
- * bootstrap then lacks the host's rights over the cgroup files). */
+ * instead of the bootstrap joining before it (so that the child starts inside). Not with a new
+ * cgroup namespace (its root is the cgroup at clone time) nor after joining a user namespace
+ * (the bootstrap then lacks the host's rights over the cgroup files). */
 static int late_join(const struct plan *p)
 {
   if (!p->ncgroup_join || (p->clone_flags & CLONE_NEWCGROUP))
@@ -106,22 +105,58 @@ static int late_join(const struct plan *p)
   return 1;
 }
 
-/* Late join, in the bootstrap: the container process's pid into every cgroup.procs. */
+/* The v1 `tasks` file beside a `cgroup.procs` one, opened for writing; -1 (errno ENOENT) on v2,
+ * which has none. Writing "0" to it moves the calling thread only, and the kernel then skips the
+ * global cgroup_threadgroup_rwsem (cgroup_procs_write_start): no RCU grace period to wait for,
+ * where a cgroup.procs write waits for one (7-12 ms here). For a process of one thread (the
+ * bootstrap, the container process before it execs) moving the thread is moving the process. */
+static int open_tasks(const char *procs)
+{
+  static const char suffix[] = "/cgroup.procs";
+  size_t n = strlen(procs), s = sizeof suffix - 1;
+  char path[PATH_MAX];
+  if (n < s || strcmp(procs + n - s, suffix) || n - s + sizeof "/tasks" > sizeof path) {
+    errno = ENOENT;
+    return -1;
+  }
+  memcpy(path, procs, n - s);
+  strcpy(path + n - s, "/tasks");
+  return open(path, O_WRONLY | O_CLOEXEC);
+}
+
+/* Late join, in the bootstrap: the container process's pid into every remaining (v2) cgroup.procs. */
 static int join_child(struct ctx *c, pid_t pid, struct berr *e)
 {
   struct plan *p = c->plan;
   char b[24];
   int n = snprintf(b, sizeof b, "%d", (int)pid);
-  for (int i = 0; i < p->ncgroup_join; i++) {
+  for (int i = 0; i < c->njoin; i++) {
     ssize_t w = write(c->join_fds[i], b, (size_t)n);
     int err = errno;
     close(c->join_fds[i]);
     c->join_fds[i] = -1;
     if (w != n) {
       errno = w < 0 ? err : EIO;
-      return fail_sys(e, "cgroup-join", p->cgroup_join[i]);
+      return fail_sys(e, "cgroup-join", p->cgroup_join[c->join_idx[i]]);
     }
   }
+  return 0;
+}
+
+int bootstrap_self_join(struct ctx *c, struct berr *e)
+{
+  for (int i = 0; i < c->nself; i++) {
+    ssize_t w = write(c->self_fds[i], "0", 1);
+    int err = errno;
+    close(c->self_fds[i]);
+    c->self_fds[i] = -1;
+    if (w != 1) {
+      errno = w < 0 ? err : EIO;
+      return fail_sys(e, "cgroup-join", c->plan->cgroup_join[c->self_idx[i]]);
+    }
+  }
+  if (c->nself && !c->njoin)
+    msg_phase("cgroup");
   return 0;
 }
 
@@ -129,7 +164,7 @@ void bootstrap_wait_joined(struct ctx *c)
 {
   char j;
   ssize_t r;
-  if (!c->join_fds)
+  if (!c->njoin)
     return;
   do
     r = read(c->maps_pipe[0], &j, 1);
@@ -146,17 +181,48 @@ static int join(struct ctx *c, struct berr *e)
   if (p->nsetns > 16)
     return fail_msg(e, "setns", NULL, EINVAL, "setns: too many namespaces");
   if (late_join(p)) {
-    /* Opened now: after a `setns mnt` the paths would resolve inside the container. */
-    c->join_fds = calloc((size_t)p->ncgroup_join, sizeof *c->join_fds);
-    if (!c->join_fds)
+    /* Opened now: after a `setns mnt` the paths would resolve inside the container. The v1
+     * `tasks` files are written by the child itself, first thing after the clone; a v2
+     * cgroup.procs by us, with the child's pid, while the child sets itself up. */
+    int n = p->ncgroup_join;
+    c->self_fds = calloc((size_t)n, sizeof *c->self_fds);
+    c->join_fds = calloc((size_t)n, sizeof *c->join_fds);
+    c->join_idx = calloc((size_t)n, sizeof *c->join_idx);
+    c->self_idx = calloc((size_t)n, sizeof *c->self_idx);
+    if (!c->self_fds || !c->join_fds || !c->join_idx || !c->self_idx)
       return fail_msg(e, "cgroup-join", NULL, ENOMEM, "cgroup-join: out of memory");
-    for (int i = 0; i < p->ncgroup_join; i++)
-      if ((c->join_fds[i] = open(p->cgroup_join[i], O_WRONLY | O_CLOEXEC)) < 0)
+    for (int i = 0; i < n; i++) {
+      int fd = open_tasks(p->cgroup_join[i]);
+      if (fd >= 0) {
+        c->self_idx[c->nself] = i;
+        c->self_fds[c->nself++] = fd;
+        continue;
+      }
+      if (errno != ENOENT)
         return fail_sys(e, "cgroup-join", p->cgroup_join[i]);
+      if ((fd = open(p->cgroup_join[i], O_WRONLY | O_CLOEXEC)) < 0)
+        return fail_sys(e, "cgroup-join", p->cgroup_join[i]);
+      c->join_idx[c->njoin] = i;
+      c->join_fds[c->njoin++] = fd;
+    }
   } else {
-    for (int i = 0; i < p->ncgroup_join; i++)
-      if (write_file(p->cgroup_join[i], "0", 1) < 0)
+    /* Before the clone, so the child starts inside: our own thread (we have one) by `tasks`
+     * on v1, the process by cgroup.procs on v2. */
+    for (int i = 0; i < p->ncgroup_join; i++) {
+      int fd = open_tasks(p->cgroup_join[i]);
+      if (fd < 0 && errno != ENOENT)
         return fail_sys(e, "cgroup-join", p->cgroup_join[i]);
+      if (fd >= 0) {
+        ssize_t w = write(fd, "0", 1);
+        int err = errno;
+        close(fd);
+        errno = err;
+        if (w != 1)
+          return fail_sys(e, "cgroup-join", p->cgroup_join[i]);
+      } else if (write_file(p->cgroup_join[i], "0", 1) < 0) {
+        return fail_sys(e, "cgroup-join", p->cgroup_join[i]);
+      }
+    }
     if (p->ncgroup_join)
       msg_phase("cgroup");
   }
@@ -227,8 +293,11 @@ static int child_main(void *arg)
   while (r < 0 && errno == EINTR);
   if (r != 1)
     _exit(EXIT_SETUP); /* the bootstrap failed and said so */
-  if (!c->join_fds)
+  if (!c->njoin)
     close(c->maps_pipe[0]); /* else kept for the 'j' of the late join */
+  /* Into the v1 cgroups before anything else, so the setup is charged to them. */
+  if (bootstrap_self_join(c, &e) < 0)
+    goto fail;
 
   if (in_userns(p)) {
     /* Become the namespace's root so files we create are owned by a mapped id; EINVAL just
@@ -348,7 +417,7 @@ int bootstrap_run(struct ctx *c, struct berr *e)
   }
   /* The child sets itself up meanwhile, and waits for the 'j' before it reports `created`. */
   /* The phase is written before the 'j': the child's `ready` cannot come first. */
-  if (c->join_fds && (join_child(c, pid, e) || (msg_phase("cgroup"), write(c->maps_pipe[1], "j", 1) != 1))) {
+  if (c->njoin && (join_child(c, pid, e) || (msg_phase("cgroup"), write(c->maps_pipe[1], "j", 1) != 1))) {
     if (!e->step)
       fail_sys(e, "cgroup-join", "pipe");
     kill(pid, SIGKILL);

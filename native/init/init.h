@@ -103,7 +103,12 @@ struct ctx {
   struct plan *plan;
   int detach;
   int maps_pipe[2];   /* bootstrap -> child: maps are written, go on; then (late join) 'j': in the cgroups */
-  int *join_fds;      /* late join: the cgroup.procs files, opened before any setns, written after clone */
+  int *self_fds;      /* self join: v1 `tasks` files the child writes "0" to, opened before any setns */
+  int *self_idx;      /* their records in plan->cgroup_join (for errors) */
+  int nself;
+  int *join_fds;      /* late join: the cgroup.procs files (v2) the bootstrap writes the child's pid to */
+  int *join_idx;      /* their records in plan->cgroup_join (for errors) */
+  int njoin;
   int status_pipe[2]; /* child -> bootstrap (detach): 'c' created, 'e' failed */
   int fifo_fd;        /* exec fifo, O_PATH, opened on the host side */
   int console_fd;     /* connected console socket */
@@ -117,6 +122,7 @@ struct ctx {
 
 /* bootstrap.c */
 int bootstrap_run(struct ctx *c, struct berr *e); /* returns the exit status for main */
+int bootstrap_self_join(struct ctx *c, struct berr *e); /* container process: into its v1 cgroups */
 void bootstrap_wait_joined(struct ctx *c);        /* container process: returns once in its cgroups */
 
 /* mounts.c */

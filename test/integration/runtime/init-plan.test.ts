@@ -448,10 +448,10 @@ test('hooks wait for the caller; cgroup-join puts the process in the cgroup', { 
   assert.ok(hook < r.msgs.findIndex((m) => m.type === 'phase' && m.name === 'pivot'), 'hook runs before pivot');
   if (cg) {
     const phases = r.msgs.filter((m) => m.type === 'phase').map((m) => m.name);
-    // The join is timed; without a new cgroup namespace it happens after the clone, while the
-    // container process sets itself up (the late join), and before `ready`.
+    // The join is timed; without a new cgroup namespace it happens after the clone, and on v1 the
+    // container process does it itself (`tasks`), first thing, before its namespaces' setup.
     assert.ok(phases.includes('cgroup'), `the cgroup join is timed: ${phases.join(' ')}`);
-    assert.ok(phases.indexOf('clone') < phases.indexOf('cgroup') && phases.indexOf('cgroup') < phases.indexOf('ready'), phases.join(' '));
+    assert.ok(phases.indexOf('clone') < phases.indexOf('cgroup') && phases.indexOf('cgroup') < phases.indexOf('namespaces'), phases.join(' '));
     const f = JSON.parse(r.stdout) as Facts;
     assert.ok(f.cgroup.some((l) => l.includes(':pids:') && l.endsWith(cg.slice('/sys/fs/cgroup/pids'.length))), f.cgroup.join('\n'));
   }
