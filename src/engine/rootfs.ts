@@ -1,6 +1,5 @@
 // Container rootfs mounts at <exec-root>/containers/<id>/rootfs: held while a task runs, and briefly for archive/export of a stopped container.
-import { mkdirSync, readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { mountAll, unmount } from '../images/snapshots/mount.js';
 import type { Snapshotter } from '../images/types.js';
@@ -124,7 +123,8 @@ export class RootfsMounts {
       this.tasks.delete(id);
       this.users.delete(id);
       await this.unmountNow(id);
-      await rm(join(this.execRoot, 'containers', id), { recursive: true, force: true });
+      // Unmounted above (it throws otherwise): an empty mount point dir on the exec root.
+      rmSync(join(this.execRoot, 'containers', id), { recursive: true, force: true });
     });
   }
 }

@@ -1,7 +1,6 @@
 // The containerd-like layer: containers and tasks in one namespace, one berth-shim per task, events, reattach after a restart.
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { BerthError, errAlreadyExists, errConflict, errInvalid, errPrecondition, isNotFound } from '../common/errors.js';
@@ -663,8 +662,10 @@ export class Lifecycle {
     // The shim answers waiters before it finishes its own cleanup and exits: a deleted task
     // leaves no shim behind, so wait for it (briefly; it exits within ms, or 2 s with an exec left).
     if (t.shimPid > 0) await waitGone({ id, pid: t.shimPid }, 5000).catch(() => undefined);
-    // The dir's files go on the thread pool while the cgroups are removed here.
-    await Promise.all([this.cgroups(t).destroy(), rm(t.dir, { recursive: true, force: true })]);
+    // A few small files on the exec root (tmpfs): in place, not through the thread pool, whose
+    // round trips for a recursive rm took longer (2-3 ms) than the syscalls.
+    await this.cgroups(t).destroy();
+    rmSync(t.dir, { recursive: true, force: true });
     removeTaskSockets(t.dir);
     this.md.deleteTask(this.namespace, id);
     const exit = exitFromRow(t);

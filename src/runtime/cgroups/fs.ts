@@ -204,6 +204,22 @@ export async function killUntilEmpty(cgPath: string, list: () => Promise<number[
 }
 
 /**
+ * The fast path of a destroy: remove `dir` with one rmdir, which the kernel refuses (EBUSY) while
+ * a process or a child cgroup is in it. True when it is gone (or was); false when the full
+ * destroy (thaw, kill, children first) must run. A task that has exited leaves exactly such an
+ * empty, childless cgroup, so its cleanup is one syscall per hierarchy, not a walk of each.
+ */
+export function rmdirIfEmpty(dir: string): boolean {
+  if (hooks.rmdir) return false;
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch (err) {
+    return errnoOf(err) === 'ENOENT';
+  }
+}
+
+/**
  * Remove a cgroup directory and every cgroup below it, deepest first. A missing directory
  * is fine; EBUSY (a task still exiting, its css not yet released) is retried for `timeoutMs`.
  */

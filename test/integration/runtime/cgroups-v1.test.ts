@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { detectCgroupLayout, openCgroups } from '../../../src/runtime/cgroups/open.js';
+import { rmdirIfEmpty } from '../../../src/runtime/cgroups/fs.js';
 import { resolveInHierarchy } from '../../../src/runtime/cgroups/path.js';
 import type { V1CgroupManager } from '../../../src/runtime/cgroups/v1/manager.js';
 import { V2CgroupManager } from '../../../src/runtime/cgroups/v2/manager.js';
@@ -128,6 +129,26 @@ test('v1: limits, a real process, pids, stats, freeze, update, destroy', { skip:
   assert.equal(ex.signal, 'SIGKILL');
   for (const [h, dir] of Object.entries(dirs)) assert.ok(!existsSync(dir), `${h}: ${dir} removed`);
   await mgr.destroy();
+});
+
+test('v1: destroy after an exit is one rmdir per hierarchy; a populated cgroup or one with a child is refused it', { skip: skipV1 }, async (t) => {
+  const mgr = openCgroups({ id: 'itest', path: uniq() }) as V1CgroupManager;
+  await mgr.create({ pids: { limit: 8 } });
+  const { child, exited } = spawnWaiting('exit 3');
+  cleanupAfter(t, mgr, [child]);
+  moveInto(mgr, child.pid!);
+  const dirs = mgr.hierarchyDirs();
+  assert.equal(rmdirIfEmpty(dirs.pids!), false, 'a cgroup with a process in it stays');
+  assert.ok(existsSync(dirs.pids!));
+  child.stdin!.end('go\n');
+  assert.equal((await exited).code, 3);
+  // A child cgroup in one hierarchy: that one needs the full walk, the others the one rmdir.
+  const sub = join(dirs.memory!, 'sub');
+  mkdirSync(sub);
+  assert.equal(rmdirIfEmpty(dirs.memory!), false, 'a cgroup with a child cgroup stays');
+  await mgr.destroy();
+  for (const [h, dir] of Object.entries(dirs)) assert.ok(!existsSync(dir), `${h}: ${dir} removed`);
+  assert.equal(rmdirIfEmpty(dirs.pids!), true, 'already gone counts as removed');
 });
 
 test('v1: a memory hog over the limit is OOM-killed and oomKilled() says so', { skip: skipV1 }, async (t) => {

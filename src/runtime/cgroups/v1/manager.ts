@@ -5,6 +5,7 @@ import type { LinuxResources } from '../../spec/types.js';
 import type { CgroupManager, CgroupStats } from '../cgroups.js';
 import {
   CgroupDir, killUntilEmpty, mkdirLevels, parseKeyValues, pollUntil, procsRecursive, rmdirTree, childCgroups,
+  rmdirIfEmpty,
 } from '../fs.js';
 import type { ResolvedDir } from '../path.js';
 import { validateResources } from '../validate.js';
@@ -167,6 +168,10 @@ export class V1CgroupManager implements CgroupManager {
   }
 
   async destroy(): Promise<void> {
+    // Every hierarchy's cgroup empty and childless (an exited task): one rmdir each, done.
+    let busy = false;
+    for (const t of this.targets) if (!rmdirIfEmpty(t.dir)) busy = true;
+    if (!busy) return;
     // A frozen v1 task does not act on SIGKILL until thawed.
     const fz = this.ctl('freezer');
     if (fz && (await fz.present())) {

@@ -3,7 +3,7 @@ import { dirname, join, posix } from 'node:path';
 import { BerthError, errPrecondition, errnoOf } from '../../../common/errors.js';
 import type { LinuxResources } from '../../spec/types.js';
 import type { CgroupManager, CgroupStats } from '../cgroups.js';
-import { CgroupDir, killUntilEmpty, mkdirLevels, parseKeyValues, pollUntil, procsRecursive, rmdirTree } from '../fs.js';
+import { CgroupDir, killUntilEmpty, mkdirLevels, parseKeyValues, pollUntil, procsRecursive, rmdirIfEmpty, rmdirTree } from '../fs.js';
 import type { ResolvedDir } from '../path.js';
 import { validateResources } from '../validate.js';
 import { V2_APPLIERS, type V2ApplyContext } from './resources.js';
@@ -166,6 +166,7 @@ export class V2CgroupManager implements CgroupManager {
    * fork; without it, SIGKILL pid by pid until empty. Then rmdir, deepest first.
    */
   async destroy(): Promise<void> {
+    if (rmdirIfEmpty(this.opts.dir)) return;
     if (!(await this.d.present())) return;
     if (await this.isFrozen()) await this.thaw();
     if (await this.d.exists('cgroup.kill')) {
