@@ -1,6 +1,8 @@
-#!/usr/bin/env -S node --no-opt --no-sparkplug --max-semi-space-size=1 --single-threaded-gc --optimize-for-size
-// berthd entry point: the daemon starts once, so plain ESM from dist/ is fine (no bundle).
-// The flags above are the daemon's memory settings (src/common/daemon-flags.ts says why).
-import { main } from '../dist/src/berthd.js';
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=65536 node --no-opt --no-sparkplug --max-semi-space-size=1 --single-threaded-gc --optimize-for-size --expose-gc
+// berthd entry point: the daemon is one bundle (dist/berthd.cjs; scripts/bundle.mjs says why),
+// loaded from CommonJS (bin/package.json): an ES module entry would set up Node's ES module
+// loader as well, ~2 MiB of the daemon's idle RSS for nothing. The environment and flags above
+// are the daemon's memory settings (src/common/daemon-flags.ts says why).
+'use strict';
 
-process.exitCode = await main(process.argv.slice(2));
+require('../dist/berthd.cjs').main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

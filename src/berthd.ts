@@ -10,6 +10,7 @@ import { loadConfig, USAGE, type DaemonConfig } from './daemon-config.js';
 import { createLogger, type Logger } from './common/log.js';
 import { OtlpExporter, otlpConfigFromEnv } from './common/otlp.js';
 import { tracer } from './common/trace.js';
+import { IdleGc, exposedGc } from './common/idle-gc.js';
 import { registerPingRoutes } from './api/ping.js';
 import { Router } from './api/router.js';
 import { registerContainerRoutes } from './api/routes/containers.js';
@@ -200,9 +201,13 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       if (config.tlsVerify && !config.tlsCaCert) throw errInvalid('--tlsverify needs --tlscacert');
       tls = { caFile: config.tlsCaCert ?? config.tlsCert, certFile: config.tlsCert, keyFile: config.tlsKey, verifyClients: config.tlsVerify };
     }
+    const idleGc = new IdleGc(exposedGc());
     const server = await startApiServer({
       router, hosts: config.hosts, log, ...(tls ? { tls } : {}), daemonVersion: version,
-      ...(metrics ? { onRequestDone: (r: RequestRecord) => metrics.observeRequest(r) } : {}),
+      onRequestDone: (r: RequestRecord) => {
+        metrics?.observeRequest(r);
+        idleGc.poke();
+      },
     });
     let stopping: Promise<void> | undefined;
     const stop = () => (stopping ??= (async () => {
@@ -217,6 +222,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
         log.info('stopping: containers keep running (live-restore)');
       }
       await server.close({ graceMs: 5000 });
+      idleGc.close();
       await metricsServer?.close();
       await eng.close();
       if (otlp) {
@@ -228,6 +234,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       log.info('berthd stopped');
     })());
     log.info('berthd started', { version, dataRoot: config.dataRoot, execRoot: config.execRoot, hosts: config.hosts, pid: process.pid });
+    idleGc.poke(); // the start-up's garbage (restore, module set-up) too
     return { config, server, engine: eng, stop, ...(otlp ? { otlp: otlp.exporter } : {}) };
   } catch (e) {
     await metricsServer?.close();

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BERTHD_NODE_FLAGS } from './daemon-flags.js';
+import { BERTHD_ENV, BERTHD_NODE_FLAGS } from './daemon-flags.js';
 
 function repoRoot(): string {
   let d = dirname(fileURLToPath(import.meta.url));
@@ -13,9 +13,16 @@ function repoRoot(): string {
   return d;
 }
 
-test("bin/berthd.js's shebang passes exactly BERTHD_NODE_FLAGS", () => {
+test("bin/berthd.js's shebang passes exactly BERTHD_ENV and BERTHD_NODE_FLAGS", () => {
   const first = readFileSync(join(repoRoot(), 'bin', 'berthd.js'), 'utf8').split('\n')[0]!;
-  assert.equal(first, `#!/usr/bin/env -S node ${BERTHD_NODE_FLAGS.join(' ')}`);
+  const env = Object.entries(BERTHD_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
+  assert.equal(first, `#!/usr/bin/env -S ${env} node ${BERTHD_NODE_FLAGS.join(' ')}`);
+});
+
+test('berthd runs directly through that shebang', () => {
+  const r = spawnSync(join(repoRoot(), 'bin', 'berthd.js'), ['--version'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^Berth version /);
 });
 
 test('node accepts the flags and WebAssembly still works (undici needs it for pulls)', () => {

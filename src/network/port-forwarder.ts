@@ -6,6 +6,7 @@
 // per GiB in berthd's thread against 0.6 in a thread of its own); traffic also never delays an API request.
 // TCP: each accepted connection gets its own connection to the container, piped both ways with half-close; UDP: a
 // socket toward the container per client address, dropped after `udpIdleMs` without traffic (docker-proxy keeps 90 s).
+import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { BerthError, errConflict, errUnavailable, type ErrorCode } from '../common/errors.js';
 import { ForwarderCore, allocated, keyOf, normalise, type ForwarderLog, type PortBinding } from './port-forwarder-core.js';
@@ -104,7 +105,7 @@ export class PortForwarder {
 
   private spawn(): Worker {
     const setup: WorkerSetup = { udpIdleMs: this.o.udpIdleMs, debug: !!this.o.log?.debug };
-    const w = new Worker(new URL('./port-forwarder-worker.js', import.meta.url), { workerData: setup });
+    const w = new Worker(workerScript(), { workerData: setup });
     w.unref();
     w.on('message', (m: ReplyMessage) => {
       if ('log' in m) {
@@ -149,4 +150,10 @@ export class PortForwarder {
 function rebuild(e: { code: string; message: string; errno?: string }): BerthError {
   const cause = e.errno ? Object.assign(new Error(e.errno), { code: e.errno }) : undefined;
   return new BerthError(e.code as ErrorCode, e.message, { cause });
+}
+
+/** The worker's module: beside this one, or under src/network/ when this runs from the berthd bundle (dist/berthd.cjs). */
+function workerScript(): URL {
+  const beside = new URL('./port-forwarder-worker.js', import.meta.url);
+  return existsSync(beside) ? beside : new URL('./src/network/port-forwarder-worker.js', import.meta.url);
 }
