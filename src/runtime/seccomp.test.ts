@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { convertDockerSeccompProfile, dockerDefaultSeccomp, seccompRecords, withSeccompCache } from './seccomp.js';
+import { convertDockerSeccompProfile, dockerDefaultSeccomp, seccompRecords, seccompSection, withSeccompCache } from './seccomp.js';
+import { encodeRecord } from './plan/plan.js';
 import { DOCKER_DEFAULT_SECCOMP_PROFILE } from './seccomp-default-profile.js';
 import { DOCKER_DEFAULT_CAPS } from './spec/defaults.js';
 
@@ -126,4 +127,24 @@ test('the seccomp-cache record names a file by the records it was compiled from'
   assert.match(path, /^\/run\/x\/seccomp\/[0-9a-f]{64}\.bpf$/);
   assert.equal((withSeccompCache(a, '/run/x/seccomp').at(-1) as { path: string }).path, path, 'the same records, the same file');
   assert.notEqual((withSeccompCache(b, '/run/x/seccomp').at(-1) as { path: string }).path, path, 'another errno, another file');
+});
+
+test('seccompSection: one frozen section per profile and cache dir, equal to building it afresh; warnings every time', () => {
+  const profile = () => dockerDefaultSeccomp({ arch: 'amd64', kernelRelease: '6.1.0', capabilities: [...DOCKER_DEFAULT_CAPS] });
+  const a = seccompSection(profile(), '/cache');
+  const b = seccompSection(profile(), '/cache'); // an equal profile, another object (as read back from the store)
+  assert.equal(a, b, 'the same records, not rebuilt');
+  assert.ok(a.every((r) => Object.isFrozen(r)));
+  assert.deepEqual(a, withSeccompCache(seccompRecords(profile()), '/cache'));
+  assert.deepEqual(a.map(encodeRecord), withSeccompCache(seccompRecords(profile()), '/cache').map(encodeRecord));
+  assert.notEqual(seccompSection(profile(), '/other'), a, 'another cache dir, another section');
+  const other = profile();
+  other.syscalls = other.syscalls!.slice(1);
+  assert.notDeepEqual(seccompSection(other, '/cache'), a, 'another profile, another section');
+  const flagged = { ...profile(), flags: ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'] };
+  for (let i = 0; i < 2; i++) {
+    const warned: string[] = [];
+    seccompSection(flagged, '/cache', { warn: (m) => warned.push(m) });
+    assert.equal(warned.length, 1, `warned at call ${i + 1}`);
+  }
 });

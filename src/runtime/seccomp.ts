@@ -110,6 +110,34 @@ export function withSeccompCache(records: PlanRecord[], cacheDir: string | undef
   return [...records, { op: 'seccomp-cache', path: join(cacheDir, `${h.digest('hex')}.bpf`) }];
 }
 
+/** The seccomp section of recent plans, by profile and cache dir (a daemon sees a handful of profiles). */
+const sections = new Map<string, { records: readonly PlanRecord[]; warnings: string[] }>();
+const SECTIONS_KEPT = 16;
+
+/**
+ * `withSeccompCache(seccompRecords(s), cacheDir)`, kept per distinct profile: the same frozen
+ * records for every container with that profile, whose lines `encodeRecord` then encodes once.
+ * Docker's default profile is ~17 KB of plan text, which took 2 ms of every start to rebuild,
+ * hash and encode; the key, the profile's JSON, costs 0.03 ms. Warnings are given every time.
+ */
+export function seccompSection(s: Seccomp, cacheDir: string | undefined, opts: { warn?: (msg: string) => void } = {}): readonly PlanRecord[] {
+  const key = `${cacheDir ?? ''}\n${JSON.stringify(s)}`;
+  let hit = sections.get(key);
+  if (hit) {
+    // Most recently used last, so the oldest goes first when the map is full.
+    sections.delete(key);
+    sections.set(key, hit);
+  } else {
+    const warnings: string[] = [];
+    const records = seccompRecords(s, { warn: (m) => warnings.push(m) }).map((r) => Object.freeze(r));
+    hit = { records: withSeccompCache(records, cacheDir).map((r) => Object.freeze(r)), warnings };
+    sections.set(key, hit);
+    if (sections.size > SECTIONS_KEPT) sections.delete(sections.keys().next().value!);
+  }
+  for (const w of hit.warnings) opts.warn?.(w);
+  return hit.records;
+}
+
 function ruleRecords(call: SeccompSyscall, where: string, def: PlanSeccompAction, defErrno: number): PlanRecord[] {
   const action = planAction(call.action, `${where}.action`);
   const errno = errnoOf(action, call.errnoRet);

@@ -4,7 +4,7 @@
 // filesystem, and container start does dozens of them. Through the libuv thread pool every one
 // would cost a round trip (measured: cgroup create 5.7 ms async vs well under 1 ms sync).
 import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, type ErrorCode, errnoOf } from '../../common/errors.js';
 import { UNLIMITED } from './cgroups.js';
@@ -41,6 +41,9 @@ export interface CgroupFsHooks {
   rmdir?: (path: string) => Promise<void>;
 }
 let hooks: CgroupFsHooks = {};
+
+/** Parent dirs whose levels mkdirLevels has made and set up (see there). */
+const walkedParents = new Set<string>();
 
 /** Install test hooks (pass `{}` to remove them). Never used outside tests. */
 export function setCgroupFsHooks(h: CgroupFsHooks): void {
@@ -127,10 +130,28 @@ export async function mkdirLevels(
   eachLevel?: (levelDir: string, parentDir: string) => Promise<void>,
 ): Promise<void> {
   if (dir !== mountpoint && !dir.startsWith(mountpoint + '/')) throw cgroupError(cgPath, 'mkdir', dir, new Error('not below the mount point'));
+  // Every container of a daemon goes under the same parent: once its levels have been walked
+  // (made, and set up by `eachLevel`), the next container needs only its own level.
+  const parent = dirname(dir);
+  if (parent !== mountpoint && !hooks.onMkdir && walkedParents.has(parent)) {
+    let made = false;
+    try {
+      mkdirSync(dir);
+      made = true;
+    } catch (err) {
+      const e = errnoOf(err);
+      if (e !== 'ENOENT' && e !== 'EEXIST') throw cgroupError(cgPath, 'mkdir', dir, err);
+      walkedParents.delete(parent); // the parent went (ENOENT), or walk as usual (EEXIST)
+    }
+    if (made) {
+      await eachLevel?.(dir, parent);
+      return;
+    }
+  }
   const rel = dir.slice(mountpoint.length).split('/').filter(Boolean);
   let cur = mountpoint;
   for (const part of rel) {
-    const parent = cur;
+    const up = cur;
     cur = join(cur, part);
     try {
       mkdirSync(cur);
@@ -138,8 +159,9 @@ export async function mkdirLevels(
     } catch (err) {
       if (errnoOf(err) !== 'EEXIST') throw cgroupError(cgPath, 'mkdir', cur, err);
     }
-    await eachLevel?.(cur, parent);
+    await eachLevel?.(cur, up);
   }
+  if (parent !== mountpoint && !hooks.onMkdir) walkedParents.add(parent);
 }
 
 /** Subdirectories of a cgroup (its child cgroups), recursively, parents before children. */

@@ -6,7 +6,7 @@ import type { Plan, PlanAction, PlanCapSet, PlanNsType, PlanRecord } from './pla
 import { capMask, lastCap } from '../caps.js';
 import { MS_REC, MS_SLAVE, NAMESPACES, RLIMITS } from '../linux.js';
 import { cleanPath, isBindMount, mountActions, PROPAGATION_OPTIONS } from '../mounts.js';
-import { seccompRecords, withSeccompCache } from '../seccomp.js';
+import { seccompSection } from '../seccomp.js';
 
 /** Annotation asking berth-init to set `lo` up in a new network namespace (value `up`). */
 export const LOOPBACK_ANNOTATION = 'org.berth.network.loopback';
@@ -207,7 +207,7 @@ export function buildCreatePlan(spec: Spec, opts: CreatePlanOptions): Plan {
   records.push(...processRecords(proc, { consoleSocket: opts.consoleSocket, rootlessEuid: rootless, lastCap: opts.lastCap ?? lastCap(), warn, setgroupsDenied }));
   if (opts.preserveFds) records.push({ op: 'preserve-fds', count: opts.preserveFds });
   if (opts.execFifo) records.push({ op: 'exec-fifo', path: opts.execFifo });
-  if (linux.seccomp) records.push(...withSeccompCache(seccompRecords(linux.seccomp, { warn }), opts.seccompCacheDir));
+  if (linux.seccomp) records.push(...seccompSection(linux.seccomp, opts.seccompCacheDir, { warn }));
   if (opts.noPivot && hasMountNs) records.push({ op: 'no-pivot' });
   for (const f of ['personality', 'intelRdt', 'mountLabel'] as const) {
     if (linux[f] !== undefined && linux[f] !== '') warn?.(`linux.${f}: not supported by Berth, ignored`);
@@ -311,6 +311,6 @@ export function buildExecPlan(proc: Process, opts: ExecPlanOptions): Plan {
     setgroupsDenied: rootless && seen.has('user'),
   }));
   if (opts.preserveFds) records.push({ op: 'preserve-fds', count: opts.preserveFds });
-  if (opts.seccomp) records.push(...withSeccompCache(seccompRecords(opts.seccomp, { warn: opts.warn }), opts.seccompCacheDir));
+  if (opts.seccomp) records.push(...seccompSection(opts.seccomp, opts.seccompCacheDir, { warn: opts.warn }));
   return { records, actions: [] };
 }

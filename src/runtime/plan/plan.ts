@@ -191,8 +191,18 @@ function encodeFields(op: string, fields: Fields, rec: Record<string, unknown>):
 }
 
 /** One record as its plan line (without the newline). */
+// The lines of frozen records, which are shared between plans (the seccomp section of a profile,
+// seccomp.ts seccompSection) and so are encoded once, not at every start.
+const frozenLines = new WeakMap<PlanRecord, string>();
+
 export function encodeRecord(r: PlanRecord): string {
-  return encodeFields(r.op, RECORD_OPS[r.op], r as unknown as Record<string, unknown>);
+  if (!Object.isFrozen(r)) return encodeFields(r.op, RECORD_OPS[r.op], r as unknown as Record<string, unknown>);
+  let line = frozenLines.get(r);
+  if (line === undefined) {
+    line = encodeFields(r.op, RECORD_OPS[r.op], r as unknown as Record<string, unknown>);
+    frozenLines.set(r, line);
+  }
+  return line;
 }
 
 /** Writes a plan as docs/plan.md's text: the header, the records, then the actions in order. */

@@ -151,6 +151,35 @@ test('v1: destroy after an exit is one rmdir per hierarchy; a populated cgroup o
   assert.equal(rmdirIfEmpty(dirs.pids!), true, 'already gone counts as removed');
 });
 
+test('v1: containers under one parent: the second needs only its own level, and a parent removed meanwhile is made again', { skip: skipV1 }, async (t) => {
+  const parent = uniq();
+  const mgrs = ['a', 'b', 'c'].map((x) => openCgroups({ id: `itest-${x}`, path: `${parent}/${x}` }) as V1CgroupManager);
+  const parentDirs = () => Object.values(mgrs[0]!.hierarchyDirs()).map((d) => join(d, '..'));
+  t.after(async () => {
+    for (const m of mgrs) await m.destroy().catch(() => undefined);
+    for (const d of parentDirs()) try { rmdirSync(d); } catch { /* gone */ }
+  });
+  await mgrs[0]!.create({ pids: { limit: 8 } });
+  await mgrs[1]!.create({ pids: { limit: 9 } });
+  const b = mgrs[1]!.hierarchyDirs();
+  assert.equal(read(join(b.pids!, 'pids.max')), '9');
+  // cpuset: a task can join only a cpuset with cpus and mems, copied from the parent.
+  if (b.cpuset) {
+    assert.notEqual(read(join(b.cpuset, 'cpuset.cpus')), '');
+    assert.notEqual(read(join(b.cpuset, 'cpuset.mems')), '');
+  }
+  const { child, exited } = spawnWaiting('exit 0');
+  moveInto(mgrs[1]!, child.pid!);
+  child.stdin!.end('go\n');
+  await exited;
+  // Both removed, and their parent too: the third walks every level again.
+  await mgrs[0]!.destroy();
+  await mgrs[1]!.destroy();
+  for (const d of parentDirs()) rmdirSync(d);
+  await mgrs[2]!.create({ pids: { limit: 10 } });
+  assert.equal(read(join(mgrs[2]!.hierarchyDirs().pids!, 'pids.max')), '10');
+});
+
 test('v1: a memory hog over the limit is OOM-killed and oomKilled() says so', { skip: skipV1 }, async (t) => {
   const mgr = openCgroups({ id: 'itest', path: uniq() });
   // dash grows its own heap to hold the 64 MiB command substitution.
