@@ -104,7 +104,8 @@ async function main(): Promise<number> {
   let cg: TestCgroup | undefined;
   try {
     const tar = buildDockerSaveTar(tmp.path, IMAGE);
-    b = await startBerthd({ prefix: 'berthd-bench-' });
+    // The daemon's default log level, as dockerd's below (the test fixture's default is debug).
+    b = await startBerthd({ prefix: 'berthd-bench-', args: ['--log-level', 'info'] });
     const bt: Target = { name: 'berthd', env: b.env, pids: [b.pid] };
     await must(bt, ['load', '-i', tar]);
     const canRun = b.hasEngine;

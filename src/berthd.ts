@@ -201,7 +201,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       if (config.tlsVerify && !config.tlsCaCert) throw errInvalid('--tlsverify needs --tlscacert');
       tls = { caFile: config.tlsCaCert ?? config.tlsCert, certFile: config.tlsCert, keyFile: config.tlsKey, verifyClients: config.tlsVerify };
     }
-    const idleGc = new IdleGc(exposedGc());
+    const idleGc = new IdleGc(exposedGc(), 1000, (r) => log.debug('idle collection', { ms: Number(r.ms.toFixed(2)), rssBefore: r.rssBefore, rssAfter: r.rssAfter }));
     const server = await startApiServer({
       router, hosts: config.hosts, log, ...(tls ? { tls } : {}), daemonVersion: version,
       onRequestDone: (r: RequestRecord) => {

@@ -17,8 +17,12 @@ export const BERTHD_NODE_FLAGS: readonly string[] = [
   '--no-opt', '--no-sparkplug', '--max-semi-space-size=1', '--single-threaded-gc', '--optimize-for-size', '--expose-gc',
 ];
 
-// glibc malloc: blocks of 64 KiB and more get their own mapping, given back when freed. With the
-// default, adaptive threshold they come from the brk heap, and one small block allocated after
-// them pins the freed space: berthd's idle RSS was 54.7 or 56.5 MiB from one start to the next
-// (1.7 MiB of [heap]), now 54.5 every time. Other C libraries ignore it.
-export const BERTHD_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '65536' };
+// glibc malloc: blocks of 16 KiB and more get their own mapping, given back when freed, and free
+// memory at the top of the heap beyond 32 KiB is given back at once. With the defaults (an
+// adaptive mmap threshold, a 128 KiB trim threshold) a burst's blocks (V8's compile zones, I/O
+// buffers) came from the brk heap, and a small block allocated after them kept the freed space:
+// berthd's idle RSS differed by up to 2.5 MiB of [heap] from one start or `docker load` to the
+// next; now its heap is ~1.8 MiB every time. Other C libraries ignore these.
+export const BERTHD_ENV: Readonly<Record<string, string>> = {
+  MALLOC_MMAP_THRESHOLD_: '16384', MALLOC_TRIM_THRESHOLD_: '32768', MALLOC_TOP_PAD_: '16384',
+};

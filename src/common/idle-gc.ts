@@ -13,7 +13,11 @@ export class IdleGc {
   /** Collections run so far (for tests). */
   runs = 0;
 
-  constructor(private readonly gc: (() => void) | undefined, private readonly delayMs = 1000) {}
+  constructor(
+    private readonly gc: (() => void) | undefined,
+    private readonly delayMs = 1000,
+    private readonly onRun?: (r: { ms: number; rssBefore: number; rssAfter: number }) => void,
+  ) {}
 
   /** Work ended: collect once nothing else has happened for `delayMs`. */
   poke(): void {
@@ -25,7 +29,10 @@ export class IdleGc {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.runs++;
+      const rssBefore = process.memoryUsage.rss();
+      const t0 = performance.now();
       this.gc!();
+      this.onRun?.({ ms: performance.now() - t0, rssBefore, rssAfter: process.memoryUsage.rss() });
     }, this.delayMs);
     this.timer.unref();
   }

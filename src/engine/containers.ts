@@ -8,7 +8,7 @@
 //   remove: kill (force) -> delete the task -> unmount -> lifecycle container + snapshot -> files -> record
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { removeTree } from '../common/remove-tree.js';
 import { hostname as osHostname } from 'node:os';
 import { join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -1092,7 +1092,7 @@ export class ContainerManager implements ContainerService {
     crashPoint('rm:after-task');
     await this.traces.forget(id);
     // The container dir goes on the thread pool meanwhile: nothing below needs it.
-    const dirGone = rm(this.containerDir(id), { recursive: true, force: true });
+    const dirGone = removeTree(this.containerDir(id));
     dirGone.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
     try {
       await this.teardownNetwork(id);

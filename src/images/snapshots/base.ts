@@ -1,6 +1,7 @@
 // What the directory-based snapshotters share: metadata bookkeeping, <root>/<id>/ dirs, usage, orphan cleanup.
 import type Database from 'better-sqlite3';
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { removeTree } from '../../common/remove-tree.js';
 import { join } from 'node:path';
 import { errPrecondition } from '../../common/errors.js';
 import type { Mount, SnapshotInfo, Snapshotter } from '../types.js';
@@ -112,7 +113,7 @@ export abstract class DirSnapshotter implements Snapshotter {
   async remove(key: string): Promise<void> {
     const row = this.meta.remove(key);
     // The row goes first: a crash now leaves an orphan dir that removeOrphans() sweeps, never a row without a tree.
-    await rm(this.idDir(row.id), { recursive: true, force: true });
+    await removeTree(this.idDir(row.id));
   }
 
   async usage(key: string): Promise<{ size: number; inodes: number }> {
