@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
 import { removeTree } from '../common/remove-tree.js';
+import type { Trash } from '../common/trash.js';
 import { hostname as osHostname } from 'node:os';
 import { join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -80,6 +81,8 @@ export interface ContainerManagerOptions {
   runtimeNames?: string[];
   /** The runtime of containers that name none (dockerd's default-runtime). Default `berth`. */
   defaultRuntime?: string;
+  /** Where removed containers' dirs go to be deleted in the background; without it, deleted in place. */
+  trash?: Trash;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -1092,7 +1095,7 @@ export class ContainerManager implements ContainerService {
     crashPoint('rm:after-task');
     await this.traces.forget(id);
     // The container dir goes on the thread pool meanwhile: nothing below needs it.
-    const dirGone = removeTree(this.containerDir(id));
+    const dirGone = this.o.trash ? this.o.trash.discard(this.containerDir(id)) : removeTree(this.containerDir(id));
     dirGone.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
     try {
       await this.teardownNetwork(id);

@@ -21,6 +21,7 @@ import type { ProgressFn } from '../images/distribution/progress.js';
 import { GarbageCollector } from '../images/gc.js';
 import { SqliteImageStore } from '../images/image-store.js';
 import { ImageService, type ImageSummary } from '../images/images.js';
+import { Trash } from '../common/trash.js';
 import { OverlaySnapshotter } from '../images/snapshots/overlay.js';
 import { familiarString } from '../images/reference.js';
 import { detectCgroupLayout } from '../runtime/cgroups/open.js';
@@ -136,7 +137,9 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
   try {
     const db = lifecycle.md.db;
     const content = await new LocalContentStore(join(dataRoot, 'content')).init();
-    const snapshotter = await new OverlaySnapshotter(db, join(dataRoot, 'snapshots')).init();
+    // Trees of removed containers and snapshots go in the background (common/trash.ts).
+    const trash = new Trash(join(dataRoot, 'trash'), (path, err) => log.warn('trash: delete failed', { path, err: err.message })).init();
+    const snapshotter = await new OverlaySnapshotter(db, join(dataRoot, 'snapshots'), trash).init();
     const imageStore = new SqliteImageStore(db);
     const store = new ContainerStore(db);
     // The GC's roots include every container's snapshot (the store is read at each collection).
@@ -154,7 +157,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
     });
     await volumes.open();
     const containers = new ContainerManager({
-      dataRoot, execRoot, lifecycle, images, store, events, log, volumes, networks,
+      dataRoot, execRoot, lifecycle, images, store, events, log, volumes, networks, trash,
       ...(opts.cgroupParent ? { cgroupParent: opts.cgroupParent } : {}),
       ...(opts.initBinary ? { initBinary: opts.initBinary } : {}),
       ...(opts.defaultUlimits ? { defaultUlimits: opts.defaultUlimits } : {}),
@@ -268,6 +271,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
         lifecycle.events.off('event', onLifecycleEvent);
         await containers.close();
         await networks.close();
+        await trash.drain();
         lifecycle.close();
       },
     };

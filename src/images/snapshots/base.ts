@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { removeTree } from '../../common/remove-tree.js';
+import type { Trash } from '../../common/trash.js';
 import { join } from 'node:path';
 import { errPrecondition } from '../../common/errors.js';
 import type { Mount, SnapshotInfo, Snapshotter } from '../types.js';
@@ -35,6 +36,8 @@ export abstract class DirSnapshotter implements Snapshotter {
     readonly root: string,
     /** The `snapshotter` column value: lets two snapshotters share the DB. */
     readonly name: string,
+    /** Where removed snapshots' trees go to be deleted in the background; without it, deleted in place. */
+    private readonly trash?: Trash,
   ) {
     this.meta = new SnapshotMetadata(db, name);
   }
@@ -79,12 +82,12 @@ export abstract class DirSnapshotter implements Snapshotter {
     const row = this.meta.create(kind, key, parent, labels);
     const ancestors = this.meta.ancestors(parent);
     try {
-      await rm(this.idDir(row.id), { recursive: true, force: true });
+      await removeTree(this.idDir(row.id)); // a crash's leftover under the reused id, if any
       await this.materialize(row, ancestors);
     } catch (e) {
       // No half-made snapshot: drop the row and whatever got created.
       this.meta.remove(key);
-      await rm(this.idDir(row.id), { recursive: true, force: true });
+      await removeTree(this.idDir(row.id));
       throw errPrecondition(`snapshot "${key}": create`, e);
     }
     return this.mountsOf(row, ancestors);
@@ -113,7 +116,8 @@ export abstract class DirSnapshotter implements Snapshotter {
   async remove(key: string): Promise<void> {
     const row = this.meta.remove(key);
     // The row goes first: a crash now leaves an orphan dir that removeOrphans() sweeps, never a row without a tree.
-    await removeTree(this.idDir(row.id));
+    if (this.trash) await this.trash.discard(this.idDir(row.id));
+    else await removeTree(this.idDir(row.id));
   }
 
   async usage(key: string): Promise<{ size: number; inodes: number }> {
