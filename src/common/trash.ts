@@ -49,7 +49,9 @@ export class Trash {
   }
 
   private delete(path: string): void {
-    const job: Promise<void> = rm(path, { recursive: true, force: true })
+    // A late writer (a save under way when the tree was discarded) may add a file while the tree
+    // goes: rm then finds a dir not empty, and retries.
+    const job: Promise<void> = rm(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 })
       .catch((e: Error) => this.onError?.(path, e))
       .finally(() => this.pending.delete(job));
     this.pending.add(job);

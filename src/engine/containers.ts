@@ -1093,7 +1093,11 @@ export class ContainerManager implements ContainerService {
     crashPoint('rm:after-mark');
     if (this.lc.md.findTask(this.lc.namespace, id)) await this.lc.deleteTask(id, { force: true });
     crashPoint('rm:after-task');
-    await this.traces.forget(id);
+    // No more saves of its start trace. One under way may still write: into the dir's new place
+    // in the trash (which retries a tree that grew meanwhile), or, deleted in place, not while
+    // the tree goes, so it is waited for.
+    const traceWritten = this.traces.forget(id);
+    if (!this.o.trash) await traceWritten;
     // The container dir goes on the thread pool meanwhile: nothing below needs it.
     const dirGone = this.o.trash ? this.o.trash.discard(this.containerDir(id)) : removeTree(this.containerDir(id));
     dirGone.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
