@@ -8,12 +8,12 @@
 //   remove: kill (force) -> delete the task -> unmount -> lifecycle container + snapshot -> files -> record
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
-import { removeTree } from '../common/remove-tree.js';
-import type { Trash } from '../common/trash.js';
 import { hostname as osHostname } from 'node:os';
 import { join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Socket } from 'node:net';
+import { removeTree } from '../common/remove-tree.js';
+import type { Trash } from '../common/trash.js';
 import { BerthError, errConflict, errInvalid, errNotFound, errNotImplemented, isNotFound } from '../common/errors.js';
 import { crashPoint } from '../common/crash-point.js';
 import { matchLabels } from '../common/label-filter.js';
@@ -1098,7 +1098,7 @@ export class ContainerManager implements ContainerService {
     // the tree goes, so it is waited for.
     const traceWritten = this.traces.forget(id);
     if (!this.o.trash) await traceWritten;
-    // The container dir goes on the thread pool meanwhile: nothing below needs it.
+    // The container dir goes meanwhile (into the trash, or deleted): nothing below needs it.
     const dirGone = this.o.trash ? this.o.trash.discard(this.containerDir(id)) : removeTree(this.containerDir(id));
     dirGone.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
     try {

@@ -1,10 +1,10 @@
 // What the directory-based snapshotters share: metadata bookkeeping, <root>/<id>/ dirs, usage, orphan cleanup.
 import type Database from 'better-sqlite3';
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
-import { removeTree } from '../../common/remove-tree.js';
-import type { Trash } from '../../common/trash.js';
 import { join } from 'node:path';
 import { errPrecondition } from '../../common/errors.js';
+import { removeTree } from '../../common/remove-tree.js';
+import type { Trash } from '../../common/trash.js';
 import type { Mount, SnapshotInfo, Snapshotter } from '../types.js';
 import { SnapshotMetadata, type SnapshotRow } from './metadata.js';
 

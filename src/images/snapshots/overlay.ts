@@ -7,8 +7,8 @@
 import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Mount } from '../types.js';
 import type { Trash } from '../../common/trash.js';
+import type { Mount } from '../types.js';
 import { DirSnapshotter } from './base.js';
 import type { SnapshotRow } from './metadata.js';
 
