@@ -28,7 +28,7 @@ function validate(config: unknown, args: string[] = []): { status: number | null
   }
 }
 
-describe('berthd --validate', { skip: existsSync(join(repoRoot, 'dist', 'src', 'berthd.js')) ? undefined : 'berthd is not built' }, () => {
+describe('berthd --validate', { skip: existsSync(join(repoRoot, 'dist', 'berthd.cjs')) ? undefined : 'berthd is not built' }, () => {
   test('a good config: exit 0 and "configuration OK" (on stderr, as dockerd)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-validate-'));
     try {
