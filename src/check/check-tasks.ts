@@ -92,5 +92,11 @@ export function checkContainers(ctx: CheckContext, snapshotKeys: Set<string> | u
       if (!state.records.has(n)) out.push({ kind: 'orphan-container-dir', object: join(base, n), message: `container dir ${join(base, n)}: no such container` });
     }
   }
+  // Removed trees waiting to be deleted (common/trash.ts): under way while berthd runs; with it
+  // down, what a crash or a kill left, which its next start deletes.
+  if (!ctx.daemonPid) {
+    const trash = join(ctx.dataRoot, 'trash');
+    for (const n of ls(trash)) out.push({ kind: 'trash', object: join(trash, n), message: `${join(trash, n)}: a removed tree not yet deleted (berthd deletes it when it starts)` });
+  }
   return out;
 }

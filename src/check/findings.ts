@@ -5,7 +5,7 @@ export type FindingKind =
   // processes and the exec root
   | 'orphan-shim' | 'orphan-task-dir' | 'orphan-socket' | 'interrupted-task' | 'unapplied-exit'
   // containers
-  | 'orphan-container-dir' | 'orphan-lifecycle-container' | 'interrupted-removal' | 'container-without-snapshot'
+  | 'orphan-container-dir' | 'orphan-lifecycle-container' | 'interrupted-removal' | 'container-without-snapshot' | 'trash'
   // images
   | 'orphan-snapshot' | 'orphan-blob' | 'partial-blob' | Problem['kind']
   // host

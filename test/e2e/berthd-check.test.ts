@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
@@ -82,6 +82,10 @@ describe('berthd check', { skip }, () => {
     const blobData = randomBytes(100);
     const blob = join(d.dataRoot, 'content', 'blobs', 'sha256', createHash('sha256').update(blobData).digest('hex'));
     writeFileSync(blob, blobData);
+    // A removal's tree whose deletion a crash cut short.
+    const trashed = join(d.dataRoot, 'trash', `${fake}.1234.1`);
+    mkdirSync(join(trashed, 'fs', 'etc'), { recursive: true });
+    writeFileSync(join(trashed, 'fs', 'etc', 'x'), 'x');
     const veth = `lk${randomBytes(3).toString('hex')}`;
     assert.equal(spawnSync('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', `${veth}p`]).status, 0);
     spawnSync('ip', ['link', 'set', veth, 'master', bridge]);
@@ -103,6 +107,7 @@ describe('berthd check', { skip }, () => {
         `orphan-shim ${task.shim_pid}`, `orphan-task-dir ${task.dir}`,
         `orphan-cgroup ${join(parents[0]!, a)}`,
         `orphan-mount ${join(d.execRoot, 'containers', a, 'rootfs')}`,
+        `trash ${trashed}`,
       ];
       for (const w of want) assert.ok(got.includes(w), `missing "${w}" in:\n${got.join('\n')}`);
       assert.ok(got.some((g) => g.startsWith('orphan-socket ')), got.join('\n'));
@@ -123,6 +128,8 @@ describe('berthd check', { skip }, () => {
     }
     // berthd up again: a's task is lost (marked exited); its leftovers (shim gone with its container) are removed by rm.
     d = await startBerthd({ reuse: { dir: d.dir, execRoot: d.execRoot } });
+    for (let i = 0; i < 100 && existsSync(trashed); i++) await new Promise((res) => setTimeout(res, 50));
+    assert.ok(!existsSync(trashed), 'the trash is emptied at start');
     ok(['rm', '-f', a, b]);
     for (const p of parents) { try { rmdirSync(join(p, a)); } catch { /* removed */ } }
     rmSync(task.dir, { recursive: true, force: true });
