@@ -499,6 +499,25 @@ test('cgroup-join with a new cgroup namespace happens before the clone: the name
   assert.ok(f.cgroup.some((l) => /^\d+:pids:\/$/.test(l)), `the process sees its cgroup as the namespace's root:\n${f.cgroup.join('\n')}`);
 });
 
+test('cgroup-join on v1 and v2 at once: the process joins its v1 cgroups itself, the bootstrap puts it in the v2 one', { skip }, async (t) => {
+  const { dir, root } = fixture(t);
+  const v1 = ownCgroup(t, 'pids');
+  const own2 = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'));
+  const unified = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((m) => existsSync(join(m, 'cgroup.controllers')));
+  if (!v1 || !own2 || !unified) return t.skip('needs a hybrid host (v1 pids and a cgroup2 mount)');
+  const v2 = join(unified, own2.slice(3), `berth-test-${randomBytes(4).toString('hex')}`);
+  mkdirSync(v2);
+  t.after(() => rmdirSync(v2));
+  const plan = containerPlan(root, ['/probe', 'facts'], { records: [['cgroup-join', join(v2, 'cgroup.procs')], ['cgroup-join', join(v1, 'cgroup.procs')]] });
+  const r = await runInit(dir, planText(plan));
+  okRun(r);
+  const f = JSON.parse(r.stdout) as Facts;
+  assert.ok(f.cgroup.some((l) => l.includes(':pids:') && l.endsWith(v1.slice('/sys/fs/cgroup/pids'.length))), f.cgroup.join('\n'));
+  assert.ok(f.cgroup.some((l) => l.startsWith('0::') && l.endsWith(v2.slice(unified.length))), f.cgroup.join('\n'));
+  const phases = r.msgs.filter((m) => m.type === 'phase').map((m) => m.name);
+  assert.ok(phases.indexOf('clone') < phases.indexOf('cgroup') && phases.indexOf('cgroup') < phases.indexOf('ready'), phases.join(' '));
+});
+
 test('errors: a bad mount reports step and path and leaves nothing behind', { skip }, async (t) => {
   const { dir, root } = fixture(t);
   const plan = containerPlan(root, ['/probe'], {
