@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 PKGS=(
   gcc make libc6-dev libseccomp-dev pkg-config  # native/: berth-init, the probe
   zlib1g-dev                                    # the shim gzips rotated logs (--log-opt compress=true)
+  libjemalloc2                                  # berthd's allocator (src/common/daemon-flags.ts)
   busybox-static                                # test rootfs
   util-linux iproute2 procps                    # nsenter for hooks, ip for netns tests, ps
   tini                                          # tini-static: docker-init for --init

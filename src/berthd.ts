@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './common/log.js';
 import { OtlpExporter, otlpConfigFromEnv } from './common/otlp.js';
 import { tracer } from './common/trace.js';
 import { IdleGc, exposedGc } from './common/idle-gc.js';
+import { takeAllocatorEnv } from './common/daemon-flags.js';
 import { registerPingRoutes } from './api/ping.js';
 import { Router } from './api/router.js';
 import { registerContainerRoutes } from './api/routes/containers.js';
@@ -247,6 +248,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
 
 /** The berthd command: returns the exit code once stopped by SIGTERM/SIGINT. */
 export async function main(argv: readonly string[]): Promise<number> {
+  takeAllocatorEnv(); // not for the processes it starts (common/daemon-flags.ts)
   // The one subcommand: loaded on demand, so the daemon's start does not pay for it.
   if (argv[0] === 'check') return (await import('./check/command.js')).runCheck(argv.slice(1));
   let loaded: ReturnType<typeof loadConfig>;

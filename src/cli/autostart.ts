@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:f
 import http from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../common/daemon-flags.js';
+import { BERTHD_NODE_FLAGS, berthdEnv } from '../common/daemon-flags.js';
 import { BerthError } from '../common/errors.js';
 import type { Io } from './command.js';
 
@@ -95,7 +95,7 @@ export async function ensureDaemon(host: string, io: Io, timeoutMs = 10_000): Pr
     const child = spawn(cmd, args, {
       detached: true,
       stdio: ['ignore', fd, fd],
-      env: { ...BERTHD_ENV, ...io.env } as NodeJS.ProcessEnv,
+      env: { ...berthdEnv(), ...io.env } as NodeJS.ProcessEnv,
     });
     child.once('exit', (code, sig) => {
       exited = code ?? (sig ? 128 : 1);

@@ -2,10 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BERTHD_ENV, BERTHD_NODE_FLAGS } from './daemon-flags.js';
+import { BERTHD_NODE_FLAGS, JEMALLOC, JEMALLOC_CONF, berthdEnv, takeAllocatorEnv } from './daemon-flags.js';
 
 function repoRoot(): string {
   let d = dirname(fileURLToPath(import.meta.url));
@@ -13,10 +14,27 @@ function repoRoot(): string {
   return d;
 }
 
-test("bin/berthd.js's shebang passes exactly BERTHD_ENV and BERTHD_NODE_FLAGS", () => {
+test("bin/berthd.js's shebang preloads jemalloc with its settings and passes exactly BERTHD_NODE_FLAGS", () => {
   const first = readFileSync(join(repoRoot(), 'bin', 'berthd.js'), 'utf8').split('\n')[0]!;
-  const env = Object.entries(BERTHD_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
-  assert.equal(first, `#!/usr/bin/env -S ${env} node ${BERTHD_NODE_FLAGS.join(' ')}`);
+  assert.equal(first, `#!/usr/bin/env -S LD_PRELOAD=${JEMALLOC} MALLOC_CONF=${JEMALLOC_CONF} node ${BERTHD_NODE_FLAGS.join(' ')}`);
+  assert.ok(first.length < 256, 'the kernel reads 255 bytes of a #! line');
+});
+
+test('berthdEnv: jemalloc where installed, else glibc settings; takeAllocatorEnv drops only those', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-jemalloc-'));
+  try {
+    assert.deepEqual(Object.keys(berthdEnv([dir])).sort(), ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TOP_PAD_', 'MALLOC_TRIM_THRESHOLD_']);
+    writeFileSync(join(dir, JEMALLOC), '');
+    assert.deepEqual(berthdEnv([dir]), { LD_PRELOAD: join(dir, JEMALLOC), MALLOC_CONF: JEMALLOC_CONF });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const env: NodeJS.ProcessEnv = { ...berthdEnv(['/nonexistent']), LD_PRELOAD: JEMALLOC, MALLOC_CONF: JEMALLOC_CONF, PATH: '/bin' };
+  takeAllocatorEnv(env);
+  assert.deepEqual(env, { PATH: '/bin' });
+  const theirs: NodeJS.ProcessEnv = { LD_PRELOAD: '/opt/x/libtrace.so', MALLOC_CONF: 'narenas:4', MALLOC_TOP_PAD_: '1' };
+  takeAllocatorEnv(theirs);
+  assert.deepEqual(theirs, { LD_PRELOAD: '/opt/x/libtrace.so', MALLOC_CONF: 'narenas:4', MALLOC_TOP_PAD_: '1' }, "a user's own settings stay");
 });
 
 test('berthd runs directly through that shebang', () => {

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
 // The node flags berthd runs with: its memory is mostly V8's, and a daemon that waits on sockets needs no optimizing compiler.
 //
 // Measured (berthd right after `docker load`, as bench/engine reads its RSS): 72 MiB without them,
@@ -17,12 +20,37 @@ export const BERTHD_NODE_FLAGS: readonly string[] = [
   '--no-opt', '--no-sparkplug', '--max-semi-space-size=1', '--single-threaded-gc', '--optimize-for-size', '--expose-gc',
 ];
 
-// glibc malloc: blocks of 16 KiB and more get their own mapping, given back when freed, and free
-// memory at the top of the heap beyond 32 KiB is given back at once. With the defaults (an
-// adaptive mmap threshold, a 128 KiB trim threshold) a burst's blocks (V8's compile zones, I/O
-// buffers) came from the brk heap, and a small block allocated after them kept the freed space:
-// berthd's idle RSS differed by up to 2.5 MiB of [heap] from one start or `docker load` to the
-// next; now its heap is ~1.8 MiB every time. Other C libraries ignore these.
-export const BERTHD_ENV: Readonly<Record<string, string>> = {
+// The daemon's allocator. Its JS heap is V8's; what is malloc'd (Buffers' memory, V8's compile
+// zones, SQLite, the HTTP parser) comes in bursts: a `docker load` or a pull streams megabytes
+// through 16-64 KiB blocks. glibc kept what a burst left in its brk heap whenever one small block
+// was allocated after it: berthd's idle RSS 3 s after `docker load` was 53.1 to 56.2 MiB from one
+// start to the next. jemalloc (Debian's libjemalloc2; scripts/setup.sh installs it), one arena,
+// giving freed pages back a second after they were freed from its own thread: 53.2-53.3 every
+// time, for the same published-port throughput (~1.2 GiB/s). glibc's own knobs (an mmap
+// threshold of 16 KiB, trimming the heap's top) held it at 52 MiB but cost the port forwarder's
+// worker 40% of its throughput (a fresh mapping for each 64 KiB socket read): they are only the
+// fallback when jemalloc is not installed.
+//
+// bin/berthd.js's shebang names the library by its soname (ld.so finds it; when it cannot, it
+// says so once and the process runs on glibc). berthd takes these variables out of its own
+// environment at start (takeAllocatorEnv), so the processes it starts (berth-helper, shims,
+// CNI plugins, iptables) run on their usual allocator.
+export const JEMALLOC = 'libjemalloc.so.2';
+export const JEMALLOC_CONF = 'narenas:1,background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0';
+const JEMALLOC_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib'];
+const GLIBC_ENV: Readonly<Record<string, string>> = {
   MALLOC_MMAP_THRESHOLD_: '16384', MALLOC_TRIM_THRESHOLD_: '32768', MALLOC_TOP_PAD_: '16384',
 };
+
+/** The environment berthd is started with: jemalloc preloaded when installed, else glibc's settings. */
+export function berthdEnv(dirs: readonly string[] = JEMALLOC_DIRS): Record<string, string> {
+  const lib = dirs.map((d) => join(d, JEMALLOC)).find((p) => existsSync(p));
+  return lib ? { LD_PRELOAD: lib, MALLOC_CONF: JEMALLOC_CONF } : { ...GLIBC_ENV };
+}
+
+/** In berthd, first thing: drop the allocator variables it was started with, so its children do not inherit them. */
+export function takeAllocatorEnv(env: NodeJS.ProcessEnv = process.env): void {
+  if (env.LD_PRELOAD && env.LD_PRELOAD.split(/[: ]/).every((p) => p.endsWith(JEMALLOC))) delete env.LD_PRELOAD;
+  if (env.MALLOC_CONF === JEMALLOC_CONF) delete env.MALLOC_CONF;
+  for (const [k, v] of Object.entries(GLIBC_ENV)) if (env[k] === v) delete env[k];
+}

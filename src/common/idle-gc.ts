@@ -4,7 +4,7 @@
 // burst of requests left behind (an image load's buffers, whose memory is malloc'd outside the
 // JS heap and freed only when their objects are collected) stayed in berthd's RSS until V8's
 // memory reducer got round to it, 8 s or more later. One collection a second after the last
-// request gives it back then (measured: 55 MiB 3 s after a `docker load`, 50 MiB with it). It
+// request gives it back then (measured 3 s after a `docker load`: up to 4 MiB less RSS). It
 // never runs while requests keep coming, so it costs the start path nothing; it needs node's
 // --expose-gc (BERTHD_NODE_FLAGS), and without it does nothing.
 
