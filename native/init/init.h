@@ -109,6 +109,8 @@ struct ctx {
   int *join_fds;      /* late join: the cgroup.procs files (v2) the bootstrap writes the child's pid to */
   int *join_idx;      /* their records in plan->cgroup_join (for errors) */
   int njoin;
+  int cgroup_dir_fd;  /* the v2 cgroup's dir, for clone3's CLONE_INTO_CGROUP (-1: none) */
+  int into_cgroup;    /* the child was born in its v2 cgroup: no late join */
   int status_pipe[2]; /* child -> bootstrap (detach): 'c' created, 'e' failed */
   int fifo_fd;        /* exec fifo, O_PATH, opened on the host side */
   int console_fd;     /* connected console socket */

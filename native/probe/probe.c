@@ -3,6 +3,10 @@
 #define _GNU_SOURCE
 #endif
 #include <dirent.h>
+#include <stddef.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/syscall.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -326,9 +330,31 @@ static int reap(char **argv)
   return 0;
 }
 
+/* Run CMD with clone3 failing ENOSYS, as under Docker's default seccomp profile or a kernel
+ * before 5.3: for tests of the callers' fallback to clone. A raw filter, no libseccomp. */
+static int no_clone3(char **argv)
+{
+  struct sock_filter f[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = { .len = sizeof f / sizeof f[0], .filter = f };
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+    perror("probe: no-clone3");
+    return 125;
+  }
+  execv(argv[0], argv);
+  perror("probe: no-clone3: exec");
+  return 127;
+}
+
 int main(int argc, char **argv)
 {
   const char *cmd = argc > 1 ? argv[1] : "facts";
+  if (!strcmp(cmd, "no-clone3") && argc > 2)
+    return no_clone3(argv + 2);
   if (!strcmp(cmd, "facts")) {
     facts();
   } else if (!strcmp(cmd, "write-exe")) {
@@ -363,7 +389,7 @@ int main(int argc, char **argv)
   } else if (!strcmp(cmd, "reap") && argc > 2) {
     return reap(argv + 2);
   } else {
-    fprintf(stderr, "usage: probe [facts | write-exe [PATH|ppid]... | sleep N | exit N | kill-self SIG | stat PATH... | mkdir PATH | reap CMD...]\n");
+    fprintf(stderr, "usage: probe [facts | write-exe [PATH|ppid]... | sleep N | exit N | kill-self SIG | stat PATH... | mkdir PATH | reap CMD... | no-clone3 CMD...]\n");
     return 2;
   }
   return 0;

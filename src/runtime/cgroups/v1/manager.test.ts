@@ -119,7 +119,6 @@ test('swap without swap accounting: an error if a limit is asked, skipped if unl
       errorCode(e) === 'failed-precondition' && /swap accounting is off/.test(e.message));
   } finally {
     f.cleanup();
-    fake = makeFakeV1();
   }
 });
 

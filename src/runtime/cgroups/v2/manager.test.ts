@@ -212,6 +212,5 @@ test('mount root: a cgroup2 mount showing only /ct resolves the caller below it'
     assert.ok(existsSync(join(f.root, 'inner/berth/c1/cgroup.procs')));
   } finally {
     f.cleanup();
-    fake = makeFakeV2();
   }
 });
