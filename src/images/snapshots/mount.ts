@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { dirname, relative, sep } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { errPrecondition } from '../../common/errors.js';
-import { hostHelper, type HostHelper } from '../../common/host-helper.js';
+import { HostHelperError, hostHelper, type HostHelper } from '../../common/host-helper.js';
 import { MS_BIND, MS_REC, MS_REMOUNT } from '../../runtime/linux.js';
 import { parseMountOptions, PER_MOUNT_FLAGS } from '../../runtime/mounts.js';
 import type { Mount } from '../types.js';
@@ -128,5 +128,18 @@ export async function unmount(target: string): Promise<void> {
   await run('umount', ['-R', target]).catch((e: unknown) => {
     const err = e as { stderr?: string };
     throw errPrecondition(`unmount "${target}": ${(err.stderr ?? String(e)).trim()}`, e);
+  });
+}
+
+/**
+ * Unmount the top mount on `target` alone, for a caller that knows nothing is mounted under it
+ * (no mountinfo read). A target found not mounted (EINVAL) counts as done.
+ */
+export async function unmountTop(target: string): Promise<void> {
+  const h = hostHelper();
+  if (!h) return unmount(target);
+  await h.umount(target).catch((e: unknown) => {
+    if (e instanceof HostHelperError && e.code === 'EINVAL') return;
+    throw errPrecondition(`unmount "${target}": ${(e as Error).message}`, e);
   });
 }
