@@ -211,8 +211,23 @@ static int setup_loop(struct serr *e)
   return 0;
 }
 
-/* berth-init until `created` (blocking: nothing else is being served yet), then the socket,
- * the pid file and the log, so that "ready" means everything is in place. */
+/* The log, the control socket and the pid file: what "ready" promises besides the container. */
+static int open_outputs(struct serr *e)
+{
+  if (log_open(e) || ctrl_listen(e))
+    return -1;
+  char pid[32];
+  int n = snprintf(pid, sizeof pid, "%d", (int)S.pid);
+  if (write_file_atomic(S.dir, "shim.pid", pid, (size_t)n, e)) {
+    e->step = "pidfile";
+    return -1;
+  }
+  return 0;
+}
+
+/* berth-init until `created` (blocking: nothing else is being served yet); the log, the socket
+ * and the pid file are made meanwhile, while berth-init sets the container up on another CPU,
+ * so that "ready" means everything is in place. */
 static int start_container(struct launch *l, struct serr *e)
 {
   char console[4096];
@@ -229,6 +244,10 @@ static int start_container(struct launch *l, struct serr *e)
     S.spawn_ns = mono_ns();
     if (launch_spawn(l, S.plan, e))
       return -1;
+    /* A failure here is reported once berth-init has said where it is (so that its container
+     * process, known by then, is taken down with us rather than left at its exec fifo). */
+    struct serr oe = { 0 };
+    int outputs = open_outputs(&oe);
     while (!l->created && !l->eof)
       launch_feed(l);
     while (waitpid(l->init_pid, &st, 0) < 0 && errno == EINTR)
@@ -238,20 +257,18 @@ static int start_container(struct launch *l, struct serr *e)
         fail_msg(e, "init", 0, "berth-init exited (status %d) without a report", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
       return -1;
     }
+    if (outputs) {
+      *e = oe;
+      return -1;
+    }
   }
   if (S.terminal && launch_recv_master(l, e))
     return -1;
   S.oom_known = S.oom_dir && oom_read(&oom) == 0;
   S.oom_base = S.oom_known ? oom : 0;
   oom_watch();
-  if (log_open(e) || ctrl_listen(e))
+  if (S.runtime && open_outputs(e))
     return -1;
-  char pid[32];
-  int n = snprintf(pid, sizeof pid, "%d", (int)S.pid);
-  if (write_file_atomic(S.dir, "shim.pid", pid, (size_t)n, e)) {
-    e->step = "pidfile";
-    return -1;
-  }
   if (!(S.ctr = task_from_launch(l, NULL)))
     return fail_msg(e, "init", ENOMEM, "out of memory");
   task_watch(S.ctr);
