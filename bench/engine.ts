@@ -13,6 +13,7 @@ import { DOCKER, berthdSkipReason, startBerthd, type Berthd } from '../test/fixt
 import { dockerdSkipReason, makeTestCgroup, startDockerd, type Dockerd, type TestCgroup } from '../test/fixtures/daemons.js';
 import { buildDockerSaveTar } from '../test/fixtures/image.js';
 import { repoRoot, tempDir } from '../test/fixtures/rootfs.js';
+import { fmt, median, now, ratio } from './stats.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => Number(args[args.indexOf(name) + 1] ?? 0) || def;
@@ -22,8 +23,6 @@ const PAR = 10;
 const BURSTS = 3;
 const IMAGE = 'busybox:latest';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
-const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 function rssKb(pid: number): number {
   try {
@@ -98,8 +97,6 @@ async function measure(t: Target, canRun: boolean): Promise<Result> {
   return res;
 }
 
-const fmt = (v: number | undefined, d = 1) => (v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(d));
-const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !b ? 'n/a' : `${(a / b).toFixed(2)}x`);
 
 async function main(): Promise<number> {
   const skip = berthdSkipReason();
@@ -154,12 +151,12 @@ async function main(): Promise<number> {
     const D = results['dockerd'];
     console.log(`bench/engine: docker CLI ${DOCKER}, ${runs} runs, bursts: median of ${BURSTS}, image ${IMAGE}${canRun ? '' : ' (containers skipped: engine not built)'}`);
     console.log(['metric', 'berthd', 'dockerd', 'berthd/dockerd'].join('\t'));
-    console.log(['run --rm true (median ms)', fmt(B.runMs), fmt(D?.runMs), ratio(B.runMs, D?.runMs)].join('\t'));
+    console.log(['run --rm true (median ms)', fmt(B.runMs, 1), fmt(D?.runMs, 1), ratio(B.runMs, D?.runMs)].join('\t'));
     console.log([`run -d x${SEQ} sequential (per s)`, fmt(B.seqPerSec, 2), fmt(D?.seqPerSec, 2), ratio(B.seqPerSec, D?.seqPerSec)].join('\t'));
-    console.log([`run -d x${PAR} at once (ms)`, fmt(B.parMs), fmt(D?.parMs), ratio(B.parMs, D?.parMs)].join('\t'));
-    console.log(['berth run --rm true vs docker (median ms)', fmt(berthCliMs), fmt(D?.runMs), ratio(berthCliMs, D?.runMs)].join('\t'));
-    console.log(['RSS right after the image load (MiB)', fmt(B.loadRssKb / 1024), fmt(D ? D.loadRssKb / 1024 : undefined), ratio(B.loadRssKb, D?.loadRssKb)].join('\t'));
-    console.log(['idle RSS, 3 s later (MiB)', fmt(B.idleRssKb / 1024), fmt(D ? D.idleRssKb / 1024 : undefined), ratio(B.idleRssKb, D?.idleRssKb)].join('\t'));
+    console.log([`run -d x${PAR} at once (ms)`, fmt(B.parMs, 1), fmt(D?.parMs, 1), ratio(B.parMs, D?.parMs)].join('\t'));
+    console.log(['berth run --rm true vs docker (median ms)', fmt(berthCliMs, 1), fmt(D?.runMs, 1), ratio(berthCliMs, D?.runMs)].join('\t'));
+    console.log(['RSS right after the image load (MiB)', fmt(B.loadRssKb / 1024, 1), fmt(D ? D.loadRssKb / 1024 : undefined, 1), ratio(B.loadRssKb, D?.loadRssKb)].join('\t'));
+    console.log(['idle RSS, 3 s later (MiB)', fmt(B.idleRssKb / 1024, 1), fmt(D ? D.idleRssKb / 1024 : undefined, 1), ratio(B.idleRssKb, D?.idleRssKb)].join('\t'));
     return 0;
   } finally {
     await b?.stop();

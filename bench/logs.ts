@@ -17,6 +17,7 @@ import { ramInBytes } from '../src/common/units.js';
 import { LogIndex } from '../src/engine/log-index.js';
 import { readLogs, timeToSeconds } from '../src/engine/logs.js';
 import type { LogOptions } from '../src/engine/types.js';
+import { fmt, median, now, ratio } from './stats.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => (args.includes(name) ? args[args.indexOf(name) + 1] ?? def : def);
@@ -27,8 +28,6 @@ const IMAGE = 'busybox:latest';
 // ~100 bytes of text per entry: ~170 bytes per json-file line.
 const LINE = 'berth bench log line: the quick brown fox jumps over the lazy dog, 0123456789 abcdefghijklmnopqrst';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
-const now = () => Number(process.hrtime.bigint()) / 1e6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Run the docker CLI, discarding its output but counting it; wall time in ms. */
@@ -107,8 +106,6 @@ function timeAt(path: string, offset: number): string {
   }
 }
 
-const fmt = (v: number | undefined, d = 0) => (v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(d));
-const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !b ? 'n/a' : `${(a / b).toFixed(2)}x`);
 const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e6 ? 3 : 1)} MB`;
 
 async function main(): Promise<number> {

@@ -27,6 +27,7 @@ import { startBerthd, berthdSkipReason, type Berthd } from '../test/fixtures/ber
 import { dockerdSkipReason, makeTestCgroup, startDockerd, type Dockerd, type TestCgroup } from '../test/fixtures/daemons.js';
 import { buildDockerSaveTar } from '../test/fixtures/image.js';
 import { haveCommand, repoRoot, tempDir } from '../test/fixtures/rootfs.js';
+import { fmt, median, ratio } from './stats.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) || def : def);
@@ -40,7 +41,6 @@ const SINK = 5001;
 const CLOSE = 5002;
 const DOCKER_PROXY = ['/usr/sbin/docker-proxy', '/usr/bin/docker-proxy', '/usr/libexec/docker/docker-proxy'].find((p) => existsSync(p));
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -301,8 +301,6 @@ async function measure(peer: string, p: Path, f: Figures): Promise<void> {
   f.failures += t.failures + seq.failures + par.failures;
 }
 
-const fmt = (v: number, d = 0) => (Number.isNaN(v) ? 'n/a' : v.toFixed(d));
-const ratio = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) || !b ? 'n/a' : `${(a / b).toFixed(2)}x`);
 
 async function main(): Promise<number> {
   const gone = ['ip', 'cc'].filter((c) => !haveCommand(c));

@@ -12,6 +12,7 @@ import { makeBusyboxRootfs, tempDir } from '../test/fixtures/rootfs.js';
 import { buildOciImageTar } from '../test/fixtures/image.js';
 import { containerdSkipReason, makeTestCgroup, startContainerd, type Containerd, type TestCgroup } from '../test/fixtures/daemons.js';
 import { removeCgroupTree } from '../test/fixtures/cgroup.js';
+import { median, now } from './stats.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => Number(args[args.indexOf(name) + 1] ?? 0) || def;
@@ -25,8 +26,6 @@ if (process.getuid?.() !== 0) {
 const REF = 'docker.io/library/busybox:berth-bench';
 const tmp = tempDir('berth-bench-shim-');
 const group = `berth-bench-shim-${process.pid}`;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
-const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 /** Rss and Private_Dirty (kB) of one process, from smaps_rollup. */
 function memOf(pid: number): { rss: number; dirty: number } {

@@ -18,6 +18,7 @@ import { decodeFrames } from '../src/common/stdcopy.js';
 import { berthdSkipReason, startBerthd, type Berthd } from '../test/fixtures/berthd.js';
 import { buildDockerSaveTar } from '../test/fixtures/image.js';
 import { tempDir } from '../test/fixtures/rootfs.js';
+import { now } from './stats.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {
@@ -34,7 +35,6 @@ const SEED = Number(opt('--seed', String(Date.now() % 2 ** 31)));
 const IMAGE = 'busybox:latest';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 /** mulberry32: a small seeded PRNG, so a run can be repeated with its seed. */
 function rng(seed: number): () => number {

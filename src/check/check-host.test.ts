@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkMounts, mountPoints } from './check-host.js';
+import { stackedMountPoints } from '../images/snapshots/mount.js';
+import { checkMounts } from './check-host.js';
 import type { CheckContext } from './context.js';
 import type { ContainerRecord } from '../engine/store.js';
 
@@ -19,8 +20,8 @@ function ctx(records: Record<string, Partial<ContainerRecord>>, tasks: string[])
   };
 }
 
-test('check mountPoints: octal escapes decoded, stacked mounts counted', () => {
-  const m = mountPoints([line('/a\\040b'), line('/x'), line('/x'), ''].join('\n'));
+test('stackedMountPoints: octal escapes decoded, stacked mounts counted', () => {
+  const m = stackedMountPoints([line('/a\\040b'), line('/x'), line('/x'), ''].join('\n'));
   assert.deepEqual([...m], [['/a b', 1], ['/x', 2]]);
 });
 
@@ -29,7 +30,7 @@ test('check mounts: a task\'s rootfs and a used volume are explained; anything e
     [A]: { mountPoints: [{ type: 'volume', name: 'vol1', destination: '/v', source: '', mode: '', rw: true, propagation: '' }] },
     [B]: {},
   }, [A]);
-  const mounts = mountPoints([
+  const mounts = stackedMountPoints([
     line('/'),
     line('/nonexistent-exec'), // the root itself is not under it
     line(`/nonexistent-exec/containers/${A}/rootfs`),

@@ -1,20 +1,9 @@
 // berthd check: mounts under the data root and exec root (/proc/self/mountinfo) and cgroups under the containers' parent that no container explains.
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { stackedMountPoints } from '../images/snapshots/mount.js';
 import { hasTask, type CheckContext } from './context.js';
 import type { Finding } from './findings.js';
-
-/** Mount points of this mount namespace, with how many mounts are stacked on each. */
-export function mountPoints(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of mountinfo.split('\n')) {
-    const f = line.split(' ');
-    if (f.length < 5) continue;
-    const mp = f[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    out.set(mp, (out.get(mp) ?? 0) + 1);
-  }
-  return out;
-}
 
 const real = (p: string) => {
   try {
@@ -25,7 +14,7 @@ const real = (p: string) => {
 };
 
 /** Mounts strictly under either root that no container with a task explains (its rootfs, a volume it uses). */
-export function checkMounts(ctx: CheckContext, mounts = mountPoints()): Finding[] {
+export function checkMounts(ctx: CheckContext, mounts = stackedMountPoints()): Finding[] {
   const out: Finding[] = [];
   const dataRoot = real(ctx.dataRoot);
   const execRoot = real(ctx.execRoot);

@@ -12,7 +12,6 @@ import { hostname as osHostname } from 'node:os';
 import { join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Socket } from 'node:net';
-import { removeTree } from '../common/remove-tree.js';
 import type { Trash } from '../common/trash.js';
 import { BerthError, errConflict, errInvalid, errNotFound, errNotImplemented, isNotFound } from '../common/errors.js';
 import { crashPoint } from '../common/crash-point.js';
@@ -81,8 +80,8 @@ export interface ContainerManagerOptions {
   runtimeNames?: string[];
   /** The runtime of containers that name none (dockerd's default-runtime). Default `berth`. */
   defaultRuntime?: string;
-  /** Where removed containers' dirs go to be deleted in the background; without it, deleted in place. */
-  trash?: Trash;
+  /** Where removed containers' dirs go to be deleted in the background. */
+  trash: Trash;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -1093,13 +1092,9 @@ export class ContainerManager implements ContainerService {
     crashPoint('rm:after-mark');
     if (this.lc.md.findTask(this.lc.namespace, id)) await this.lc.deleteTask(id, { force: true });
     crashPoint('rm:after-task');
-    // No more saves of its start trace. One under way may still write: into the dir's new place
-    // in the trash (which retries a tree that grew meanwhile), or, deleted in place, not while
-    // the tree goes, so it is waited for.
-    const traceWritten = this.traces.forget(id);
-    if (!this.o.trash) await traceWritten;
-    // The container dir goes meanwhile (into the trash, or deleted): nothing below needs it.
-    const dirGone = this.o.trash ? this.o.trash.discard(this.containerDir(id)) : removeTree(this.containerDir(id));
+    this.traces.forget(id);
+    // The container dir goes into the trash meanwhile: nothing below needs it.
+    const dirGone = this.o.trash.discard(this.containerDir(id));
     dirGone.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
     try {
       await this.teardownNetwork(id);

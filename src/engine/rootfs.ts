@@ -1,35 +1,8 @@
 // Container rootfs mounts at <exec-root>/containers/<id>/rootfs: held while a task runs, and briefly for archive/export of a stopped container.
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { mountAll, unmount, unmountTop } from '../images/snapshots/mount.js';
+import { isMountPoint, mountAll, stackedMountPoints, unmount, unmountTop } from '../images/snapshots/mount.js';
 import type { Snapshotter } from '../images/types.js';
-
-/** Mount points of this mount namespace (octal escapes of mountinfo decoded). */
-function mountPoints(): Set<string> {
-  const out = new Set<string>();
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const f = line.split(' ');
-    if (f.length > 4) out.add(f[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
-  }
-  return out;
-}
-
-export function isMountPoint(path: string): boolean {
-  return mountPoints().has(path);
-}
-
-/** How many mounts are stacked on each mount point under `dir` (mountinfo lists each layer). */
-function stackedUnder(dir: string): Map<string, number> {
-  const out = new Map<string, number>();
-  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const f = line.split(' ');
-    if (f.length < 5) continue;
-    const mp = f[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (mp.startsWith(prefix)) out.set(mp, (out.get(mp) ?? 0) + 1);
-  }
-  return out;
-}
 
 /**
  * Who holds a rootfs mount: the task (from start to exit) and any number of short users
@@ -50,7 +23,8 @@ export class RootfsMounts {
   private readonly inherited: Set<string>;
 
   constructor(private readonly execRoot: string, private readonly snapshotter: Snapshotter) {
-    this.layers = stackedUnder(join(execRoot, 'containers'));
+    const under = `${join(execRoot, 'containers')}/`;
+    this.layers = new Map([...stackedMountPoints()].filter(([mp]) => mp.startsWith(under)));
     this.inherited = new Set(this.layers.keys());
   }
 

@@ -1,7 +1,7 @@
 // Docker's local driver options (`type`, `device`, `o`): checked at create, mounted on the volume's `_data` at first use, unmounted after the last.
 import { errInvalid, errPrecondition } from '../common/errors.js';
 import { mountAll, unmount } from '../images/snapshots/mount.js';
-import { isMountPoint } from '../engine/rootfs.js';
+import { isMountPoint } from '../images/snapshots/mount.js';
 
 const VALID = new Set(['type', 'o', 'device', 'size']);
 /** Which options need which others (moby volume/local/local_unix.go mandatoryOpts). */

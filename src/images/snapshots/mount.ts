@@ -98,16 +98,32 @@ export async function mountAll(mounts: Mount[], target: string): Promise<void> {
   }
 }
 
-/** Mount points at or under `target`, parents before children (mountinfo's order). */
-function mountsAtOrUnder(target: string): string[] {
+/** This mount namespace's mount points in mountinfo's order (a parent before its children, a
+ *  mount before one stacked on it), octal escapes decoded. The one reader of mountinfo's points. */
+export function mountPointList(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string[] {
   const out: string[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+  for (const line of mountinfo.split('\n')) {
     const f = line.split(' ');
-    if (f.length < 5) continue;
-    const mp = f[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (mp === target || mp.startsWith(target.endsWith('/') ? target : `${target}/`)) out.push(mp);
+    if (f.length >= 5) out.push(f[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
   }
   return out;
+}
+
+/** Each mount point with how many mounts are stacked on it. */
+export function stackedMountPoints(mountinfo?: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const mp of mountPointList(mountinfo)) out.set(mp, (out.get(mp) ?? 0) + 1);
+  return out;
+}
+
+export function isMountPoint(path: string): boolean {
+  return mountPointList().includes(path);
+}
+
+/** Mount points at or under `target`, parents before children (mountinfo's order). */
+function mountsAtOrUnder(target: string): string[] {
+  const under = target.endsWith('/') ? target : `${target}/`;
+  return mountPointList().filter((mp) => mp === target || mp.startsWith(under));
 }
 
 /** Unmount `target` and what is mounted under it (`umount -R`: children first, the top mount of each point once). */

@@ -4,7 +4,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { errorCode } from '../../../src/common/errors.js';
-import { isMountPoint } from '../../../src/engine/rootfs.js';
+import { isMountPoint } from '../../../src/images/snapshots/mount.js';
 import { BUSYBOX, World, logText, run, skip } from '../engine/helpers.js';
 
 describe('volumes in containers', { skip }, () => {
