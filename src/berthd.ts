@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BerthError, errInvalid } from './common/errors.js';
 import { loadConfig, USAGE, type DaemonConfig } from './daemon-config.js';
-import { createLogger, type Logger } from './common/log.js';
+import { createLogger, setLogContext, type Logger } from './common/log.js';
 import { OtlpExporter, otlpConfigFromEnv } from './common/otlp.js';
 import { tracer } from './common/trace.js';
 import { IdleGc, exposedGc } from './common/idle-gc.js';
@@ -273,6 +273,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const { config } = loaded;
   const log = createLogger({ level: config.logLevel, fields: { name: 'berthd' } });
+  // Every line written while a request is served (by the engine, images, networks, volumes) names it.
+  setLogContext(requestLogFields);
   let daemon: Daemon;
   try {
     daemon = await startDaemon(config, log);
@@ -301,4 +303,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     // dockerd reloads its config on SIGHUP; Berth has nothing reloadable yet, so it is ignored.
     process.on('SIGHUP', () => log.info('SIGHUP: nothing to reload'));
   });
+}
+
+/** The request id and trace id of the API request whose async context the caller runs in. */
+function requestLogFields(): Record<string, unknown> | undefined {
+  const span = tracer.current();
+  const reqId = span?.localRoot.attrs?.['berth.request_id'];
+  return reqId === undefined ? undefined : { reqId, traceId: span!.traceId };
 }

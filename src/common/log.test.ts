@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger, LEVELS } from './log.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createLogger, LEVELS, setLogContext } from './log.js';
 import { BerthError } from './errors.js';
 
 function sink() {
@@ -55,4 +56,22 @@ test('log: a cyclic field does not throw', () => {
   cyc['self'] = cyc;
   createLogger({ dest }).info('x', { cyc });
   assert.equal(lines[0]!['logError'], 'unserialisable fields');
+});
+
+test('log: the context provider\'s fields go on every line written inside the context; the line\'s own win', async () => {
+  const { lines, dest } = sink();
+  const als = new AsyncLocalStorage<string>();
+  setLogContext(() => { const id = als.getStore(); return id ? { reqId: id } : undefined; });
+  try {
+    const log = createLogger({ level: 'info', dest, now: () => 1 }).child({ component: 'engine' });
+    log.info('outside');
+    await als.run('r1', async () => {
+      await Promise.resolve();
+      log.info('inside');
+      log.info('own', { reqId: 'mine' });
+    });
+    assert.deepEqual(lines.map((l) => [l['msg'], l['reqId']]), [['outside', undefined], ['inside', 'r1'], ['own', 'mine']]);
+  } finally {
+    setLogContext(undefined);
+  }
 });

@@ -36,6 +36,18 @@ export interface LoggerOptions {
   now?: () => number;
 }
 
+/**
+ * Fields of the work in progress, added to every line written inside it: berthd sets this to the
+ * API request's id and trace id (kept in the async context), so a line the engine, the image
+ * service or the lifecycle writes while serving a request names that request.
+ */
+let contextFields: (() => Fields | undefined) | undefined;
+
+/** Set (or clear) the provider of context fields for every logger of the process. */
+export function setLogContext(fn: (() => Fields | undefined) | undefined): void {
+  contextFields = fn;
+}
+
 /** Create a logger. */
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const envLevel = process.env['BERTH_LOG_LEVEL'];
@@ -68,7 +80,7 @@ class JsonLogger implements Logger {
 
   private write(level: Level, msg: string, fields?: Fields): void {
     if (!this.isLevelEnabled(level)) return;
-    const rec: Fields = { level: LEVELS[level], time: this.now(), ...this.fields, ...fields, msg };
+    const rec: Fields = { level: LEVELS[level], time: this.now(), ...contextFields?.(), ...this.fields, ...fields, msg };
     let line: string;
     try {
       line = JSON.stringify(rec, replacer);

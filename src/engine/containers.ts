@@ -289,6 +289,8 @@ export class ContainerManager implements ContainerService {
   }
 
   private publish(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    // At debug the log tells each container's story, each line with the request that caused it.
+    this.log.debug(`container ${action}`, { id: c.id, name: c.name });
     this.events.publish({ Type: 'container', Action: action, Actor: { ID: c.id, Attributes: { ...this.attrs(c), ...extra } } });
   }
 

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -296,4 +296,33 @@ describe('tracing', { skip }, () => {
     assert.ok(cliIds.has(apiStart.span.parentSpanId!), 'berthd\'s start request is a child of the CLI\'s');
     assert.ok(both.some((x) => x.service === 'berth' && x.span.kind === 3 && x.span.name === 'POST /containers/{id}/start'));
   });
+
+  test('the daemon log: lines the engine writes while serving a request carry its request id and trace id', () => {
+    const run = d.docker(['run', '-d', '--name', 'reqid', '--network', 'none', 'busybox', 'sleep', '600']);
+    assert.equal(run.status, 0, run.stderr);
+    const id = run.stdout.trim();
+    // sleep as PID 1 ignores SIGTERM, so the engine kills it at the timeout and says so.
+    const stop = d.docker(['stop', '-t', '1', 'reqid']);
+    assert.equal(stop.status, 0, stop.stderr);
+    assert.equal(d.docker(['rm', 'reqid']).status, 0);
+    const lines = readFileSync(d.log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const byEngine = (msg: string) => lines.find((l) => l['component'] === 'engine' && l['msg'] === msg && l['id'] === id);
+    const served = (method: string, path: RegExp) => lines.find((l) => l['msg'] === 'request done' && l['method'] === method && path.test(String(l['path'])));
+    for (const [msg, method, path] of [
+      ['stop: timeout reached, killing', 'POST', /\/containers\/reqid\/stop$/],
+      ['container create', 'POST', /\/containers\/create$/],
+      ['container destroy', 'DELETE', /\/containers\/reqid$/],
+    ] as const) {
+      const line = byEngine(msg);
+      const request = served(method, path);
+      assert.ok(line && request, `${msg}: the engine's line and its request's are logged`);
+      assert.match(String(line['reqId']), /^[0-9a-f]{16}$/);
+      assert.equal(line['reqId'], request['reqId'], `${msg}: the request id of ${method} ${String(request['path'])}`);
+      assert.match(String(line['traceId']), /^[0-9a-f]{32}$/);
+    }
+    // Work no request caused (the exit monitor) names none.
+    const die = byEngine('container die');
+    assert.ok(die && die['reqId'] === undefined, 'the exit is not the stop request\'s line');
+  });
 });
+
