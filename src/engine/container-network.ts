@@ -1,7 +1,7 @@
 // A container's side of networking: the mode chosen at create, the sandbox made at start and undone at exit, and Docker's NetworkSettings/Ports views.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { BerthError, errInvalid, isNotFound } from '../common/errors.js';
-import type { AttachRequest, NetworkManager, SandboxState } from '../network/networks.js';
+import type { AttachRequest, NetworkManager, NetworkRecord, SandboxState } from '../network/networks.js';
 import type { ContainerRecord, NetworkAttachment } from './store.js';
 import type { ContainerCreateRequest, EndpointSettings, HostConfig, NetworkSettings, PortMap } from './types.js';
 
@@ -26,7 +26,18 @@ export function planNetwork(nets: NetworkManager, req: ContainerCreateRequest, h
     if (Object.keys(eps).some((k) => k !== mode)) throw errInvalid(`container cannot be connected to multiple networks with one of the networks in private (none) mode`);
     return { kind: mode };
   }
-  if (mode.startsWith('container:')) return { kind: 'container', ref: mode.slice('container:'.length) };
+  if (mode.startsWith('container:')) {
+    const ref = mode.slice('container:'.length);
+    // dockerd's validateNetContainerMode: what the other container's network decides cannot be set here.
+    if (!ref) throw errInvalid('Invalid network mode: invalid container format container:<name|id>');
+    if (req.Hostname) throw errInvalid('conflicting options: hostname and the network mode');
+    if (hc.Links?.length) throw errInvalid('conflicting options: container type network can\'t be used with links. This would result in undefined behavior');
+    if (hc.Dns?.length) throw errInvalid('conflicting options: dns and the network mode');
+    if (hc.ExtraHosts?.length) throw errInvalid('conflicting options: custom host-to-IP mapping and the network mode');
+    if (Object.keys(hc.PortBindings ?? {}).length || hc.PublishAllPorts) throw errInvalid('conflicting options: port publishing and the container type network mode');
+    if (Object.keys(req.ExposedPorts ?? {}).length) throw errInvalid('conflicting options: port exposing and the container type network mode');
+    return { kind: 'container', ref };
+  }
   const attachments: Record<string, NetworkAttachment> = {};
   const add = (ref: string, ep: EndpointConfig | null | undefined) => {
     let n;
@@ -155,8 +166,16 @@ export function summaryPorts(c: ContainerRecord): Array<{ IP?: string; PrivatePo
   return out;
 }
 
-/** docker network connect/disconnect are refused for these modes, with Docker's texts. */
-export function checkConnectable(c: ContainerRecord): void {
+/** docker network connect's refusals for the shared and private modes, with dockerd's texts (its connectToNetwork and updateNetworkSettings). */
+export function checkConnectable(c: ContainerRecord, n: NetworkRecord): void {
+  const mode = c.hostConfig.NetworkMode ?? 'bridge';
+  if (mode === 'host' || mode.startsWith('container:')) throw errInvalid('container sharing network namespace with another container or host cannot be connected to any other network');
+  if (n.driver === 'host') throw errInvalid('cannot connect container to host network - container must be created in host network mode');
+  if (mode === 'none' || n.driver === 'null') throw errInvalid('container cannot be connected to multiple networks with one of the networks in private (none) mode');
+}
+
+/** docker network disconnect is refused for these modes. */
+export function checkDisconnectable(c: ContainerRecord): void {
   const mode = c.hostConfig.NetworkMode ?? 'bridge';
   if (mode === 'host') throw new BerthError('permission-denied', 'container cannot be disconnected from host network or connected to host network');
   if (mode === 'none') throw new BerthError('permission-denied', 'container cannot be connected to multiple networks with one of the networks in private (none) mode');

@@ -35,7 +35,7 @@ import { RestartManager, policyWantsRestart, validateRestartPolicy } from './res
 import { logDiskUsage, readLogs } from './logs.js';
 import { readExitFile } from '../lifecycle/shim-client.js';
 import { generateName, newContainerId, normalizeName, noSuchContainer } from './names.js';
-import { attachRequest, checkConnectable, endpointSettings, networkSettings, planNetwork, summaryPorts, writeNetworkFiles } from './container-network.js';
+import { attachRequest, checkConnectable, checkDisconnectable, endpointSettings, networkSettings, planNetwork, summaryPorts, writeNetworkFiles } from './container-network.js';
 import type { NetworkManager, NetworkRecord } from '../network/networks.js';
 import { buildContainerSpec, DEFAULT_SHM_SIZE, type SpecInput } from './spec-builder.js';
 import { logSettings, mergeLogConfig } from './log-config.js';
@@ -406,13 +406,15 @@ export class ContainerManager implements ContainerService {
     const namespaces: SpecInput['namespaces'] = {};
     const netPlan = config.NetworkDisabled ? { kind: 'none' as const } : planNetwork(this.o.networks, req, hostConfig);
     let hostNet = false;
+    // --network container:<ref>: the other container need only exist now (it may be stopped); its netns,
+    // hostname and network files are taken at each start (joinNetworkOf).
+    let joined: ContainerRecord | undefined;
     if (netPlan.kind === 'host') { namespaces.network = 'host'; hostNet = true; }
     else if (netPlan.kind === 'container') {
-      const other = this.resolve(netPlan.ref);
-      if (other.state.status !== 'running') throw errConflict(`cannot join network of a non running container: ${other.id}`);
-      namespaces.network = `/proc/${other.state.pid}/ns/net`;
+      try { joined = this.resolve(netPlan.ref); } catch (e) { throw isNotFound(e) ? errInvalid((e as Error).message, e) : e; }
+      config.Hostname = joined.config.Hostname;
     }
-    if (netPlan.kind !== 'bridge' && Object.keys(hostConfig.PortBindings ?? {}).length) {
+    if (netPlan.kind === 'host' && Object.keys(hostConfig.PortBindings ?? {}).length) {
       warnings.push('Published ports are discarded when using host network mode');
     }
     if (hostConfig.IpcMode === 'host') namespaces.ipc = 'host';
@@ -431,7 +433,8 @@ export class ContainerManager implements ContainerService {
       state: { status: 'created', pid: 0, exitCode: 0, error: '', oomKilled: false, startedAt: ZERO_TIME, finishedAt: ZERO_TIME },
       restartCount: 0, hasBeenStarted: false, manuallyStopped: false,
       logPath: hostConfig.LogConfig.Type === 'json-file' ? join(dir, `${id}-json.log`) : '',
-      hostnamePath: join(dir, 'hostname'), hostsPath: join(dir, 'hosts'), resolvConfPath: join(dir, 'resolv.conf'),
+      hostnamePath: joined?.hostnamePath ?? join(dir, 'hostname'), hostsPath: joined?.hostsPath ?? join(dir, 'hosts'),
+      resolvConfPath: joined?.resolvConfPath ?? join(dir, 'resolv.conf'),
       platform: 'linux',
       ...(netPlan.kind === 'bridge' ? { networks: netPlan.attachments } : {}),
     };
@@ -441,14 +444,16 @@ export class ContainerManager implements ContainerService {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o710 });
       undo.push(() => rmSync(dir, { recursive: true, force: true }));
-      writeFileSync(rec.hostnamePath, `${config.Hostname}\n`);
-      let hosts = hostNet ? (existsSync('/etc/hosts') ? readFileSync('/etc/hosts', 'utf8') : HOSTS_HEADER) : HOSTS_HEADER;
-      for (const eh of hostConfig.ExtraHosts ?? []) {
-        const i = eh.indexOf(':');
-        if (i > 0) hosts += `${eh.slice(i + 1)}\t${eh.slice(0, i)}\n`;
+      if (!joined) {
+        writeFileSync(rec.hostnamePath, `${config.Hostname}\n`);
+        let hosts = hostNet ? (existsSync('/etc/hosts') ? readFileSync('/etc/hosts', 'utf8') : HOSTS_HEADER) : HOSTS_HEADER;
+        for (const eh of hostConfig.ExtraHosts ?? []) {
+          const i = eh.indexOf(':');
+          if (i > 0) hosts += `${eh.slice(i + 1)}\t${eh.slice(0, i)}\n`;
+        }
+        writeFileSync(rec.hostsPath, hosts);
+        writeFileSync(rec.resolvConfPath, containerResolvConf(hostConfig, hostNet));
       }
-      writeFileSync(rec.hostsPath, hosts);
-      writeFileSync(rec.resolvConfPath, containerResolvConf(hostConfig, hostNet));
       crashPoint('create:after-dir');
 
       await inSpan('snapshot.prepare', 'image', () => this.images.hold(async () => {
@@ -464,6 +469,7 @@ export class ContainerManager implements ContainerService {
       const rootfs = this.rootfs.path(id);
       const specFor = (userFiles?: UserFiles) => buildContainerSpec({
         id, config, hostConfig: withTmpfsMounts(hostConfig), rootfs, containerDir: dir, cgroupsPath: this.cgroupsPath(id, hostConfig), namespaces,
+        ...(joined ? { networkFiles: { 'resolv.conf': rec.resolvConfPath, hostname: rec.hostnamePath, hosts: rec.hostsPath } } : {}),
         volumeMounts,
         ...(userFiles ? { userFiles } : {}),
         ...(this.initBinary ? { initBinary: this.initBinary } : {}),
@@ -575,6 +581,7 @@ export class ContainerManager implements ContainerService {
     crashPoint('start:after-mount');
     let task;
     try {
+      if (c.hostConfig.NetworkMode?.startsWith('container:') && !c.config.NetworkDisabled) c = this.joinNetworkOf(c);
       await this.setupNetwork(c);
       // Host dirs of -v binds, volumes with driver options (dockerd's setupMounts).
       await this.volumes.beforeStart(id, c.mountPoints);
@@ -640,6 +647,46 @@ export class ContainerManager implements ContainerService {
     });
   }
 
+  /**
+   * --network container:<ref>, at each start as dockerd's getNetworkedContainer: the other container must run
+   * now, and this one joins its netns as it is now (a restart of that one made a new one) and shares its
+   * hostname and /etc/hosts, /etc/resolv.conf and /etc/hostname. The stored spec follows, so exec sees it too.
+   */
+  private joinNetworkOf(c: ContainerRecord): ContainerRecord {
+    const ref = c.hostConfig.NetworkMode!.slice('container:'.length);
+    let t: ContainerRecord;
+    try {
+      t = this.resolve(ref);
+    } catch (e) {
+      // dockerd's system error (500): the create found it, so its absence now is not the caller's mistake.
+      throw isNotFound(e) ? new BerthError('internal', `joining network namespace of container: ${(e as Error).message}`, { cause: e }) : e;
+    }
+    if (t.state.status === 'restarting') throw errConflict(`cannot join network namespace of container: Container ${ref} is restarting, wait until the container is running`);
+    if (!isLive(t.state.status)) throw errConflict(`cannot join network namespace of a non running container: container ${t.name.slice(1)} is ${t.state.status}`);
+    const spec = structuredClone(this.lc.getContainer(c.id).spec);
+    const before = JSON.stringify(spec);
+    const net = spec.linux?.namespaces?.find((n) => n.type === 'network');
+    if (net) net.path = `/proc/${t.state.pid}/ns/net`;
+    const hostname = t.config.Hostname ?? '';
+    if (spec.hostname !== undefined) spec.hostname = hostname;
+    // HOSTNAME is the hostname unless the container's own env sets it (dockerd's env order).
+    const env = spec.process?.env;
+    const at = env?.findIndex((e) => e.startsWith('HOSTNAME=')) ?? -1;
+    if (env && at >= 0 && !c.config.Env?.some((e) => e.startsWith('HOSTNAME='))) env[at] = `HOSTNAME=${hostname}`;
+    const files = [['/etc/hosts', 'hostsPath'], ['/etc/resolv.conf', 'resolvConfPath'], ['/etc/hostname', 'hostnamePath']] as const;
+    for (const m of spec.mounts ?? []) {
+      const f = files.find(([dest, k]) => m.destination === dest && m.source === c[k]);
+      if (f) m.source = t[f[1]];
+    }
+    if (JSON.stringify(spec) !== before) this.lc.md.updateContainer(this.lc.namespace, c.id, { spec });
+    return this.store.update(c.id, (r) => {
+      r.config.Hostname = hostname;
+      r.hostsPath = t.hostsPath;
+      r.resolvConfPath = t.resolvConfPath;
+      r.hostnamePath = t.hostnamePath;
+    });
+  }
+
   /** After the task: ports, CNI DEL, the pinned netns. Failures are logged; the record forgets the sandbox. */
   private async teardownNetwork(id: string): Promise<void> {
     const c = this.store.find(id);
@@ -674,8 +721,7 @@ export class ContainerManager implements ContainerService {
     const id = this.resolve(ref).id;
     await this.lock(id, async () => {
       const c = this.store.get(id);
-      checkConnectable(c);
-      if (n.driver !== 'bridge') throw new BerthError('permission-denied', `container cannot be disconnected from host network or connected to host network`);
+      checkConnectable(c, n);
       if (c.networks?.[n.name]) throw new BerthError('permission-denied', `endpoint with name ${c.name.slice(1)} already exists in network ${n.name}`);
       if (cfg.Aliases?.length && n.builtin) throw errInvalid('network-scoped alias is supported only for containers in user defined networks');
       const ipv4 = cfg.IPAMConfig?.IPv4Address || undefined;
@@ -697,7 +743,7 @@ export class ContainerManager implements ContainerService {
     const id = this.resolve(ref).id;
     await this.lock(id, async () => {
       const c = this.store.get(id);
-      checkConnectable(c);
+      checkDisconnectable(c);
       if (!c.networks?.[n.name]) throw new BerthError('permission-denied', `container ${id} is not connected to network ${n.name}`);
       if (c.sandbox && isLive(c.state.status)) {
         const sb = c.sandbox;

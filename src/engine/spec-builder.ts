@@ -41,6 +41,8 @@ export interface SpecInput {
   userFiles?: UserFiles;
   /** Holds hostname, hosts and resolv.conf, bind-mounted into /etc as Docker does. */
   containerDir: string;
+  /** Those files when they are another container's (--network container:), not containerDir's. */
+  networkFiles?: Record<'resolv.conf' | 'hostname' | 'hosts', string>;
   cgroupsPath: string;
   /** A path joins that namespace, 'host' shares the host's (no namespace), absent creates one. */
   namespaces: { network?: string | 'host'; ipc?: string | 'host'; pid?: string | 'host'; uts?: 'host' };
@@ -493,7 +495,7 @@ function buildMounts(spec: Spec, input: SpecInput, sec: SecurityOptions, ipcMode
   user.push(...vols.sort((a, b) => depth(a.destination) - depth(b.destination)));
   for (const [file, dest] of [['resolv.conf', '/etc/resolv.conf'], ['hostname', '/etc/hostname'], ['hosts', '/etc/hosts']] as const) {
     if (taken.has(dest)) continue;
-    const source = join(input.containerDir, file);
+    const source = input.networkFiles?.[file] ?? join(input.containerDir, file);
     if (!existsSync(source)) continue; // dockerd skips (with a log line) a file it cannot stat
     user.push({ destination: dest, source, writable: !hc.ReadonlyRootfs, propagation: 'rprivate' });
   }

@@ -4,7 +4,7 @@
 // test's containers; the daemon runs with --ip-masq=false and an embedded DNS that never asks the outside.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
@@ -122,6 +122,97 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
     }
   });
 
+  test('on a user network /etc/hosts has localhost, the --add-host entry and its own address and hostname; /etc/hostname the hostname', () => {
+    ok(['network', 'create', 'files']);
+    try {
+      const out = ok(['run', '--rm', '--network', 'files', '--hostname', 'box1', '--add-host', 'db.example:10.1.2.3', IMAGE, 'sh', '-c',
+        'cat /etc/hosts; echo ---; cat /etc/hostname; echo ---; hostname; ip -4 -o addr show eth0']);
+      const [hosts, hostnameFile, rest] = out.split('---\n') as [string, string, string];
+      const ip = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(rest)?.[1];
+      assert.ok(ip, rest);
+      const lines = hosts.split('\n');
+      for (const l of ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', '10.1.2.3\tdb.example', `${ip}\tbox1`]) {
+        assert.ok(lines.includes(l), `/etc/hosts lacks ${JSON.stringify(l)}:\n${hosts}`);
+      }
+      assert.equal(hostnameFile, 'box1\n');
+      assert.match(rest, /^box1\n/);
+    } finally {
+      ok(['network', 'rm', 'files']);
+    }
+  });
+
+  test('--network container:<id> joins that container\'s netns at each start (127.0.0.1, its DNS, its /etc files); a stopped one fails the start', () => {
+    ok(['network', 'create', 'pod']);
+    try {
+      const first = ok(['run', '-d', '--name', 'first', '--network', 'pod', IMAGE, ...httpd('from-first')]).trim();
+      ok(['run', '-d', '--name', 'third', '--network', 'pod', IMAGE, 'sleep', '300']);
+      note();
+      ok(['create', '--name', 'second', '--network', `container:${first}`, IMAGE, 'sleep', '300']);
+      const probe = () => {
+        ok(['start', 'second']);
+        const out = ok(['exec', 'second', 'sh', '-c',
+          'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://127.0.0.1/index.html && break; sleep 0.2; done; nslookup third; echo ---; readlink /proc/self/ns/net; hostname; cat /etc/hostname /etc/hosts /etc/resolv.conf']);
+        const [web, files] = out.split('---\n') as [string, string];
+        assert.match(web, /^from-first\n/);
+        const thirdIp = ok(['inspect', '-f', '{{.NetworkSettings.Networks.pod.IPAddress}}', 'third']).trim();
+        assert.match(web, new RegExp(`Address: ${thirdIp.replace(/\./g, '\\.')}`));
+        // the same netns, hostname and network files as the first container
+        const mine = ok(['exec', first, 'sh', '-c', 'readlink /proc/self/ns/net; hostname; cat /etc/hostname /etc/hosts /etc/resolv.conf']);
+        assert.equal(files, mine);
+        ok(['stop', '-t', '0', 'second']);
+      };
+      probe();
+      const inspect = JSON.parse(ok(['inspect', 'second']))[0];
+      const firstInspect = JSON.parse(ok(['inspect', 'first']))[0];
+      assert.equal(inspect.HostConfig.NetworkMode, `container:${first}`);
+      assert.deepEqual(inspect.NetworkSettings.Networks, {});
+      assert.equal(inspect.NetworkSettings.IPAddress, '');
+      assert.equal(inspect.NetworkSettings.SandboxKey, '');
+      assert.equal(inspect.Config.Hostname, firstInspect.Config.Hostname);
+      assert.deepEqual([inspect.HostsPath, inspect.ResolvConfPath, inspect.HostnamePath], [firstInspect.HostsPath, firstInspect.ResolvConfPath, firstInspect.HostnamePath]);
+      // a restart gives the first container a new netns: the next start of the second joins that one
+      ok(['restart', '-t', '0', 'first']);
+      probe();
+      // the other container stopped: create is fine, start fails with Docker's text (409)
+      ok(['stop', '-t', '0', 'first']);
+      assert.match(fails(['start', 'second']), /cannot join network namespace of a non running container: container first is exited/);
+      ok(['create', '--name', 'fourth', '--network', 'container:first', IMAGE, 'true']);
+      assert.match(fails(['start', 'fourth']), /cannot join network namespace of a non running container: container first is exited/);
+      // what the other container's network decides cannot be set; an unknown one fails the create
+      assert.match(fails(['create', '--network', 'container:first', '-p', '8080:80', IMAGE, 'true']), /conflicting options: port publishing and the container type network mode/);
+      assert.match(fails(['create', '--network', 'container:first', '--hostname', 'x', IMAGE, 'true']), /conflicting options: hostname and the network mode/);
+      assert.match(fails(['create', '--network', 'container:nope', IMAGE, 'true']), /No such container: nope/);
+    } finally {
+      d.docker(['rm', '-f', 'second', 'fourth', 'third', 'first']);
+      ok(['network', 'rm', 'pod']);
+    }
+  });
+
+  test('--network host: the host\'s network namespace and interfaces; -p is discarded with Docker\'s warning', async () => {
+    const port = await freePort();
+    const names = (text: string) => new Set(text.split('\n').map((l) => /^\s*([^:\s]+):/.exec(l)?.[1]).filter((n): n is string => !!n));
+    const before = names(readFileSync('/proc/net/dev', 'utf8'));
+    const r = d.docker(['run', '--rm', '--network', 'host', '-p', `127.0.0.1:${port}:80`, IMAGE, 'sh', '-c', 'readlink /proc/self/ns/net; cat /proc/net/dev']);
+    const after = names(readFileSync('/proc/net/dev', 'utf8'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /WARNING: Published ports are discarded when using host network mode/);
+    const [ns, ...dev] = r.stdout.split('\n');
+    assert.equal(ns, readlinkSync(`/proc/${process.pid}/ns/net`));
+    // the host's interfaces (other tests on this machine may add or remove some meanwhile)
+    const seen = names(dev.join('\n'));
+    for (const n of before) if (after.has(n)) assert.ok(seen.has(n), `the container does not see the host's ${n}`);
+    for (const n of seen) assert.ok(before.has(n) || after.has(n), `the container sees ${n}, the host does not`);
+    // nothing was bound on the host port
+    ok(['run', '-d', '--name', 'hostnet', '--network', 'host', '-p', `127.0.0.1:${port}:80`, IMAGE, 'sleep', '300']);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const s = net.createServer().once('error', reject).listen(port, '127.0.0.1', () => s.close(() => resolve()));
+      });
+    } finally {
+      d.docker(['rm', '-f', 'hostnet']);
+    }
+  });
+
   test('a published port answers on 127.0.0.1; docker port and ps show it; -P picks a port for EXPOSE', async () => {
     const port = await freePort();
     ok(['run', '-d', '--name', 'pub', '-p', `127.0.0.1:${port}:80`, '--expose', '81', '-P', IMAGE, ...httpd('published')]);
@@ -185,10 +276,20 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
       assert.match(fails(['network', 'create', '--subnet', '10.0.0.1/33', 'bad']), /invalid CIDR address/);
       assert.match(fails(['run', '--rm', '--network', 'nope', IMAGE, 'true']), /network nope not found/);
       assert.match(fails(['network', 'rm', 'bridge']), /bridge is a pre-defined network and cannot be removed/);
+      // host and none containers cannot join other networks, nor others the host network (Docker's texts)
+      ok(['run', '-d', '--name', 'onhost', '--network', 'host', IMAGE, 'sleep', '300']);
+      ok(['run', '-d', '--name', 'onnone', '--network', 'none', IMAGE, 'sleep', '300']);
+      ok(['run', '-d', '--name', 'onone', '--network', 'one', IMAGE, 'sleep', '300']);
+      note();
+      assert.match(fails(['network', 'connect', 'one', 'onhost']), /container sharing network namespace with another container or host cannot be connected to any other network/);
+      assert.match(fails(['network', 'connect', 'one', 'onnone']), /container cannot be connected to multiple networks with one of the networks in private \(none\) mode/);
+      assert.match(fails(['network', 'connect', 'host', 'onone']), /cannot connect container to host network - container must be created in host network mode/);
+      assert.match(fails(['network', 'connect', 'none', 'onone']), /container cannot be connected to multiple networks with one of the networks in private \(none\) mode/);
       // --ip on a user subnet is honoured
       const ip = b.subnet.replace(/0\/24$/, '77');
       assert.match(ok(['run', '--rm', '--network', 'one', '--ip', ip, IMAGE, 'ip', '-4', 'addr', 'show', 'eth0']), new RegExp(`inet ${ip.replace(/\./g, '\\.')}/24`));
     } finally {
+      d.docker(['rm', '-f', 'onhost', 'onnone', 'onone']);
       ok(['network', 'rm', 'one']);
     }
     assert.equal(d.docker(['network', 'ls', '-q', '-f', 'name=two']).stdout.trim(), '');
