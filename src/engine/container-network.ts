@@ -1,7 +1,8 @@
 // A container's side of networking: the mode chosen at create, the sandbox made at start and undone at exit, and Docker's NetworkSettings/Ports views.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { BerthError, errInvalid, isNotFound } from '../common/errors.js';
 import type { AttachRequest, NetworkManager, NetworkRecord, SandboxState } from '../network/networks.js';
+import { hostResolvConf } from '../network/resolv-conf.js';
 import type { ContainerRecord, NetworkAttachment } from './store.js';
 import type { ContainerCreateRequest, EndpointSettings, HostConfig, NetworkSettings, PortMap } from './types.js';
 
@@ -86,9 +87,7 @@ export function writeNetworkFiles(c: ContainerRecord, sb: SandboxState, hostsHea
   // On a user network the embedded DNS (on the gateway) answers first; the default bridge has none, as Docker's.
   const dnsEp = sb.endpoints.find((e) => e.dnsNames.length);
   if (dnsEp && !c.hostConfig.Dns?.length) {
-    let text = '';
-    try { text = readFileSync('/etc/resolv.conf', 'utf8'); } catch { /* none */ }
-    const keep = text.split('\n').filter((l) => /^\s*(search|domain|options)\s/.test(l));
+    const keep = hostResolvConf(false).split('\n').filter((l) => /^\s*(search|domain|options)\s/.test(l));
     const h = c.hostConfig;
     const search = h.DnsSearch?.length ? [`search ${h.DnsSearch.join(' ')}`] : keep.filter((l) => /^\s*(search|domain)\s/.test(l));
     const options = h.DnsOptions?.length ? [`options ${h.DnsOptions.join(' ')}`] : keep.filter((l) => /^\s*options\s/.test(l));

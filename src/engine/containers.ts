@@ -37,6 +37,7 @@ import { readExitFile } from '../lifecycle/shim-client.js';
 import { generateName, newContainerId, normalizeName, noSuchContainer } from './names.js';
 import { attachRequest, checkConnectable, checkDisconnectable, endpointSettings, networkSettings, planNetwork, summaryPorts, writeNetworkFiles } from './container-network.js';
 import type { NetworkManager, NetworkRecord } from '../network/networks.js';
+import { containerResolvConf, hostResolvConf } from '../network/resolv-conf.js';
 import { buildContainerSpec, DEFAULT_SHM_SIZE, type SpecInput } from './spec-builder.js';
 import { logSettings, mergeLogConfig } from './log-config.js';
 import { RootfsMounts } from './rootfs.js';
@@ -158,19 +159,6 @@ const RESOURCE_KEYS: Array<keyof HostConfig> = [
 ];
 
 const HOSTS_HEADER = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
-
-/** The host's resolv.conf as Docker gives it to a container without host networking: no loopback servers, Google's as the fallback. */
-function containerResolvConf(h: HostConfig, hostNet: boolean): string {
-  let text = '';
-  try { text = readFileSync('/etc/resolv.conf', 'utf8'); } catch { /* none */ }
-  let lines = text.split('\n');
-  if (!hostNet) lines = lines.filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
-  if (h.Dns?.length) lines = [...lines.filter((l) => !/^\s*nameserver\s/.test(l)), ...h.Dns.map((d) => `nameserver ${d}`)];
-  if (h.DnsSearch?.length) lines = [...lines.filter((l) => !/^\s*(search|domain)\s/.test(l)), `search ${h.DnsSearch.join(' ')}`];
-  if (h.DnsOptions?.length) lines = [...lines.filter((l) => !/^\s*options\s/.test(l)), `options ${h.DnsOptions.join(' ')}`];
-  if (!lines.some((l) => /^\s*nameserver\s/.test(l))) lines.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
-  return lines.filter((l, i, a) => l !== '' || i < a.length - 1).join('\n').replace(/\n*$/, '\n');
-}
 
 /** Berth's own runtime (berth-shim and berth-init), HostConfig.Runtime's default as `runc` is dockerd's. */
 export const BERTH_RUNTIME = 'berth';
@@ -452,7 +440,7 @@ export class ContainerManager implements ContainerService {
           if (i > 0) hosts += `${eh.slice(i + 1)}\t${eh.slice(0, i)}\n`;
         }
         writeFileSync(rec.hostsPath, hosts);
-        writeFileSync(rec.resolvConfPath, containerResolvConf(hostConfig, hostNet));
+        writeFileSync(rec.resolvConfPath, containerResolvConf(hostResolvConf(hostNet), { dns: hostConfig.Dns, search: hostConfig.DnsSearch, options: hostConfig.DnsOptions }, hostNet));
       }
       crashPoint('create:after-dir');
 

@@ -6,7 +6,7 @@
 //   ... the container runs in sb.key (a pinned netns) ...
 //   await nets.detach(id, sb);                            // ports, CNI DEL, netns: nothing left
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -18,6 +18,7 @@ import { DEFAULT_CNI_PATH, type CniResult } from './cni/invoke.js';
 import type { DnsServer } from './dns-server.js';
 import { DEFAULT_POOLS, allocateSubnet, contains, firstHost, formatCidr, hostRoutes, overlaps, parseCidr, parseIpv4, type AddressPool, type Ipv4Net } from './ipnet.js';
 import { pinNetns, unpinNetns } from './netns.js';
+import { dnsUpstreams } from './resolv-conf.js';
 import { NetworkStore, type NetworkRecord } from './network-store.js';
 import type { PortBinding, PortForwarder } from './port-forwarder.js';
 
@@ -36,7 +37,7 @@ export interface NetworkManagerOptions {
   ipMasq?: boolean;
   /** dockerd default-address-pools. */
   pools?: AddressPool[];
-  /** Upstream resolvers for names outside a network; undefined: the host's (non-loopback) nameservers; []: none (REFUSED). */
+  /** Upstream resolvers for names outside a network; undefined: the host's nameservers (loopback ones too); []: none (REFUSED). */
   dnsUpstreams?: string[];
   /** DNS port of the embedded servers (tests). Default 53. */
   dnsPort?: number;
@@ -118,16 +119,6 @@ const nowIso = () => new Date().toISOString();
 const newId = () => randomBytes(32).toString('hex');
 /** Docker's option naming the Linux bridge of a bridge network. */
 const OPT_BRIDGE_NAME = 'com.docker.network.bridge.name';
-
-/** The host's nameservers a container could also reach (not loopback ones). */
-function hostNameservers(): string[] {
-  try {
-    return readFileSync('/etc/resolv.conf', 'utf8').split('\n')
-      .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1]).filter((s): s is string => !!s && /^\d+\.\d+\.\d+\.\d+$/.test(s) && !s.startsWith('127.'));
-  } catch {
-    return [];
-  }
-}
 
 function execIp(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -422,7 +413,7 @@ export class NetworkManager {
       lookup: (name) => [...members.values()].filter((m) => m.names.includes(name.toLowerCase())).map((m) => m.ip),
       // PTR: the container's name on this network (dockerd answers `name.network`; the name alone is what /etc/hosts-style tools print).
       reverse: (ip) => [...members.values()].find((m) => m.ip === ip)?.names[0],
-      upstreams: this.o.dnsUpstreams ?? hostNameservers(),
+      upstreams: this.o.dnsUpstreams ?? dnsUpstreams(),
       log: this.log,
     })).then(async (server) => {
       await server.start();
