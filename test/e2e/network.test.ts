@@ -151,13 +151,13 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
       const probe = () => {
         ok(['start', 'second']);
         const out = ok(['exec', 'second', 'sh', '-c',
-          'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://127.0.0.1/index.html && break; sleep 0.2; done; nslookup third; echo ---; readlink /proc/self/ns/net; hostname; cat /etc/hostname /etc/hosts /etc/resolv.conf']);
+          'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://127.0.0.1/index.html && break; sleep 0.2; done; nslookup third; echo ---; readlink /proc/self/ns/net; hostname; echo $HOSTNAME; cat /etc/hostname /etc/hosts /etc/resolv.conf']);
         const [web, files] = out.split('---\n') as [string, string];
         assert.match(web, /^from-first\n/);
         const thirdIp = ok(['inspect', '-f', '{{.NetworkSettings.Networks.pod.IPAddress}}', 'third']).trim();
         assert.match(web, new RegExp(`Address: ${thirdIp.replace(/\./g, '\\.')}`));
         // the same netns, hostname and network files as the first container
-        const mine = ok(['exec', first, 'sh', '-c', 'readlink /proc/self/ns/net; hostname; cat /etc/hostname /etc/hosts /etc/resolv.conf']);
+        const mine = ok(['exec', first, 'sh', '-c', 'readlink /proc/self/ns/net; hostname; echo $HOSTNAME; cat /etc/hostname /etc/hosts /etc/resolv.conf']);
         assert.equal(files, mine);
         ok(['stop', '-t', '0', 'second']);
       };
