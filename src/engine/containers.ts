@@ -36,7 +36,7 @@ import { logDiskUsage, readLogs } from './logs.js';
 import { readExitFile } from '../lifecycle/shim-client.js';
 import { generateName, newContainerId, normalizeName, noSuchContainer } from './names.js';
 import { attachRequest, checkConnectable, checkDisconnectable, endpointSettings, networkSettings, planNetwork, summaryPorts, writeNetworkFiles } from './container-network.js';
-import type { NetworkManager, NetworkRecord } from '../network/networks.js';
+import { parsePortBindings, type NetworkManager, type NetworkRecord } from '../network/networks.js';
 import { containerResolvConf, hostResolvConf } from '../network/resolv-conf.js';
 import { buildContainerSpec, DEFAULT_SHM_SIZE, type SpecInput } from './spec-builder.js';
 import { logSettings, mergeLogConfig } from './log-config.js';
@@ -402,6 +402,8 @@ export class ContainerManager implements ContainerService {
       try { joined = this.resolve(netPlan.ref); } catch (e) { throw isNotFound(e) ? errInvalid((e as Error).message, e) : e; }
       config.Hostname = joined.config.Hostname;
     }
+    // dockerd refuses a bad port spec at create, whatever the network mode.
+    parsePortBindings(hostConfig.PortBindings ?? {}, []);
     if (netPlan.kind === 'host' && Object.keys(hostConfig.PortBindings ?? {}).length) {
       warnings.push('Published ports are discarded when using host network mode');
     }

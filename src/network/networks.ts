@@ -16,7 +16,7 @@ import { crashPoint } from '../common/crash-point.js';
 import { cniAdd, cniCheck, cniDel, type CniConfList } from './cni/chain.js';
 import { DEFAULT_CNI_PATH, type CniResult } from './cni/invoke.js';
 import type { DnsServer } from './dns-server.js';
-import { DEFAULT_POOLS, allocateSubnet, contains, firstHost, formatCidr, hostRoutes, overlaps, parseCidr, parseIpv4, type AddressPool, type Ipv4Net } from './ipnet.js';
+import { DEFAULT_POOLS, allocateSubnet, contains, firstHost, formatCidr, formatIpv4, hostRoutes, overlaps, parseCidr, parseIpv4, size, type AddressPool, type Ipv4Net } from './ipnet.js';
 import { pinNetns, unpinNetns } from './netns.js';
 import { dnsUpstreams } from './resolv-conf.js';
 import { NetworkStore, type NetworkRecord } from './network-store.js';
@@ -212,16 +212,19 @@ export class NetworkManager {
     let ipRange: string | undefined;
     if (cfg?.Subnet) {
       if (cfg.Subnet.includes(':')) throw errInvalid('IPv6 networks are not supported by Berth yet');
-      subnet = parseCidr(cfg.Subnet, { allowHostBits: true });
+      // dockerd's ValidateIPAM texts (the docker CLI checks gateway and range itself; other clients reach these).
+      subnet = parseCidr(cfg.Subnet);
       if (subnet.bits > 30) throw errInvalid(`invalid subnet ${cfg.Subnet}: too small for a bridge network`);
-      if (this.taken().some((t) => overlaps(t, subnet))) throw new BerthError('permission-denied', 'invalid pool request: Pool overlaps with other one on this address space');
-      gateway = cfg.Gateway || firstHost(subnet);
-      if (!contains(subnet, parseIpv4(gateway))) throw errInvalid(`no matching subnet for gateway ${gateway}`);
       if (cfg.IPRange) {
         const r = parseCidr(cfg.IPRange, { allowHostBits: true });
-        if (!contains(subnet, r.base) || r.bits < subnet.bits) throw errInvalid(`no matching subnet for range ${cfg.IPRange}`);
-        ipRange = formatCidr(r);
+        if (r.bits < subnet.bits) throw errInvalid(`invalid ip-range ${cfg.IPRange}: CIDR block is bigger than its parent subnet ${cfg.Subnet}`);
+        if (formatCidr(r) !== cfg.IPRange) throw errInvalid(`invalid ip-range ${cfg.IPRange}: it should be ${formatCidr(r)}`);
+        if (!contains(subnet, r.base)) throw errInvalid(`invalid ip-range ${cfg.IPRange}: parent subnet ${cfg.Subnet} doesn't contain ip-range`);
+        ipRange = cfg.IPRange;
       }
+      gateway = cfg.Gateway || firstHost(subnet);
+      if (!contains(subnet, parseIpv4(gateway))) throw errInvalid(`invalid gateway ${gateway}: parent subnet ${cfg.Subnet} doesn't contain this address`);
+      if (this.taken().some((t) => overlaps(t, subnet))) throw new BerthError('permission-denied', 'invalid pool request: Pool overlaps with other one on this address space');
     } else {
       const s = allocateSubnet(this.o.pools ?? DEFAULT_POOLS, this.taken());
       if (!s) throw new BerthError('permission-denied', 'all predefined address pools have been fully subnetted');
@@ -272,12 +275,19 @@ export class NetworkManager {
     if (n.bridge && existsSync(`/sys/class/net/${n.bridge}`)) await execIp(['link', 'delete', n.bridge, 'type', 'bridge']).catch((e) => this.log.warn('network: remove bridge', { bridge: n.bridge, err: (e as Error).message }));
   }
 
-  /** The CNI configuration list of a bridge network. */
-  conflist(n: NetworkRecord): CniConfList {
+  /**
+   * The CNI configuration list of a bridge network. `staticIp`: the ADD of a `--ip` address, which
+   * Docker takes from anywhere in the subnet, not only the --ip-range (the leases are the same files).
+   */
+  conflist(n: NetworkRecord, staticIp = false): CniConfList {
     const range: Record<string, string> = { subnet: n.subnet!, gateway: n.gateway! };
-    if (n.ipRange) {
+    if (n.ipRange && !staticIp) {
+      // The range's own network and broadcast addresses are hosts of the subnet (Docker hands them out);
+      // only the subnet's are not. Without rangeEnd host-local would go on to the end of the subnet.
+      const s = parseCidr(n.subnet!, { allowHostBits: true });
       const r = parseCidr(n.ipRange);
-      range.rangeStart = firstHost(r);
+      range.rangeStart = formatIpv4(Math.max(r.base, s.base + 1));
+      range.rangeEnd = formatIpv4(Math.min(r.base + size(r) - 1, s.base + size(s) - 2));
     }
     return {
       cniVersion: '1.0.0',
@@ -342,10 +352,11 @@ export class NetworkManager {
     const args = a.ipv4 ? { IgnoreUnknown: '1', IP: a.ipv4 } : undefined;
     let result: CniResult;
     try {
-      result = await cniAdd(this.conflist(n), { containerId: req.id, netns: sb.key, ifName, ...(args ? { args } : {}) }, this.cniPath);
+      result = await cniAdd(this.conflist(n, !!a.ipv4), { containerId: req.id, netns: sb.key, ifName, ...(args ? { args } : {}) }, this.cniPath);
     } catch (e) {
       const msg = (e as Error).message;
       if (a.ipv4 && /already|reserved|allocated/i.test(msg)) throw new BerthError('conflict', `Address already in use: ${a.ipv4}`, { cause: e });
+      if (/no IP addresses available/.test(msg)) throw new BerthError('permission-denied', `no available IPv4 addresses on this network's address pools: ${n.name} (${n.id})`, { cause: e });
       throw new BerthError(errorCode(e) ?? 'internal', `failed to set up container networking on ${n.name}: ${msg}`, { cause: e });
     }
     const ifIdx = result.interfaces?.findIndex((i) => i.name === ifName && i.sandbox) ?? -1;
@@ -531,16 +542,20 @@ export class NetworkManager {
 /** A port to publish: the host side may be a range to pick from (Docker's `8000-8010:80`). */
 export interface WantedPort { proto: 'tcp' | 'udp'; hostIp: string; hostPortLow: number; hostPortHigh: number; containerPort: number }
 
-/** PortBindings plus, for -P, every exposed port not bound explicitly (on an ephemeral host port). */
+/**
+ * PortBindings plus, for -P, every exposed port not bound explicitly (on an ephemeral host port).
+ * Bad specs get dockerd's validatePortBindings text (it checks at create, so this runs at create too).
+ */
 export function parsePortBindings(bindings: AttachRequest['ports'], publishAll: string[]): WantedPort[] {
   const out: WantedPort[] = [];
+  const bad = (spec: string) => errInvalid(`invalid port specification: "${spec}"`);
   const portKey = (k: string) => {
-    const m = /^(\d+)(?:\/(tcp|udp|sctp))?$/.exec(k);
-    if (!m) throw errInvalid(`invalid port specification: "${k}"`);
-    const port = Number(m[1]);
-    if (port < 1 || port > 65535) throw errInvalid(`invalid port specification: "${k}"`);
-    if (m[2] === 'sctp') throw errInvalid('sctp ports are not supported by Berth');
-    return { containerPort: port, proto: (m[2] ?? 'tcp') as 'tcp' | 'udp' };
+    const [num = '', proto = 'tcp'] = k.split('/', 2);
+    const port = /^\d+$/.test(num) ? Number(num) : 0;
+    if (port < 1 || port > 65535) throw bad(num);
+    if (proto === 'sctp') throw errInvalid('sctp ports are not supported by Berth');
+    if (proto !== 'tcp' && proto !== 'udp') throw bad(k);
+    return { containerPort: port, proto: proto as 'tcp' | 'udp' };
   };
   for (const [k, list] of Object.entries(bindings ?? {})) {
     const { containerPort, proto } = portKey(k);
@@ -552,10 +567,10 @@ export function parsePortBindings(bindings: AttachRequest['ports'], publishAll: 
       let high = 0;
       if (hp) {
         const m = /^(\d+)(?:-(\d+))?$/.exec(hp);
-        if (!m) throw errInvalid(`invalid hostPort: ${hp}`);
+        if (!m) throw bad(hp);
         low = Number(m[1]);
         high = m[2] ? Number(m[2]) : low;
-        if (low > 65535 || high > 65535 || high < low) throw errInvalid(`invalid hostPort: ${hp}`);
+        if (low > 65535 || high > 65535 || high < low) throw bad(hp);
       }
       out.push({ proto, hostIp: hostIp === '::' ? '' : hostIp, hostPortLow: low, hostPortHigh: high, containerPort });
     }
