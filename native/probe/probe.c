@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
@@ -350,6 +352,34 @@ static int no_clone3(char **argv)
   return 127;
 }
 
+/* A UDP echo server on PORT (busybox-static's nc has no -u): each datagram is printed, one line,
+ * and sent back with "echo:" in front, so a test sees it arrive and its reply find the way back. */
+static int udp_echo(int port)
+{
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port), .sin_addr.s_addr = htonl(INADDR_ANY) };
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+    perror("probe: udp-echo");
+    return 125;
+  }
+  char buf[2048];
+  memcpy(buf, "echo:", 5);
+  for (;;) {
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    ssize_t n = recvfrom(fd, buf + 5, sizeof buf - 5, 0, (struct sockaddr *)&from, &fl);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      perror("probe: udp-echo: recvfrom");
+      return 1;
+    }
+    printf("%.*s\n", (int)n, buf + 5);
+    fflush(stdout);
+    sendto(fd, buf, (size_t)n + 5, 0, (struct sockaddr *)&from, fl);
+  }
+}
+
 int main(int argc, char **argv)
 {
   const char *cmd = argc > 1 ? argv[1] : "facts";
@@ -388,8 +418,10 @@ int main(int argc, char **argv)
     printf("{\"ok\":%s,\"errno\":%d}\n", r == 0 ? "true" : "false", r == 0 ? 0 : errno);
   } else if (!strcmp(cmd, "reap") && argc > 2) {
     return reap(argv + 2);
+  } else if (!strcmp(cmd, "udp-echo") && argc > 2) {
+    return udp_echo(atoi(argv[2]));
   } else {
-    fprintf(stderr, "usage: probe [facts | write-exe [PATH|ppid]... | sleep N | exit N | kill-self SIG | stat PATH... | mkdir PATH | reap CMD... | no-clone3 CMD...]\n");
+    fprintf(stderr, "usage: probe [facts | write-exe [PATH|ppid]... | sleep N | exit N | kill-self SIG | stat PATH... | mkdir PATH | reap CMD... | no-clone3 CMD... | udp-echo PORT]\n");
     return 2;
   }
   return 0;

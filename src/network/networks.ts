@@ -355,7 +355,8 @@ export class NetworkManager {
       result = await cniAdd(this.conflist(n, !!a.ipv4), { containerId: req.id, netns: sb.key, ifName, ...(args ? { args } : {}) }, this.cniPath);
     } catch (e) {
       const msg = (e as Error).message;
-      if (a.ipv4 && /already|reserved|allocated/i.test(msg)) throw new BerthError('conflict', `Address already in use: ${a.ipv4}`, { cause: e });
+      // host-local: "requested IP address X is not available in range set ..." when another holds it.
+      if (a.ipv4 && /already|reserved|allocated|not available/i.test(msg)) throw new BerthError('conflict', `Address already in use: ${a.ipv4}`, { cause: e });
       if (/no IP addresses available/.test(msg)) throw new BerthError('permission-denied', `no available IPv4 addresses on this network's address pools: ${n.name} (${n.id})`, { cause: e });
       throw new BerthError(errorCode(e) ?? 'internal', `failed to set up container networking on ${n.name}: ${msg}`, { cause: e });
     }

@@ -4,9 +4,12 @@
 // test's containers; the daemon runs with --ip-masq=false and an embedded DNS that never asks the outside.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import net from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
 import { buildDockerSaveTar } from '../fixtures/image.js';
 import { daemonInterfaces, existingInterfaces, testBridge } from '../fixtures/network.js';
@@ -58,6 +61,33 @@ async function waitHttp(port: number, path = '/'): Promise<string> {
   }
   throw new Error(`no answer on 127.0.0.1:${port}${path}: ${String(last)}`);
 }
+
+/** A raw Engine API request on the daemon's socket (for what the docker CLI checks itself and never sends). */
+function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: { message?: string } }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: d.socket, method, path, headers: { 'Content-Type': 'application/json' } }, (res) => {
+      let buf = '';
+      res.on('data', (x) => { buf += x; });
+      res.on('end', () => resolve({ status: res.statusCode!, json: buf ? JSON.parse(buf) as { message?: string } : {} }));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+/** Send `text` in one datagram to 127.0.0.1:port from the host; resolves with the first reply, or '' after `ms`. */
+function udpExchange(port: number, text: string, ms = 1000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    const t = setTimeout(() => { s.close(); resolve(''); }, ms);
+    s.on('error', (e) => { clearTimeout(t); s.close(); reject(e); });
+    s.on('message', (m) => { clearTimeout(t); s.close(); resolve(m.toString()); });
+    s.send(text, port, '127.0.0.1');
+  });
+}
+
+/** The host-side veths on a network's bridge right now. */
+const bridgePorts = (bridge: string) => { try { return readdirSync(`/sys/class/net/${bridge}/brif`); } catch { return []; } };
 
 /** A busybox web server serving `text` at /index.html. */
 const httpd = (text: string) => ['sh', '-c', `echo ${text} > /tmp/index.html && exec httpd -f -p 80 -h /tmp`];
@@ -244,6 +274,112 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
     await new Promise<void>((resolve, reject) => {
       const s = net.createServer().once('error', reject).listen(port, '127.0.0.1', () => s.close(() => resolve()));
     });
+  });
+
+  test('a published UDP port: a datagram from the host reaches the container and its reply comes back', async () => {
+    const port = await freePort();
+    // the probe's UDP echo: prints each datagram and sends it back after "echo:" (busybox's nc has no -u)
+    ok(['run', '-d', '--name', 'udp', '-p', `127.0.0.1:${port}:5000/udp`, IMAGE, '/probe', 'udp-echo', '5000']);
+    note();
+    try {
+      assert.match(ok(['port', 'udp']), new RegExp(`^5000/udp -> 127\\.0\\.0\\.1:${port}$`, 'm'));
+      assert.match(ok(['ps', '--format', '{{.Ports}}', '-f', 'name=udp']), new RegExp(`127\\.0\\.0\\.1:${port}->5000/udp`));
+      let reply = '';
+      let i = 0;
+      for (; i < 20 && !reply; i++) reply = await udpExchange(port, `hello-udp-${i}`, 500);
+      assert.equal(reply, `echo:hello-udp-${i - 1}`);
+      assert.match(ok(['logs', 'udp']), new RegExp(`^hello-udp-${i - 1}$`, 'm'));
+    } finally {
+      d.docker(['rm', '-f', 'udp']);
+    }
+  });
+
+  test('-P publishes the ports the image EXPOSEs (tcp and udp), each on an ephemeral port', () => {
+    ok(['create', '--name', 'exp-src', IMAGE, 'true']);
+    const tar = join(d.dir, 'exp.tar');
+    ok(['export', '-o', tar, 'exp-src']);
+    ok(['rm', 'exp-src']);
+    ok(['import', '--change', 'EXPOSE 8000', '--change', 'EXPOSE 7000/udp', tar, 'berth-test/exposed:1']);
+    try {
+      assert.deepEqual(Object.keys(JSON.parse(ok(['image', 'inspect', '-f', '{{json .Config.ExposedPorts}}', 'berth-test/exposed:1'])) as object).sort(), ['7000/udp', '8000/tcp']);
+      ok(['run', '-d', '--name', 'exp', '-P', 'berth-test/exposed:1', 'sleep', '300']);
+      note();
+      const out = ok(['port', 'exp']);
+      assert.match(out, /^7000\/udp -> 0\.0\.0\.0:\d+$/m);
+      assert.match(out, /^8000\/tcp -> 0\.0\.0\.0:\d+$/m);
+      // without -P nothing is published
+      ok(['run', '-d', '--name', 'exp2', 'berth-test/exposed:1', 'sleep', '300']);
+      assert.equal(ok(['port', 'exp2']), '');
+    } finally {
+      d.docker(['rm', '-f', 'exp', 'exp2']);
+      d.docker(['rmi', 'berth-test/exposed:1']);
+    }
+  });
+
+  test('a bad port spec is refused at create with dockerd\'s text', async () => {
+    const r = await api('POST', '/containers/create?name=badport', { Image: IMAGE, Cmd: ['true'], HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '90-80' }] } } });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.message, 'invalid port specification: "90-80"');
+    assert.equal(d.docker(['inspect', 'badport']).status, 1, 'no container was made');
+  });
+
+  test('--gateway: shown by inspect and the containers\' default route; one outside the subnet refused', async () => {
+    const b = testBridge();
+    const gw = b.subnet.replace(/0\/24$/, '254');
+    ok(['network', 'create', '--subnet', b.subnet, '--gateway', gw, 'gwnet']);
+    try {
+      assert.deepEqual(JSON.parse(ok(['network', 'inspect', 'gwnet', '-f', '{{json .IPAM.Config}}'])), [{ Subnet: b.subnet, Gateway: gw }]);
+      const out = ok(['run', '--rm', '--network', 'gwnet', IMAGE, 'ip', 'route']);
+      assert.match(out, new RegExp(`^default via ${gw.replace(/\./g, '\\.')} dev eth0`, 'm'));
+    } finally {
+      ok(['network', 'rm', 'gwnet']);
+    }
+    // the docker CLI checks this itself; berthd answers other clients with dockerd's text
+    assert.match(fails(['network', 'create', '--subnet', b.subnet, '--gateway', '10.199.0.1', 'gwbad']), /no matching subnet for gateway 10\.199\.0\.1/);
+    const r = await api('POST', '/networks/create', { Name: 'gwbad', IPAM: { Config: [{ Subnet: b.subnet, Gateway: '10.199.0.1' }] } });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.message, `invalid gateway 10.199.0.1: parent subnet ${b.subnet} doesn't contain this address`);
+    assert.equal(d.docker(['network', 'inspect', 'gwbad']).status, 1);
+  });
+
+  test('--ip-range: addresses come from the range only; --ip may be outside it; a taken --ip is refused', () => {
+    const b = testBridge();
+    const at = (n: number) => b.subnet.replace(/0\/24$/, String(n));
+    ok(['network', 'create', '--subnet', b.subnet, '--ip-range', `${at(8)}/31`, 'ranged']);
+    try {
+      ok(['run', '-d', '--name', 'r1', '--network', 'ranged', IMAGE, 'sleep', '300']);
+      ok(['run', '-d', '--name', 'r2', '--network', 'ranged', IMAGE, 'sleep', '300']);
+      note();
+      const ips = ['r1', 'r2'].map((c) => ok(['inspect', '-f', '{{.NetworkSettings.Networks.ranged.IPAddress}}', c]).trim()).sort();
+      assert.deepEqual(ips, [at(8), at(9)]);
+      // the range is used up: no address past it
+      assert.match(fails(['run', '-d', '--name', 'r3', '--network', 'ranged', IMAGE, 'sleep', '300']), /no available IPv4 addresses on this network's address pools: ranged/);
+      // a static address outside the range is still the user's to take, once
+      ok(['run', '-d', '--name', 'r4', '--network', 'ranged', '--ip', at(200), IMAGE, 'sleep', '300']);
+      assert.equal(ok(['inspect', '-f', '{{.NetworkSettings.Networks.ranged.IPAddress}}', 'r4']).trim(), at(200));
+      assert.match(fails(['run', '-d', '--name', 'r5', '--network', 'ranged', '--ip', at(200), IMAGE, 'sleep', '300']), new RegExp(`Address already in use: ${at(200).replace(/\./g, '\\.')}`));
+    } finally {
+      d.docker(['rm', '-f', 'r1', 'r2', 'r3', 'r4', 'r5']);
+      ok(['network', 'rm', 'ranged']);
+    }
+  });
+
+  test('network prune removes unused user networks only, and prints them as docker does', () => {
+    ok(['network', 'create', 'idle1']);
+    ok(['network', 'create', 'idle2']);
+    ok(['network', 'create', 'busy']);
+    ok(['run', '-d', '--name', 'busyc', '--network', 'busy', IMAGE, 'sleep', '300']);
+    note();
+    try {
+      const out = ok(['network', 'prune', '-f']);
+      assert.equal(out, 'Deleted Networks:\nidle1\nidle2\n\n');
+      assert.deepEqual(ok(['network', 'ls', '--format', '{{.Name}}']).split('\n').filter(Boolean).sort(), ['bridge', 'busy', 'host', 'none']);
+      // nothing more to prune: docker prints nothing
+      assert.equal(ok(['network', 'prune', '-f']), '');
+    } finally {
+      d.docker(['rm', '-f', 'busyc']);
+      d.docker(['network', 'rm', 'busy', 'idle1', 'idle2']);
+    }
   });
 
   test('--internal: no default route; connect and disconnect a running container', () => {
