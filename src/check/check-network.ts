@@ -1,5 +1,5 @@
-// berthd check: pinned netns files, IPAM leases (host-local's files), and the veths on the networks' bridges that no running container explains.
-import { readdirSync, readFileSync } from 'node:fs';
+// berthd check: pinned netns files, IPAM leases (host-local's files), the veths on the networks' bridges that no running container explains, and running containers' veths that are gone.
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasTask, type CheckContext } from './context.js';
 import type { Finding } from './findings.js';
@@ -12,6 +12,15 @@ const ls = (dir: string): string[] => {
   }
 };
 
+/** The bridge an interface is enslaved to: '' for none, undefined when the interface does not exist. */
+function masterOf(ifName: string): string | undefined {
+  try {
+    return readlinkSync(`/sys/class/net/${ifName}/master`).split('/').at(-1);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(`/sys/class/net/${ifName}`) ? '' : undefined;
+  }
+}
+
 /** host-local's own files in a network's dir; every other name is a lease (an IP address). */
 const IPAM_FILES = /^(lock|last_reserved_ip\.\d+)$/;
 
@@ -22,12 +31,26 @@ export function checkNetwork(ctx: CheckContext): Finding[] {
   const netns = new Set<string>();
   const leases = new Set<string>();
   const veths = new Set<string>();
+  const bridges = new Map(state.networks.map((n) => [n.id, n.bridge]));
   for (const c of state.records.values()) {
     if (!c.sandbox || !hasTask(ctx, c.id)) continue;
     netns.add(c.sandbox.key);
     for (const ep of c.sandbox.endpoints) {
       leases.add(`${ep.networkId}/${ep.ip}`);
-      for (const i of ep.result.interfaces ?? []) if (!i.sandbox) veths.add(i.name);
+      for (const i of ep.result.interfaces ?? []) {
+        // The bridge plugin's result lists the bridge too.
+        if (i.sandbox || i.name === bridges.get(ep.networkId)) continue;
+        veths.add(i.name);
+        // The kernel deletes both ends of a veth together: no host end, no eth in the container either.
+        // berthd only reports this (CNI CHECK at its start); a restart of the container makes a new one.
+        const master = masterOf(i.name);
+        if (master === bridges.get(ep.networkId)) continue;
+        const why = master === undefined ? 'is gone' : `is not on bridge ${bridges.get(ep.networkId) ?? '?'}`;
+        out.push({
+          kind: 'broken-endpoint', object: `${c.id}/${ep.network}`,
+          message: `container ${c.name.slice(1)} (${c.id.slice(0, 12)}) on network ${ep.network}: its host interface ${i.name} ${why} (a restart of the container remakes it)`,
+        });
+      }
     }
   }
 

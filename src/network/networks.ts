@@ -510,16 +510,26 @@ export class NetworkManager {
 
   /** CNI CHECK of every endpoint with its cached ADD result: the plugins say whether the interface, address and routes are still as made. */
   async check(id: string, sb: SandboxState): Promise<void> {
-    for (const ep of sb.endpoints) {
-      const n = this.store.find(ep.networkId);
-      if (!n) throw errNotFound(`network ${ep.network} not found`);
-      await cniCheck(this.conflist(n), { containerId: id, netns: sb.key, ifName: ep.ifName }, ep.result, this.cniPath);
-    }
+    for (const ep of sb.endpoints) await this.checkEndpoint(id, sb, ep);
   }
 
-  /** After a berthd restart: a running container's ports and DNS names come back (the kernel kept the rest; CHECK says if it did). */
+  private async checkEndpoint(id: string, sb: SandboxState, ep: EndpointState): Promise<void> {
+    const n = this.store.find(ep.networkId);
+    if (!n) throw errNotFound(`network ${ep.network} not found`);
+    await cniCheck(this.conflist(n), { containerId: id, netns: sb.key, ifName: ep.ifName }, ep.result, this.cniPath);
+  }
+
+  /**
+   * After a berthd restart: a running container's ports and DNS names come back (the kernel kept the
+   * rest; CHECK says if it did). A broken endpoint is reported, not remade: a DEL and ADD under the
+   * running processes would change their interface, and fails anyway while a half of it is left.
+   */
   async restore(req: AttachRequest, sb: SandboxState): Promise<void> {
-    await this.check(req.id, sb).catch((e) => this.log.warn('network: CNI CHECK failed after restart', { id: req.id, err: (e as Error).message }));
+    for (const ep of sb.endpoints) {
+      await this.checkEndpoint(req.id, sb, ep).catch((e) => this.log.warn('network: endpoint broken after restart (CNI CHECK failed)', {
+        container: req.name, id: req.id, network: ep.network, ifName: ep.ifName, err: (e as Error).message,
+      }));
+    }
     const ip = sb.endpoints[0]?.ip;
     if (ip) {
       for (const p of sb.ports) {

@@ -448,6 +448,37 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
     assert.equal(readFileSync('/proc/mounts', 'utf8').includes(join(d.execRoot, 'netns')), false);
   });
 
+  test('an endpoint broken while berthd was down: a warning naming it at restart and a berthd check finding; a container restart mends it', async () => {
+    ok(['network', 'create', 'mend']);
+    const br = `br-${ok(['network', 'inspect', '-f', '{{.Id}}', 'mend']).trim().slice(0, 12)}`;
+    const id = ok(['run', '-d', '--name', 'cut', '--network', 'mend', IMAGE, ...httpd('mended')]).trim();
+    note();
+    try {
+      const [veth, ...more] = bridgePorts(br);
+      assert.ok(veth && !more.length, `one veth on ${br}: ${bridgePorts(br).join(' ')}`);
+      await d.stop({ keepContainers: true });
+      // The kernel takes the container's eth0 with it: the container is cut off its network.
+      const del = spawnSync('ip', ['link', 'delete', veth], { encoding: 'utf8' });
+      assert.equal(del.status, 0, del.stderr);
+      const logStart = readFileSync(d.log, 'utf8').length;
+      d = await startBerthd({ reuse: { dir: d.dir, execRoot: d.execRoot } });
+      const warned = () => readFileSync(d.log, 'utf8').slice(logStart).split('\n').filter((l) => l.includes('CNI CHECK failed'))
+        .map((l) => JSON.parse(l) as { container?: string; network?: string });
+      for (let i = 0; i < 50 && !warned().length; i++) await sleep(100);
+      assert.deepEqual(warned().map((w) => [w.container, w.network]), [['cut', 'mend']]);
+      const broken = d.check().report.findings.filter((f) => f.kind === 'broken-endpoint');
+      assert.deepEqual(broken.map((f) => f.object), [`${id}/mend`]);
+      assert.match(broken[0]!.message, new RegExp(`container cut .* on network mend: its host interface ${veth} is gone`));
+      ok(['restart', '-t', '1', 'cut']);
+      note();
+      assert.match(ok(['run', '--rm', '--network', 'mend', IMAGE, 'wget', '-qO-', 'http://cut/index.html']), /mended/);
+      assert.deepEqual(d.check().report.findings.filter((f) => f.kind === 'broken-endpoint'), []);
+    } finally {
+      d.docker(['rm', '-f', 'cut']);
+      d.docker(['network', 'rm', 'mend']);
+    }
+  });
+
   test('a berthd restart keeps running containers reachable: published port and DNS', async () => {
     const port = await freePort();
     ok(['network', 'create', 'keep']);
@@ -460,5 +491,29 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
     assert.match(ok(['run', '--rm', '--network', 'keep', IMAGE, 'wget', '-qO-', 'http://kept/index.html']), /still-here/);
     ok(['rm', '-f', 'kept']);
     ok(['network', 'rm', 'keep']);
+  });
+});
+
+describe('default-address-pools (daemon.json)', { skip, concurrency: false }, () => {
+  test('a network created without --subnet gets the first free subnet of the configured pool', async () => {
+    // A free /24 of the test range, carved in /26s.
+    const base = testBridge().subnet;
+    const at = (n: number) => base.replace(/0\/24$/, String(n));
+    const p = await startBerthd({ prefix: 'berthd-pools-', config: { 'default-address-pools': [{ base, size: 26 }] } });
+    try {
+      const run = (args: string[]) => {
+        const r = p.docker(args);
+        assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+        return r.stdout;
+      };
+      run(['load', '-i', buildDockerSaveTar(p.dir, `docker.io/library/${IMAGE}`)]);
+      run(['network', 'create', 'pool1']);
+      run(['network', 'create', 'pool2']);
+      assert.deepEqual(JSON.parse(run(['network', 'inspect', 'pool1', '-f', '{{json .IPAM.Config}}'])), [{ Subnet: `${at(0)}/26`, Gateway: at(1) }]);
+      assert.deepEqual(JSON.parse(run(['network', 'inspect', 'pool2', '-f', '{{json .IPAM.Config}}'])), [{ Subnet: `${at(64)}/26`, Gateway: at(65) }]);
+      assert.match(run(['run', '--rm', '--network', 'pool2', IMAGE, 'ip', '-4', 'addr', 'show', 'eth0']), new RegExp(`inet ${at(66).replace(/\./g, '\\.')}/26`));
+    } finally {
+      await p.stop();
+    }
   });
 });
