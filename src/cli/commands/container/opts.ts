@@ -1,9 +1,10 @@
 // The flags of `run`/`create` and the POST /containers/create body they stand for, shaped as the docker CLI sends it.
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import type { ContainerCreateRequest, DeviceMapping, MountSpec, PortBinding, Ulimit } from '../../../engine/types.js';
+import type { ContainerCreateRequest, DeviceMapping, HealthConfig, MountSpec, PortBinding, Ulimit } from '../../../engine/types.js';
 import { FlagSet, UsageError, parseGoInt, type FlagValues } from '../../flags.js';
 import { StatusError } from '../../command.js';
+import { parseGoDuration } from '../util.js';
 import { buildEndpoints, isValidMac, parseNetworkFlag, validateLink } from './network-opts.js';
 
 /** Thrown for a run/create option the docker CLI rejects after flag parsing (`docker: ...`, exit 125). */
@@ -279,6 +280,16 @@ export function dedupEnv(list: string[]): void {
   list.splice(0, list.length, ...out);
 }
 
+/** A pflag duration flag's value in ns, with Go's time.ParseDuration error texts. */
+export function parseDurationNs(s: string): number {
+  const ms = parseGoDuration(s);
+  if (ms !== undefined) return Math.round(ms * 1e6);
+  const unit = /^[-+]?[\d.]+([^\d.]*)/.exec(s)?.[1];
+  if (unit === '') throw new Error(`time: missing unit in duration ${JSON.stringify(s)}`);
+  if (unit) throw new Error(`time: unknown unit ${JSON.stringify(unit)} in duration ${JSON.stringify(s)}`);
+  throw new Error(`time: invalid duration ${JSON.stringify(s)}`);
+}
+
 /** CAP_ prefix and upper case, except ALL (docker's NormalizeCapabilities). */
 export function normalizeCap(c: string): string {
   const u = c.toUpperCase();
@@ -322,8 +333,13 @@ export function addContainerFlags(fs: FlagSet): void {
   fs.list('env-file', undefined, 'Read in a file of environment variables');
   fs.list('expose', undefined, 'Expose a port or a range of ports');
   fs.list('group-add', undefined, 'Add additional groups to join');
+  const duration = (name: string, usage: string) => fs.add({ name, kind: 'value', typeName: 'duration', usage, parse: parseDurationNs });
   fs.string('health-cmd', undefined, 'Command to run to check health');
+  duration('health-interval', 'Time between running the check (ms|s|m|h) (default 0s)');
   fs.int('health-retries', undefined, 'Consecutive failures needed to report unhealthy');
+  duration('health-start-interval', 'Time between running the check during the start period (ms|s|m|h) (default 0s)');
+  duration('health-start-period', 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)');
+  duration('health-timeout', 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)');
   fs.string('hostname', 'h', 'Container host name');
   fs.bool('init', undefined, 'Run an init inside the container that forwards signals and reaps processes');
   fs.bool('interactive', 'i', 'Keep STDIN open even if not attached');
@@ -388,6 +404,25 @@ export interface CreatePlan {
   platform?: string;
   pull: 'always' | 'missing' | 'never';
   image: string;
+}
+
+/** docker's Healthcheck from the --health-* flags: only the fields given (omitempty), none without any flag. */
+function buildHealthcheck(flags: FlagValues): HealthConfig | undefined {
+  const d = (n: string) => flags.num(n) ?? 0;
+  const cmd = flags.str('health-cmd') ?? '';
+  const fields = { Interval: d('health-interval'), Timeout: d('health-timeout'), StartPeriod: d('health-start-period'), StartInterval: d('health-start-interval'), Retries: d('health-retries') };
+  const any = cmd !== '' || Object.values(fields).some((v) => v !== 0);
+  if (flags.bool('no-healthcheck')) {
+    if (any) throw new OptionError('--no-healthcheck conflicts with --health-* options');
+    return { Test: ['NONE'] };
+  }
+  if (!any) return undefined;
+  for (const [k, flag] of [['Interval', 'interval'], ['Timeout', 'timeout'], ['Retries', 'retries'], ['StartPeriod', 'start-period'], ['StartInterval', 'start-interval']] as const) {
+    if (fields[k] < 0) throw new OptionError(`--health-${flag} cannot be negative`);
+  }
+  const h: HealthConfig = cmd ? { Test: ['CMD-SHELL', cmd] } : {};
+  for (const [k, v] of Object.entries(fields) as Array<[keyof typeof fields, number]>) if (v) h[k] = v;
+  return h;
 }
 
 function sortedRecord<T>(entries: Array<[string, T]>): Record<string, T> {
@@ -511,7 +546,7 @@ export function buildCreatePlan(
   const capDrop = flags.list('cap-drop').map(normalizeCap);
   let entrypoint: string[] | null = null;
   if (flags.has('entrypoint')) entrypoint = [flags.str('entrypoint') ?? ''];
-  const healthCmd = flags.str('health-cmd');
+  const healthcheck = buildHealthcheck(flags);
 
   const body: ContainerCreateRequest & Record<string, unknown> = {
     Hostname: flags.str('hostname') ?? '',
@@ -529,8 +564,7 @@ export function buildCreatePlan(
     Env: envList.length ? envList : null,
     Cmd: cmd.length ? cmd : null,
   });
-  if (flags.bool('no-healthcheck')) body.Healthcheck = { Test: ['NONE'] };
-  else if (healthCmd) body.Healthcheck = { Test: ['CMD-SHELL', healthCmd], Retries: num('health-retries') } as never;
+  if (healthcheck) body.Healthcheck = healthcheck;
   Object.assign(body, {
     Image: image,
     Volumes: sortedRecord(volumes),
