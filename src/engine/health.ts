@@ -107,16 +107,17 @@ export class HealthMonitor {
     for (const id of [...this.monitors.keys()]) this.stop(id);
   }
 
-  /** dockerd's getInterval: StartInterval while starting inside StartPeriod (never past its end), else Interval. */
+  /**
+   * dockerd's getInterval: StartInterval while starting inside StartPeriod, else Interval. A StartInterval is cut
+   * at the period's end, so the first counted probe comes then, not a StartInterval later (moby#46747).
+   */
   private interval(c: ContainerRecord): number {
     const hc = c.config.Healthcheck ?? {};
     const interval = ms(hc.Interval, DEFAULT_INTERVAL_MS);
     const startPeriod = ms(hc.StartPeriod, DEFAULT_START_PERIOD_MS);
     const elapsed = Date.now() - Date.parse(c.state.startedAt);
-    if (!(elapsed < startPeriod)) return interval;
-    const remaining = startPeriod - elapsed;
-    if (remaining < interval) return remaining;
-    return c.state.health?.Status === 'starting' ? ms(hc.StartInterval, DEFAULT_START_INTERVAL_MS) : interval;
+    if (!(elapsed < startPeriod) || c.state.health?.Status !== 'starting') return interval;
+    return Math.min(ms(hc.StartInterval, DEFAULT_START_INTERVAL_MS), startPeriod - elapsed);
   }
 
   private schedule(id: string, m: Monitor, c: ContainerRecord): void {

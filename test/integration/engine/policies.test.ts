@@ -277,6 +277,45 @@ describe('engine: health checks', { skip }, () => {
     await e.containers.remove(id, { force: true });
   });
 
+  it('StartPeriod: failures inside it do not count, probes every StartInterval while starting, counted from its end', async () => {
+    const e = w.engine;
+    const rec = record(e);
+    // Interval far longer than the test: every probe seen comes from StartInterval or the end of the start period.
+    const hc = { Test: ['CMD', 'false'], Interval: 60_000 * MS, StartPeriod: 3000 * MS, StartInterval: 100 * MS, Retries: 1 };
+    const id = await run(e, ['sleep', '100'], { Healthcheck: hc });
+    const started = Date.parse((await e.containers.inspect(id)).State.StartedAt);
+    await until('3 probes', async () => (await e.containers.inspect(id)).State.Health!.Log.length >= 3, 2500);
+    let h = (await e.containers.inspect(id)).State.Health!;
+    assert.ok(Date.now() - started < 3000, 'still inside the start period');
+    assert.equal(h.Status, 'starting', 'failures inside the start period do not count');
+    assert.equal(h.FailingStreak, 0);
+    assert.ok(h.Log.every((l) => l.ExitCode === 1));
+    assert.equal(actions(rec.events, id, 'health_status: unhealthy').length, 0);
+    await until('unhealthy', async () => (await e.containers.inspect(id)).State.Health?.Status === 'unhealthy', 10_000);
+    h = (await e.containers.inspect(id)).State.Health!;
+    assert.equal(h.FailingStreak, 1, 'one failure past the start period is enough with Retries 1');
+    const first = h.Log.find((l) => Date.parse(l.Start) - started >= 3000)!;
+    assert.ok(Date.parse(first.Start) - started < 4000, `the first counted probe ${Date.parse(first.Start) - started} ms after the start: at the end of the start period, not an Interval later`);
+    // Once the period is over the Interval (60 s) applies: no more probes.
+    const n = actions(rec.events, id, 'exec_die').length;
+    await sleep(600);
+    assert.equal(actions(rec.events, id, 'exec_die').length, n);
+    rec.stop();
+    await e.containers.remove(id, { force: true });
+  });
+
+  it('StartPeriod: a container healthy inside it is probed at Interval, no longer StartInterval', async () => {
+    const e = w.engine;
+    const id = await run(e, ['sh', '-c', 'touch /ok; sleep 100'], {
+      Healthcheck: { Test: ['CMD', 'test', '-e', '/ok'], Interval: 60_000 * MS, StartPeriod: 30_000 * MS, StartInterval: 100 * MS, Retries: 1 },
+    });
+    await until('healthy', async () => (await e.containers.inspect(id)).State.Health?.Status === 'healthy', 5000);
+    const n = (await e.containers.inspect(id)).State.Health!.Log.length;
+    await sleep(700);
+    assert.equal((await e.containers.inspect(id)).State.Health!.Log.length, n, 'healthy: the next probe waits for Interval');
+    await e.containers.remove(id, { force: true });
+  });
+
   it('NONE disables a check; no check means no Health', async () => {
     const e = w.engine;
     const rec = record(e);
