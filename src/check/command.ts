@@ -1,5 +1,5 @@
 // `berthd check`: the consistency check as a command, with the daemon's own flags and daemon.json (so it checks the roots that berthd uses); exit 1 when anything is wrong.
-import { parseGoDuration } from '../cli/commands/util.js';
+import { parseGoDuration } from '../common/units.js';
 import { loadConfig } from '../daemon-config.js';
 import { checkState, type CheckReport } from './check.js';
 

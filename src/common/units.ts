@@ -1,4 +1,4 @@
-// docker/go-units size parsing, shared by the daemon (daemon.json, log options) and the CLI.
+// docker/go-units size parsing and Go's duration syntax, shared by the daemon (daemon.json, log options) and the CLI.
 import { errInvalid } from './errors.js';
 
 const SIZE_RE = /^(\d+(\.\d+)*) ?([kmgtp])?i?b?$/i;
@@ -24,4 +24,29 @@ export function fromHumanSize(s: string): number {
 /** go-units RAMInBytes: `"512m"` → 536870912, `"1.5GB"` → 1610612736 (binary units). */
 export function ramInBytes(s: string): number {
   return parseSize(s, BINARY);
+}
+
+/** Go's time.ParseDuration, in milliseconds (undefined if not a duration). */
+export function parseGoDuration(s: string): number | undefined {
+  if (s === '0') return 0;
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
+  let body = s;
+  let sign = 1;
+  if (body.startsWith('-') || body.startsWith('+')) {
+    sign = body.startsWith('-') ? -1 : 1;
+    body = body.slice(1);
+  }
+  if (!body) return undefined;
+  let total = 0;
+  let pos = 0;
+  re.lastIndex = 0;
+  while (pos < body.length) {
+    re.lastIndex = pos;
+    const m = re.exec(body);
+    if (!m) return undefined;
+    total += Number(m[1]) * units[m[2]!]!;
+    pos = re.lastIndex;
+  }
+  return sign * total;
 }

@@ -514,6 +514,33 @@ describe('docker CLI against berthd', { skip }, () => {
       }
     });
 
+    test("an image's HEALTHCHECK (import --change) runs with no --health-* flag; --health-* override it field by field; --no-healthcheck disables it", async () => {
+      const tar = join(tmp, 'hc.tar');
+      ok(['create', '--name', name('hc-src'), ...NONE, IMAGE]);
+      ok(['export', '-o', tar, 'hc-src']);
+      ok(['import', '-c', 'HEALTHCHECK --interval=100ms --retries=1 CMD test -e /tmp/ready', '-c', 'CMD ["sh", "-c", "touch /tmp/ready; sleep 1000"]', tar, 'hcimg:1']);
+      assert.equal(ok(['image', 'inspect', '-f', '{{json .Config.Healthcheck}}', 'hcimg:1']).trim(), '{"Test":["CMD-SHELL","test -e /tmp/ready"],"Interval":100000000,"Retries":1}');
+      const health = (c: string) => ok(['inspect', '-f', '{{json .State.Health}}', c]).trim();
+      const status = (c: string) => ok(['inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{end}}', c]).trim();
+
+      ok(['run', '-d', '--name', name('hc-img'), ...NONE, 'hcimg:1']);
+      await waitFor('healthy', () => status('hc-img') === 'healthy');
+      assert.match(ok(['ps', '--filter', 'name=hc-img', '--format', '{{.Status}}']), /^Up .* \(healthy\)$/m);
+      // The flag's command and the image's interval: probes keep coming every 100 ms and fail (no /tmp/nope).
+      ok(['run', '-d', '--name', name('hc-merge'), ...NONE, '--health-cmd', 'test -e /tmp/nope', 'hcimg:1']);
+      assert.equal(ok(['inspect', '-f', '{{json .Config.Healthcheck}}', 'hc-merge']).trim(), '{"Test":["CMD-SHELL","test -e /tmp/nope"],"Interval":100000000,"Retries":1}');
+      await waitFor('unhealthy', () => status('hc-merge') === 'unhealthy');
+
+      ok(['run', '-d', '--name', name('hc-off'), ...NONE, '--no-healthcheck', 'hcimg:1']);
+      // dockerd merges the image's other fields under NONE too; the Test is what disables it.
+      assert.equal(ok(['inspect', '-f', '{{json .Config.Healthcheck.Test}}', 'hc-off']).trim(), '["NONE"]');
+      await sleep(500);
+      assert.equal(health('hc-off'), 'null');
+      assert.match(ok(['ps', '--filter', 'name=hc-off', '--format', '{{.Status}}']), /^Up [^(]*$/m);
+      ok(['rm', '-f', 'hc-img', 'hc-merge', 'hc-off', 'hc-src']);
+      ok(['rmi', 'hcimg:1']);
+    });
+
     test('system df counts containers', () => {
       const c = name('e2e-df');
       ok(['create', '--name', c, ...NONE, IMAGE, 'true']);

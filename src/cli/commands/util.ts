@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { ApiError } from '../../client/client.js';
 import { StatusError } from '../command.js';
 import type { Cli } from '../context.js';
+import { parseGoDuration } from '../../common/units.js';
 import { errorText } from '../errors.js';
 
 /**
@@ -99,29 +100,3 @@ export function parseTimestamp(value: string, now = Date.now()): string {
   if (Number.isNaN(ms)) throw new Error(`failed to parse value as time or duration: "${value}"`);
   return `${Math.floor(ms / 1000)}.${String((ms % 1000) * 1e6).padStart(9, '0')}`;
 }
-
-/** Go's time.ParseDuration, in milliseconds (undefined if not a duration). */
-export function parseGoDuration(s: string): number | undefined {
-  if (s === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
-  let body = s;
-  let sign = 1;
-  if (body.startsWith('-') || body.startsWith('+')) {
-    sign = body.startsWith('-') ? -1 : 1;
-    body = body.slice(1);
-  }
-  if (!body) return undefined;
-  let total = 0;
-  let pos = 0;
-  re.lastIndex = 0;
-  while (pos < body.length) {
-    re.lastIndex = pos;
-    const m = re.exec(body);
-    if (!m) return undefined;
-    total += Number(m[1]) * units[m[2]!]!;
-    pos = re.lastIndex;
-  }
-  return sign * total;
-}
-

@@ -25,6 +25,18 @@ test('EXPOSE, LABEL, VOLUME, USER, WORKDIR, STOPSIGNAL', () => {
   assert.equal(c.StopSignal, 'SIGINT');
 });
 
+test('HEALTHCHECK: options before CMD, shell and exec form, NONE; the builder\'s refusals', () => {
+  assert.deepEqual(applyChanges({}, ['HEALTHCHECK --interval=100ms --timeout=2s --start-period=1m --start-interval=1.5s --retries=4 CMD wget -q -O- x']).Healthcheck, {
+    Interval: 100e6, Timeout: 2e9, StartPeriod: 60e9, StartInterval: 1.5e9, Retries: 4, Test: ['CMD-SHELL', 'wget -q -O- x'],
+  });
+  assert.deepEqual(applyChanges({}, ['healthcheck cmd ["true", "x"]']).Healthcheck, { Test: ['CMD', 'true', 'x'] });
+  assert.deepEqual(applyChanges({ Healthcheck: { Test: ['CMD', 'true'], Retries: 2 } }, ['HEALTHCHECK NONE']).Healthcheck, { Test: ['NONE'] });
+  for (const bad of ['HEALTHCHECK', 'HEALTHCHECK CMD', 'HEALTHCHECK NONE x', 'HEALTHCHECK --interval=1s NONE', 'HEALTHCHECK RUN true', 'HEALTHCHECK --interval=5 CMD true',
+    'HEALTHCHECK --interval=1us CMD true', 'HEALTHCHECK --retries=-1 CMD true', 'HEALTHCHECK --bogus=1 CMD true']) {
+    assert.throws(() => applyChanges({}, [bad]), (e: unknown) => isInvalid(e), bad);
+  }
+});
+
 test('unknown instructions and bad arguments are refused', () => {
   for (const bad of ['RUN echo', 'EXPOSE http', 'ENV =x', 'FROM busybox']) {
     assert.throws(() => applyChanges({}, [bad]), (e: unknown) => isInvalid(e), bad);

@@ -1,6 +1,7 @@
-// Dockerfile-style `--change` instructions for import (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD,
+// Dockerfile-style `--change` instructions for import (CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD,
 // STOPSIGNAL, USER, VOLUME, WORKDIR), applied to an image config's `config` object.
 import { errInvalid } from '../../common/errors.js';
+import { parseGoDuration } from '../../common/units.js';
 import type { ContainerConfig } from '../manifest.js';
 
 /** JSON (exec) form if the argument is a JSON array of strings, else undefined. */
@@ -61,6 +62,42 @@ function pairs(instr: string, arg: string): Array<[string, string]> {
   });
 }
 
+const HEALTH_FLAGS = { interval: 'Interval', timeout: 'Timeout', 'start-period': 'StartPeriod', 'start-interval': 'StartInterval' } as const;
+
+/** The Dockerfile's `HEALTHCHECK [--interval=d ...] CMD command` or `HEALTHCHECK NONE`, with the builder's checks. */
+function healthcheck(arg: string): NonNullable<ContainerConfig['Healthcheck']> {
+  const h: NonNullable<ContainerConfig['Healthcheck']> = {};
+  let rest = arg;
+  for (let m; (m = /^--([a-z-]+)=(\S*)\s*/.exec(rest)); rest = rest.slice(m[0].length)) {
+    const [, name, value] = m as unknown as [string, string, string];
+    if (name === 'retries') {
+      if (!/^[-+]?\d+$/.test(value)) throw errInvalid(`HEALTHCHECK --retries: invalid number "${value}"`);
+      if (Number(value) < 0) throw errInvalid(`--retries cannot be negative (${Number(value)})`);
+      h.Retries = Number(value);
+      continue;
+    }
+    const field = HEALTH_FLAGS[name as keyof typeof HEALTH_FLAGS];
+    if (!field) throw errInvalid(`Unknown flag: ${name}`);
+    const ms = value === '' ? 0 : parseGoDuration(value);
+    if (ms === undefined) throw errInvalid(`HEALTHCHECK --${name}: time: invalid duration "${value}"`);
+    if (ms < 0) throw errInvalid(`Interval "${name}" cannot be negative`);
+    if (ms > 0 && ms < 1) throw errInvalid(`Interval "${name}" cannot be less than 1ms`);
+    if (ms) h[field] = Math.round(ms * 1e6);
+  }
+  const m = /^(\S+)\s*(.*)$/s.exec(rest);
+  const typ = m?.[1]!.toUpperCase();
+  if (!typ) throw errInvalid('HEALTHCHECK requires at least one argument');
+  if (typ === 'NONE') {
+    if (m![2] || rest !== arg) throw errInvalid('HEALTHCHECK NONE takes no arguments');
+    return { Test: ['NONE'] };
+  }
+  if (typ !== 'CMD') throw errInvalid(`Unknown type "${m![1]}" in HEALTHCHECK (try CMD)`);
+  if (!m![2]) throw errInvalid('Missing command after HEALTHCHECK CMD');
+  const exec = execForm(m![2]);
+  h.Test = exec ? ['CMD', ...exec] : ['CMD-SHELL', m![2]];
+  return h;
+}
+
 /** Apply `changes` to a copy of `config` and return it; invalid-argument names the bad instruction. */
 export function applyChanges(config: ContainerConfig, changes: string[]): ContainerConfig {
   const c: ContainerConfig = structuredClone(config);
@@ -87,6 +124,9 @@ export function applyChanges(config: ContainerConfig, changes: string[]): Contai
         c.Env = env;
         break;
       }
+      case 'HEALTHCHECK':
+        c.Healthcheck = healthcheck(arg);
+        break;
       case 'LABEL':
         c.Labels = { ...(c.Labels ?? {}), ...Object.fromEntries(pairs(instr, arg)) };
         break;
@@ -116,7 +156,7 @@ export function applyChanges(config: ContainerConfig, changes: string[]): Contai
         c.OnBuild = [...(c.OnBuild ?? []), arg];
         break;
       default:
-        throw errInvalid(`change "${change}": ${instr} is not supported (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR)`);
+        throw errInvalid(`change "${change}": ${instr} is not supported (CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR)`);
     }
   }
   return c;

@@ -4,7 +4,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { ContainerCreateRequest, DeviceMapping, HealthConfig, MountSpec, PortBinding, Ulimit } from '../../../engine/types.js';
 import { FlagSet, UsageError, parseGoInt, type FlagValues } from '../../flags.js';
 import { StatusError } from '../../command.js';
-import { parseGoDuration } from '../util.js';
+import { parseGoDuration } from '../../../common/units.js';
 import { buildEndpoints, isValidMac, parseNetworkFlag, validateLink } from './network-opts.js';
 
 /** Thrown for a run/create option the docker CLI rejects after flag parsing (`docker: ...`, exit 125). */
