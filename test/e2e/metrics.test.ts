@@ -4,7 +4,7 @@
 // --memory, its pids, containers by state, API latency by route, pulls by result, shims.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
@@ -143,6 +143,27 @@ describe('berthd --metrics-addr', { skip }, () => {
     assert.equal(one(gone, 'berth_shims'), 0);
     for (const state of ['running', 'paused', 'created', 'exited']) assert.equal(one(gone, 'berth_containers', { state }), 0);
     assert.equal(gone.filter((x) => x.labels.name === 'met-run').length, 0);
+  });
+
+  test('log entries the shim could not write: berth_container_log_lines_dropped_total per container, counting on across runs', async () => {
+    ok(['create', ...NONE, '--name', 'met-full', IMAGE, 'sh', '-c', 'seq 1 10; sleep 1; seq 1 5']);
+    ok(['create', ...NONE, '--name', 'met-fine', IMAGE, 'seq', '1', '3']);
+    const id = ok(['inspect', '-f', '{{.Id}}', 'met-full']).trim();
+    // Every write to /dev/full fails with ENOSPC: a full disk under the log, without filling a disk.
+    symlinkSync('/dev/full', ok(['inspect', '-f', '{{.LogPath}}', 'met-full']).trim());
+    const dropped = async () => one(await scrape(), 'berth_container_log_lines_dropped_total', { id, name: 'met-full' });
+    assert.equal(await dropped(), 0);
+    for (const c of ['met-full', 'met-fine']) assert.equal(d.docker(['start', '-a', c]).status, 0);
+    const until = async (n: number) => {
+      for (const end = Date.now() + 5000; (await dropped()) !== n; await sleep(100)) assert.ok(Date.now() < end, `dropped ${await dropped()}, want ${n}`);
+    };
+    await until(15);
+    assert.equal(one(await scrape(), 'berth_container_log_lines_dropped_total', { name: 'met-fine' }), 0);
+    ok(['start', 'met-full']);
+    ok(['wait', 'met-full']);
+    await until(30);
+    ok(['rm', 'met-full', 'met-fine']);
+    assert.equal((await scrape()).filter((x) => x.name === 'berth_container_log_lines_dropped_total').length, 0, 'the series goes with the container');
   });
 
   test('a bridged container: network bytes per interface of its namespace', { skip: existsSync('/usr/lib/cni/bridge') ? undefined : 'needs containernetworking-plugins' }, async () => {
