@@ -541,6 +541,53 @@ describe('docker CLI against berthd', { skip }, () => {
       ok(['rmi', 'hcimg:1']);
     });
 
+    test('berthd killed -9: the container keeps running and logging; the next berthd lists it, logs every line, follows, execs and stops it', async () => {
+      const d1 = await startBerthd({ prefix: 'berthd-e2e-kill-' });
+      let d2: Berthd | undefined;
+      try {
+        d1.docker(['load', '-i', imageTar]);
+        // One numbered line every 100 ms; TERM ends it with 7 (sh as PID 1 would otherwise ignore it).
+        const loop = "trap 'echo bye; exit 7' TERM; i=0; while true; do i=$((i+1)); echo line $i; sleep 0.1; done";
+        const id = d1.docker(['run', '-d', '--name', 'k9', ...NONE, IMAGE, 'sh', '-c', loop]).stdout.trim();
+        const pid = (JSON.parse(d1.docker(['inspect', 'k9']).stdout) as Array<{ State: { Pid: number } }>)[0]!.State.Pid;
+        const numbers = (out: string) => out.split('\n').filter((l) => l.startsWith('line ')).map((l) => Number(l.slice(5)));
+        await waitFor('5 lines', () => numbers(d1.docker(['logs', 'k9']).stdout).length >= 5);
+        process.kill(d1.pid, 'SIGKILL');
+        assert.equal((await d1.exited).signal, 'SIGKILL');
+        await sleep(1500);
+        assert.ok(existsSync(`/proc/${pid}`), 'the container outlived the daemon');
+        d2 = await startBerthd({ reuse: { dir: d1.dir, execRoot: d1.execRoot } });
+        const dk = d2.docker.bind(d2);
+        assert.match(dk(['ps', '--format', '{{.ID}} {{.Names}} {{.Status}}']).stdout, new RegExp(`^${id.slice(0, 12)} k9 Up `, 'm'));
+        const st = (JSON.parse(dk(['inspect', 'k9']).stdout) as Array<{ State: { Running: boolean; Pid: number } }>)[0]!.State;
+        assert.deepEqual([st.Running, st.Pid], [true, pid]);
+        // Every line, the ones written while no daemon ran included: 1..n with no gap.
+        const seen = numbers(dk(['logs', 'k9']).stdout);
+        assert.deepEqual(seen, Array.from({ length: seen.length }, (_, i) => i + 1));
+        assert.ok(seen.length >= 20, `${seen.length} lines: the 1.5 s without a daemon are in the log`);
+        // -f prints what is there and follows new lines.
+        const f = d2.spawnDocker(['logs', '-f', 'k9']);
+        let followed = '';
+        f.stdout!.on('data', (b: Buffer) => { followed += b.toString(); });
+        try {
+          await waitFor('followed lines', () => (numbers(followed).at(-1) ?? 0) >= seen.length + 5);
+        } finally {
+          f.kill();
+        }
+        const all = numbers(followed);
+        assert.deepEqual(all, Array.from({ length: all.length }, (_, i) => i + 1));
+        assert.equal(dk(['exec', 'k9', 'echo', 'adopted']).stdout, 'adopted\n');
+        const stop = dk(['stop', 'k9']);
+        assert.equal(stop.status, 0, stop.stderr);
+        assert.equal(dk(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'k9']).stdout.trim(), 'exited 7');
+        assert.match(dk(['logs', '--tail', '1', 'k9']).stdout, /^bye$/m);
+        assert.ok(!existsSync(`/proc/${pid}`));
+      } finally {
+        if (d2) await d2.stop();
+        else await d1.stop();
+      }
+    });
+
     test('system df counts containers', () => {
       const c = name('e2e-df');
       ok(['create', '--name', c, ...NONE, IMAGE, 'true']);
