@@ -194,6 +194,34 @@ describe('engine: restart policies', { skip }, () => {
     assert.notEqual(i.State.Pid, lostPid);
     for (const x of [keep, back, down, alwaysStopped, none, lost]) await e.containers.remove(x, { force: true });
   });
+
+  it('engine close/reopen: on-failure brings back a failure that happened meanwhile, not a success, a user stop or an exhausted count', async () => {
+    const e0 = w.engine;
+    const failed = await run(e0, ['sh', '-c', 'sleep 1; exit 3'], { HostConfig: { RestartPolicy: { Name: 'on-failure' } } });
+    const bounded = await run(e0, ['sh', '-c', 'sleep 1; exit 3'], { HostConfig: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 5 } } });
+    const succeeded = await run(e0, ['sh', '-c', 'sleep 1; exit 0'], { HostConfig: { RestartPolicy: { Name: 'on-failure' } } });
+    const stopped = await run(e0, ['sleep', '1000'], { HostConfig: { RestartPolicy: { Name: 'on-failure' } } });
+    await e0.containers.stop(stopped, { timeout: 0 });
+    const exhausted = await run(e0, ['sh', '-c', 'exit 3'], { HostConfig: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 1 } } });
+    await until('exhausted', async () => {
+      const i = await e0.containers.inspect(exhausted);
+      return i.RestartCount === 1 && i.State.Status === 'exited';
+    });
+    await e0.close();
+    await sleep(1800); // the `sleep 1` ones exit while no engine watches
+    const e = await w.open();
+    for (const id of [failed, bounded]) {
+      const i = await e.containers.inspect(id);
+      assert.equal(i.State.Status, 'running', 'on-failure: a failure while the engine was down is restarted on open');
+    }
+    for (const [id, code] of [[succeeded, 0], [exhausted, 3]] as const) {
+      const i = await e.containers.inspect(id);
+      assert.equal(i.State.Status, 'exited');
+      assert.equal(i.State.ExitCode, code);
+    }
+    assert.equal((await e.containers.inspect(stopped)).State.Status, 'exited', 'stopped by the user: stays down');
+    for (const x of [failed, bounded, succeeded, stopped, exhausted]) await e.containers.remove(x, { force: true });
+  });
 });
 
 describe('engine: health checks', { skip }, () => {
