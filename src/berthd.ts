@@ -275,6 +275,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const log = createLogger({ level: config.logLevel, fields: { name: 'berthd' } });
   // Every line written while a request is served (by the engine, images, networks, volumes) names it.
   setLogContext(requestLogFields);
+  for (const o of loaded.overrides) log.info('a flag overrides the configuration file', { key: o.key, flag: o.flag, file: o.file });
   let daemon: Daemon;
   try {
     daemon = await startDaemon(config, log);

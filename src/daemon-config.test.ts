@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { mergeConfig, parseArgs, parseConfigFile, DEFAULT_SHM_SIZE } from './daemon-config.js';
+import { mergeConfig, overriddenKeys, parseArgs, parseConfigFile, DEFAULT_SHM_SIZE } from './daemon-config.js';
 
 const file = (obj: unknown) => parseConfigFile(typeof obj === 'string' ? obj : JSON.stringify(obj), '/etc/berth/daemon.json');
 const load = (argv: string[], obj?: unknown) => mergeConfig(parseArgs(argv), obj === undefined ? undefined : file(obj));
@@ -64,14 +64,29 @@ describe('daemon config', () => {
     assert.equal(parseArgs(['--validate']).validate, true);
   });
 
-  test('a key given both as a flag and in the file is refused, as dockerd words it', () => {
-    assert.throws(() => load(['--data-root', '/a', '--debug'], { 'data-root': '/b', debug: false }),
-      /the following directives are specified both as a flag and in the configuration file: data-root: \(from flag: \/a, from file: \/b\), debug: \(from flag: true, from file: false\)/);
-    assert.throws(() => load(['--insecure-registry', 'a:1'], { 'insecure-registries': ['b:1'] }), /insecure-registries: \(from flag: \[a:1\], from file: \[b:1\]\)/);
-    assert.throws(() => load(['--log-opt', 'max-size=1m'], { 'log-opts': { 'max-file': '2' } }), /log-opts: \(from flag: map\[max-size:1m\], from file: map\[max-file:2\]\)/);
-    // runtimes are merged (dockerd's one exception), but not one name twice
-    assert.deepEqual(Object.keys(load(['--add-runtime', 'crun=/usr/bin/crun'], { runtimes: { runc: { path: 'runc' } } }).runtimes).sort(), ['crun', 'runc']);
-    assert.throws(() => load(['--add-runtime', 'runc=/x'], { runtimes: { runc: { path: 'runc' } } }), /runtime runc: specified both/);
+  test('a flag overrides the file\'s key (lists and maps replaced whole); each override is listed with both values', () => {
+    const both = parseArgs(['--data-root', '/a', '--debug', '--insecure-registry', 'a:1', '--log-opt', 'max-size=1m']);
+    const f = file({ 'data-root': '/b', debug: false, 'insecure-registries': ['b:1'], 'log-opts': { 'max-file': '2' }, 'log-level': 'warn' });
+    const c = mergeConfig(both, f);
+    assert.equal(c.dataRoot, '/a');
+    assert.equal(c.debug, true);
+    assert.deepEqual(c.insecureRegistries, ['a:1']);
+    assert.deepEqual(c.logOpts, { 'max-size': '1m' });
+    assert.equal(c.logLevel, 'warn', 'a key no flag gives stays the file\'s');
+    assert.deepEqual(overriddenKeys(both, f), [
+      { key: 'data-root', flag: '/a', file: '/b' },
+      { key: 'debug', flag: 'true', file: 'false' },
+      { key: 'insecure-registries', flag: '[a:1]', file: '[b:1]' },
+      { key: 'log-opts', flag: 'map[max-size:1m]', file: 'map[max-file:2]' },
+    ]);
+    assert.deepEqual(overriddenKeys(parseArgs(['--data-root', '/a']), file({ debug: true })), []);
+    // The merged whole is still checked, with the flag's value in it.
+    assert.throws(() => load(['--log-opt', 'max-file=0'], { 'log-opts': { 'max-file': '3' } }), /log-opts: max-file cannot be less than 1/);
+    // runtimes are merged by name; a name in both takes the flag's path
+    const rt = parseArgs(['--add-runtime', 'crun=/usr/bin/crun', '--add-runtime', 'runc=/x']);
+    const rf = file({ runtimes: { runc: { path: 'runc' }, youki: { path: 'youki' } } });
+    assert.deepEqual(mergeConfig(rt, rf).runtimes, { runc: { path: '/x' }, youki: { path: 'youki' }, crun: { path: '/usr/bin/crun' } });
+    assert.deepEqual(overriddenKeys(rt, rf), [{ key: 'runtimes.runc', flag: '/x', file: 'runc' }]);
   });
 
   test('unknown keys and bad values refuse to start, naming the key', () => {

@@ -1,9 +1,10 @@
 // berthd's settings: dockerd's flags and daemon.json keys (where they apply to Berth), merged and checked as dockerd does.
 //
-//   const { config } = loadConfig(process.argv.slice(2));   // flags + /etc/berth/daemon.json
+//   const { config, overrides } = loadConfig(process.argv.slice(2));   // flags + /etc/berth/daemon.json
 //
-// A key given both as a flag and in the file refuses to start (dockerd's rule), as does an
-// unknown key or a bad value: every message names the key. `berthd --validate` stops there.
+// A flag overrides the file's key (dockerd refuses both; Berth lets a unit file's flag win over a shared
+// daemon.json, and berthd logs each override). An unknown key or a bad value refuses to start: every
+// message names the key. `berthd --validate` stops there.
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -348,7 +349,7 @@ Options:
 export interface ParsedArgs {
   /** Settings given as flags, by field. */
   flags: Fields;
-  /** The daemon.json key of each setting given as a flag (for the both-given check), with the flag's value as dockerd prints it. */
+  /** The daemon.json key of each setting given as a flag (for the overrides berthd logs), with the flag's value as dockerd prints it. */
   given: Map<string, string>;
   configFile?: string;
   help: boolean;
@@ -356,7 +357,7 @@ export interface ParsedArgs {
   validate: boolean;
 }
 
-/** Go's %v of a setting's value, as dockerd's conflict message prints it. */
+/** Go's %v of a setting's value, as dockerd's conflict message prints it (and berthd's override notes). */
 function goValue(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(goValue).join(' ')}]`;
   if (v && typeof v === 'object') return `map[${Object.keys(v).sort().map((k) => `${k}:${goValue((v as Record<string, unknown>)[k])}`).join(' ')}]`;
@@ -457,21 +458,32 @@ export function parseConfigFile(text: string, path: string): { fields: Fields; k
   return { fields: fields as Fields, keys: new Map(entries) };
 }
 
-/**
- * Flags and file together, with the defaults; then dockerd's checks of the whole. A setting
- * given in both refuses to start, except `runtimes`, whose entries are merged (as dockerd).
- */
-export function mergeConfig(args: Pick<ParsedArgs, 'flags' | 'given'>, file: { fields: Fields; keys: Map<string, unknown> } = { fields: {}, keys: new Map() }): DaemonConfig {
-  const both = [...args.given.keys()].filter((k) => file.keys.has(k) && k !== 'runtimes');
-  if (both.length) {
-    const list = both.map((k) => `${k}: (from flag: ${args.given.get(k)}, from file: ${goValue(file.keys.get(k))})`);
-    throw errInvalid(`the following directives are specified both as a flag and in the configuration file: ${list.join(', ')}`);
-  }
-  const runtimes = { ...(file.fields.runtimes ?? {}) };
+/** A daemon.json key that a flag overrode, with both values as dockerd prints them. */
+export interface Override {
+  key: string;
+  flag: string;
+  file: string;
+}
+
+type FileSettings = { fields: Fields; keys: Map<string, unknown> };
+
+/** The file's keys that flags override; for `runtimes`, the names `--add-runtime` gives too (`runtimes.NAME`). */
+export function overriddenKeys(args: Pick<ParsedArgs, 'flags' | 'given'>, file: FileSettings = { fields: {}, keys: new Map() }): Override[] {
+  const out = [...args.given.keys()].filter((k) => file.keys.has(k) && k !== 'runtimes')
+    .map((k) => ({ key: k, flag: args.given.get(k)!, file: goValue(file.keys.get(k)) }));
   for (const [name, r] of Object.entries(args.flags.runtimes ?? {})) {
-    if (runtimes[name]) throw errInvalid(`runtime ${name}: specified both as a flag (--add-runtime) and in the configuration file`);
-    runtimes[name] = r;
+    const f = file.fields.runtimes?.[name];
+    if (f) out.push({ key: `runtimes.${name}`, flag: r.path, file: f.path });
   }
+  return out;
+}
+
+/**
+ * Flags and file together, with the defaults; then dockerd's checks of the whole. A flag replaces the
+ * file's value of its key (lists and maps too); `runtimes` are merged by name, a flag's entry winning.
+ */
+export function mergeConfig(args: Pick<ParsedArgs, 'flags' | 'given'>, file: FileSettings = { fields: {}, keys: new Map() }): DaemonConfig {
+  const runtimes = { ...(file.fields.runtimes ?? {}), ...(args.flags.runtimes ?? {}) };
   const m: Fields = { ...file.fields, ...args.flags, runtimes };
   const execRoot = resolve(m.execRoot ?? DEFAULT_EXEC_ROOT);
   const debug = m.debug ?? false;
@@ -552,7 +564,7 @@ export function validateConfig(c: DaemonConfig): void {
 }
 
 /** Flags + config file -> the config (the file is optional only when it is the default one). */
-export function loadConfig(argv: readonly string[]): { config: DaemonConfig; parsed: ParsedArgs } {
+export function loadConfig(argv: readonly string[]): { config: DaemonConfig; parsed: ParsedArgs; overrides: Override[] } {
   const parsed = parseArgs(argv);
   const path = parsed.configFile ?? DEFAULT_CONFIG_FILE;
   let file: ReturnType<typeof parseConfigFile> | undefined;
@@ -565,5 +577,5 @@ export function loadConfig(argv: readonly string[]): { config: DaemonConfig; par
     }
     file = parseConfigFile(text, path);
   }
-  return { config: mergeConfig(parsed, file), parsed };
+  return { config: mergeConfig(parsed, file), parsed, overrides: overriddenKeys(parsed, file) };
 }

@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
@@ -49,12 +49,15 @@ describe('berthd --validate', { skip: existsSync(join(repoRoot, 'dist', 'berthd.
     assert.deepEqual(validate(''), { status: 0, out: 'configuration OK\n' });
   });
 
+  test('a key given as a flag and in the file: the flag wins, the config is OK', () => {
+    assert.deepEqual(validate({ 'data-root': '/a', debug: false }, ['--data-root', '/b', '--debug']), { status: 0, out: 'configuration OK\n' });
+  });
+
   test('bad configs: exit 1 and the key named', () => {
     const cases: Array<[unknown, string[], RegExp]> = [
       [{ 'bogus-key': 1 }, [], /the following directives don't match any configuration option: bogus-key/],
       ['{"debug": ', [], /unable to configure the Berth daemon with file .*: invalid JSON/],
       [{ debug: 'yes' }, [], /debug: invalid value "yes"/],
-      [{ 'data-root': '/a' }, ['--data-root', '/b'], /the following directives are specified both as a flag and in the configuration file: data-root: \(from flag: \/b, from file: \/a\)/],
       [{ 'log-opts': { compress: 'true', 'max-file': '1' } }, [], /log-opts: compress cannot be true when max-file is less than 2/],
       [{ 'log-opts': { 'max-size': 'huge' } }, [], /log-opts: invalid size: 'huge'/],
       [{ 'log-driver': 'journald' }, [], /log-driver: logger: no log driver named 'journald' is registered/],
@@ -91,6 +94,9 @@ describe('berthd with daemon.json: runtimes, log defaults, sizes', { skip }, () 
         'log-opts': { 'max-size': '20k', 'max-file': '3', compress: 'true' },
         'default-shm-size': '128m',
         'default-ulimits': { nofile: { Name: 'nofile', Soft: 1111, Hard: 2222 } },
+        // The fixture gives both as flags (its own data root, --log-level debug): the flags win.
+        'data-root': join(tmp, 'file-data-root'),
+        'log-level': 'error',
       },
     });
     ok(['load', '-i', buildDockerSaveTar(tmp, IMAGE)]);
@@ -98,6 +104,18 @@ describe('berthd with daemon.json: runtimes, log defaults, sizes', { skip }, () 
   after(async () => {
     await d?.stop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('flags override daemon.json keys; berthd notes each override at info level', () => {
+    assert.equal(ok(['info', '--format', '{{.DockerRootDir}}']).trim(), d.dataRoot);
+    assert.equal(existsSync(join(tmp, 'file-data-root')), false);
+    const notes = readFileSync(d.log, 'utf8').split('\n').filter((l) => l.includes('a flag overrides the configuration file')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(notes.map((n) => [n.level, n.key, n.flag, n.file]).sort(), [
+      [30, 'data-root', d.dataRoot, join(tmp, 'file-data-root')],
+      [30, 'log-level', 'debug', 'error'],
+    ]);
+    // --log-level debug won over the file's error: debug lines are written.
+    assert.match(readFileSync(d.log, 'utf8'), /"level":20/);
   });
 
   test('docker info lists berth and runc, berth the default', () => {
