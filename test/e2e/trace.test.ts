@@ -324,5 +324,27 @@ describe('tracing', { skip }, () => {
     const die = byEngine('container die');
     assert.ok(die && die['reqId'] === undefined, 'the exit is not the stop request\'s line');
   });
+
+  test('on a bridge network: network.setup in the start before the task, network.teardown in the exit after it', { skip: existsSync('/usr/lib/cni/bridge') ? undefined : 'needs containernetworking-plugins' }, async () => {
+    const r = await berth(['run', '--trace', '--name', 'traced-bridge', 'busybox', 'sh', '-c', 'ip -4 -o addr show eth0']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /eth0\s+inet \d+\.\d+\.\d+\.\d+\//, 'the container was on the bridge');
+    const rows = parseWaterfall(r.stderr);
+    const w = (layer: string, name: string) => row(rows, layer, name, r.stderr);
+    const start = w('engine', 'container.start');
+    const setup = w('network', 'network.setup');
+    assert.equal(parentOf(rows, setup), start);
+    within(setup, start);
+    assert.ok(setup.start >= w('image', 'rootfs.mount').end - 0.02 && setup.end <= w('lifecycle', 'task.create').start + 0.02, 'mount, network, then the task');
+    const exit = w('engine', 'container.exit');
+    const teardown = w('network', 'network.teardown');
+    assert.equal(parentOf(rows, teardown), exit);
+    within(teardown, exit);
+    const del = rows.find((x) => x.layer === 'lifecycle' && x.name === 'task.delete' && parentOf(rows, x) === exit)!;
+    assert.ok(teardown.start >= del.end - 0.02, 'the netns goes after the task');
+    // Without a network (the first test's --network none) there are neither.
+    assert.equal(parseWaterfall(runStderr).filter((x) => x.layer === 'network').length, 0);
+    assert.equal((await berth(['rm', 'traced-bridge'])).code, 0);
+  });
 });
 
