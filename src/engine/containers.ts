@@ -214,7 +214,8 @@ export class ContainerManager implements ContainerService {
   private readonly oomPublished = new Set<string>();
   private readonly stopListening: () => void;
   private closed = false;
-  private readonly initBinary: string | undefined;
+  /** The host's init that `--init` mounts (the daemon's, else Debian's tini-static when installed); docker info's InitBinary. */
+  readonly initBinary: string | undefined;
   private readonly cgroupVersion = detectCgroupLayout().version;
   /** Per image (top chain id): its passwd/group texts and the WorkingDirs known to exist in it. */
   private readonly imageFiles = new Map<string, { user: UserFiles; dirs: Set<string> }>();

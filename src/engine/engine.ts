@@ -241,7 +241,8 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
           DefaultRuntime: opts.defaultRuntime ?? 'berth',
           LiveRestoreEnabled: true,
           Isolation: '',
-          InitBinary: opts.initBinary ?? '',
+          // dockerd reports its --init-path, else the name it looks up (docker-init); ours is a path either way.
+          InitBinary: containers.initBinary ?? '',
           SecurityOptions: ['name=seccomp,profile=builtin'],
           Warnings: [],
         };

@@ -18,6 +18,7 @@ const skip = berthdSkipReason();
 const engineSkip = existsSync(join(repoRoot, 'dist', 'src', 'engine', 'engine.js')) ? undefined : 'the engine (src/engine/engine.ts) is not built yet';
 const IMAGE = 'busybox:latest';
 const NONE = ['--network', 'none'];
+const TINI = '/usr/bin/tini-static';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let d: Berthd;
@@ -101,6 +102,11 @@ describe('docker CLI against berthd', { skip }, () => {
       assert.ok((info['Runtimes'] as Record<string, unknown>)['berth']);
       const text = ok(['info']);
       assert.match(text, /Storage Driver: overlayfs/);
+      // No init configured: the one --init uses, Debian's tini-static (dockerd shows its docker-init).
+      if (existsSync(TINI)) {
+        assert.equal(info['InitBinary'], TINI);
+        assert.match(text, /^ Init Binary: \/usr\/bin\/tini-static$/m);
+      }
     });
 
     test('docker system df', () => {
@@ -586,6 +592,22 @@ describe('docker CLI against berthd', { skip }, () => {
         if (d2) await d2.stop();
         else await d1.stop();
       }
+    });
+
+    test('--init with no init path configured: tini is PID 1 (at /sbin/docker-init), runs the command, forwards docker stop\'s SIGTERM', { skip: existsSync(TINI) ? undefined : `missing ${TINI} (Debian's tini)` }, () => {
+      assert.equal(ok(['run', '--rm', '--init', ...NONE, IMAGE, 'cat', '/proc/1/cmdline']), '/sbin/docker-init\0--\0cat\0/proc/1/cmdline\0');
+      const [comm, shPid] = ok(['run', '--rm', '--init', ...NONE, IMAGE, 'sh', '-c', 'cat /proc/1/comm; echo $$']).trim().split('\n');
+      assert.equal(comm, 'docker-init');
+      assert.notEqual(shPid, '1', 'the command is tini\'s child');
+      assert.equal(ok(['run', '--rm', ...NONE, IMAGE, 'cat', '/proc/1/cmdline']), 'cat\0/proc/1/cmdline\0', 'no init without --init');
+      // sleep as PID 1 would ignore SIGTERM and wait out the timeout; under tini it gets it and dies.
+      const c = name('e2e-init');
+      ok(['run', '-d', '--name', c, '--init', ...NONE, IMAGE, 'sleep', '1000']);
+      const t0 = Date.now();
+      ok(['stop', '-t', '20', c]);
+      assert.ok(Date.now() - t0 < 10_000, `stop took ${Date.now() - t0} ms`);
+      assert.equal(ok(['inspect', '-f', '{{.State.ExitCode}}', c]).trim(), '143');
+      ok(['rm', c]);
     });
 
     test('system df counts containers', () => {
