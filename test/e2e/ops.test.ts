@@ -87,10 +87,20 @@ describe('berthd with daemon.json: runtimes, log defaults, sizes', { skip }, () 
 
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'berth-e2e-ops-'));
+    // runc-debug: runc with a global option, --debug, behind a recorder of each call's arguments and of what runc
+    // wrote to the --log it was given (berth-shim removes that log once it has read it).
+    writeFileSync(join(tmp, 'runc-rec'), `#!/bin/sh
+printf '%s\\n' "$*" >> ${tmp}/runc-calls
+${RUNC} "$@"; rc=$?
+log=; prev=
+for a in "$@"; do [ "$prev" = --log ] && log=$a; prev=$a; done
+[ -n "$log" ] && [ -f "$log" ] && cat "$log" >> ${tmp}/runc-logs
+exit $rc
+`, { mode: 0o755 });
     d = await startBerthd({
       prefix: 'berthd-e2e-ops-',
       config: {
-        runtimes: { runc: { path: RUNC } },
+        runtimes: { runc: { path: RUNC }, 'runc-debug': { path: join(tmp, 'runc-rec'), runtimeArgs: ['--debug'] } },
         'log-opts': { 'max-size': '20k', 'max-file': '3', compress: 'true' },
         'default-shm-size': '128m',
         'default-ulimits': { nofile: { Name: 'nofile', Soft: 1111, Hard: 2222 } },
@@ -119,9 +129,10 @@ describe('berthd with daemon.json: runtimes, log defaults, sizes', { skip }, () 
   });
 
   test('docker info lists berth and runc, berth the default', () => {
-    const info = JSON.parse(ok(['info', '--format', '{{json .}}'])) as { Runtimes: Record<string, { path: string }>; DefaultRuntime: string };
-    assert.deepEqual(Object.keys(info.Runtimes).sort(), ['berth', 'runc']);
-    assert.equal(info.Runtimes.runc!.path, RUNC);
+    const info = JSON.parse(ok(['info', '--format', '{{json .}}'])) as { Runtimes: Record<string, { path: string; runtimeArgs?: string[] }>; DefaultRuntime: string };
+    assert.deepEqual(Object.keys(info.Runtimes).sort(), ['berth', 'runc', 'runc-debug']);
+    assert.deepEqual(info.Runtimes.runc, { path: RUNC });
+    assert.deepEqual(info.Runtimes['runc-debug'], { path: join(tmp, 'runc-rec'), runtimeArgs: ['--debug'] });
     assert.equal(info.DefaultRuntime, 'berth');
     const text = ok(['info']);
     assert.match(text, /Runtimes: .*\brunc\b/);
@@ -141,6 +152,23 @@ describe('berthd with daemon.json: runtimes, log defaults, sizes', { skip }, () 
     assert.equal(ok(['inspect', '-f', '{{.State.ExitCode}}', id]), '0\n');
     assert.equal(ok(['logs', id]), 'started\nstopping\n');
     ok(['rm', id]);
+  });
+
+  test('a runtime\'s runtimeArgs reach it: runc gets --debug first in every call and writes debug lines', { skip: existsSync(RUNC) ? undefined : `missing ${RUNC}` }, () => {
+    const id = ok(['run', '-d', ...NONE, '--runtime', 'runc-debug', IMAGE, 'sleep', '1000']).trim();
+    assert.equal(ok(['exec', id, 'echo', 'in']), 'in\n');
+    assert.equal(ok(['stop', '-t', '1', id]).trim(), id);
+    ok(['rm', id]);
+    const calls = readFileSync(join(tmp, 'runc-calls'), 'utf8').trim().split('\n');
+    // Global options go before berth-shim's own (--root, --log: later ones win, as under containerd's shim).
+    for (const verb of ['features', 'create', 'start', 'exec', 'delete']) {
+      const c = calls.find((x) => x.split(' ').includes(verb));
+      assert.ok(c, `runc ${verb} in:\n${calls.join('\n')}`);
+      assert.match(c, /^--debug( --root \S+ --log \S+ --log-format json)? /, c);
+    }
+    // --debug took effect: runc logged at debug level (nsexec's setup during create).
+    const levels = readFileSync(join(tmp, 'runc-logs'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { level: string }).level);
+    assert.ok(levels.includes('debug'), levels.join(' '));
   });
 
   test('an unknown runtime gets dockerd\'s error', () => {
