@@ -307,18 +307,20 @@ describe('tracing', { skip }, () => {
     assert.equal(d.docker(['rm', 'reqid']).status, 0);
     const lines = readFileSync(d.log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     const byEngine = (msg: string) => lines.find((l) => l['component'] === 'engine' && l['msg'] === msg && l['id'] === id);
-    const served = (method: string, path: RegExp) => lines.find((l) => l['msg'] === 'request done' && l['method'] === method && path.test(String(l['path'])));
     for (const [msg, method, path] of [
       ['stop: timeout reached, killing', 'POST', /\/containers\/reqid\/stop$/],
       ['container create', 'POST', /\/containers\/create$/],
       ['container destroy', 'DELETE', /\/containers\/reqid$/],
     ] as const) {
       const line = byEngine(msg);
-      const request = served(method, path);
-      assert.ok(line && request, `${msg}: the engine's line and its request's are logged`);
+      assert.ok(line, `${msg}: the engine's line is logged`);
       assert.match(String(line['reqId']), /^[0-9a-f]{16}$/);
-      assert.equal(line['reqId'], request['reqId'], `${msg}: the request id of ${method} ${String(request['path'])}`);
       assert.match(String(line['traceId']), /^[0-9a-f]{32}$/);
+      // The API's own line for the request with that id is the request that caused it.
+      const request = lines.find((l) => l['msg'] === 'request done' && l['reqId'] === line['reqId']);
+      assert.ok(request, `${msg}: a request with its id was served`);
+      assert.equal(request['method'], method);
+      assert.match(String(request['path']), path);
     }
     // Work no request caused (the exit monitor) names none.
     const die = byEngine('container die');
