@@ -1,6 +1,7 @@
 // Request bodies: reading with a size limit, dockerd's Content-Type check, and JSON with Docker-style errors.
 import type { Readable } from 'node:stream';
 import { errInvalid, BerthError } from '../common/errors.js';
+import { wireTypeError, type WireRoot } from './wire-check.js';
 
 /** Default limit for a JSON request body (container create bodies are a few KiB). */
 export const DEFAULT_JSON_LIMIT = 10 * 1024 * 1024;
@@ -101,14 +102,19 @@ function quoteChar(c: string | undefined): string {
 /**
  * Parse a JSON body. An empty body is "no body" (undefined), as dockerd treats it; a body of
  * only whitespace, malformed JSON or trailing content is invalid-argument ("invalid JSON: ...").
+ * With `types`, a value that does not fit dockerd's Go type for it is too, in Go's words.
  */
-export function parseJsonBody<T = unknown>(buf: Buffer): T | undefined {
+export function parseJsonBody<T = unknown>(buf: Buffer, types?: WireRoot): T | undefined {
   if (buf.length === 0) return undefined;
   const text = buf.toString('utf8');
   if (text.trim() === '') throw errInvalid('invalid JSON: got EOF while reading request body');
+  let body: T;
   try {
-    return JSON.parse(text) as T;
+    body = JSON.parse(text) as T;
   } catch (e) {
     throw errInvalid(`invalid JSON: ${goJsonMessage(text, e as Error)}`, e);
   }
+  const typeError = types && wireTypeError(text, types);
+  if (typeError) throw errInvalid(`invalid JSON: ${typeError}`);
+  return body;
 }

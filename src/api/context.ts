@@ -5,6 +5,7 @@ import { Readable, type Duplex } from 'node:stream';
 import { BerthError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { DEFAULT_JSON_LIMIT, checkJsonContentType, parseJsonBody, readBody } from './body.js';
+import type { WireRoot } from './wire-check.js';
 import { sendError } from './errors.js';
 import { hijackContentType, hijackWithoutUpgrade, upgradeResponseHead } from './hijack.js';
 import { JsonStream } from './json-stream.js';
@@ -129,9 +130,9 @@ export class Context {
    * The JSON body, with dockerd's Content-Type check. An empty body is undefined (dockerd treats
    * it as "no options"); malformed JSON is invalid-argument (400).
    */
-  async readJson<T = unknown>(limit = this.maxBodyBytes): Promise<T | undefined> {
+  async readJson<T = unknown>(types?: WireRoot, limit = this.maxBodyBytes): Promise<T | undefined> {
     checkJsonContentType(this.header('content-type'), this.hasBody);
-    return parseJsonBody<T>(await this.readBody(limit));
+    return parseJsonBody<T>(await this.readBody(limit), types);
   }
 
   private takeBody(): void {

@@ -65,9 +65,8 @@ export function registerContainerRoutes(router: Router, containers: ContainerSer
   );
 
   router.post('/containers/create', async (ctx) => {
-    const body = await ctx.readJson<ContainerCreateRequest>();
+    const body = await ctx.readJson<ContainerCreateRequest>('CreateRequest');
     if (body === undefined || body === null) throw errInvalid('config cannot be empty in order to create a container');
-    if (typeof body !== 'object' || Array.isArray(body)) throw errInvalid('invalid JSON: the body must be an object');
     const name = ctx.query.string('name') || undefined;
     const platform = ctx.query.string('platform') || undefined;
     const r = await containers.create(body, { ...(name ? { name } : {}), ...(platform ? { platform } : {}) });
@@ -201,7 +200,7 @@ export function registerContainerRoutes(router: Router, containers: ContainerSer
   });
 
   router.post('/containers/{id}/update', async (ctx) => {
-    const body = await ctx.readJson<HostConfig>();
+    const body = await ctx.readJson<HostConfig>('UpdateConfig');
     return containers.update(ctx.params['id']!, body ?? {});
   });
 
