@@ -39,6 +39,10 @@ export interface ContextInit {
  * One request. A handler answers exactly once: sendJson/sendText/sendStatus, a jsonStream, or
  * hijack; or returns a value (sent as JSON) and lets the server answer.
  */
+// A double cannot hold int64's maximum: a client's 9223372036854775807 (a limit of "no limit", as Go clients send
+// it) is 2^63 here, which JSON.stringify writes as 9223372036854776000 and no Go client decodes into an int64.
+const INT64_MAX_AS_DOUBLE = /([:[,])9223372036854776000(?=[,\]}])/g;
+
 export class Context {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
@@ -147,7 +151,7 @@ export class Context {
 
   /** Send `value` as JSON. */
   sendJson(value: unknown, status = 200, headers: Record<string, string> = {}): void {
-    const body = JSON.stringify(value) + '\n';
+    const body = JSON.stringify(value).replace(INT64_MAX_AS_DOUBLE, '$19223372036854775807') + '\n';
     this.send(status, body, { ...headers, 'Content-Type': 'application/json' });
   }
 

@@ -38,7 +38,8 @@ import { generateName, newContainerId, normalizeName, noSuchContainer } from './
 import { attachRequest, checkConnectable, checkDisconnectable, endpointSettings, networkSettings, planNetwork, summaryPorts, writeNetworkFiles } from './container-network.js';
 import { parsePortBindings, type NetworkManager, type NetworkRecord } from '../network/networks.js';
 import { containerResolvConf, hostResolvConf } from '../network/resolv-conf.js';
-import { buildContainerSpec, DEFAULT_SHM_SIZE, type SpecInput } from './spec-builder.js';
+import { buildContainerSpec, DEFAULT_SHM_SIZE, detectSpecHost, type SpecInput } from './spec-builder.js';
+import { checkResources, memoryBytes } from './spec-resources.js';
 import { logSettings, mergeLogConfig } from './log-config.js';
 import { RootfsMounts } from './rootfs.js';
 import { StartTraces } from './start-trace.js';
@@ -133,9 +134,9 @@ export function toLinuxResources(h: HostConfig): LinuxResources {
   const r: LinuxResources = {};
   if (h.Memory !== undefined || h.MemorySwap !== undefined || h.MemoryReservation !== undefined || (h.MemorySwappiness ?? -1) >= 0) {
     r.memory = {};
-    if (h.Memory) r.memory.limit = h.Memory;
-    if (h.MemorySwap) r.memory.swap = h.MemorySwap;
-    if (h.MemoryReservation) r.memory.reservation = h.MemoryReservation;
+    if (h.Memory) r.memory.limit = memoryBytes(h.Memory);
+    if (h.MemorySwap) r.memory.swap = memoryBytes(h.MemorySwap);
+    if (h.MemoryReservation) r.memory.reservation = memoryBytes(h.MemoryReservation);
     if (h.MemorySwappiness !== undefined && h.MemorySwappiness !== null && h.MemorySwappiness >= 0) r.memory.swappiness = h.MemorySwappiness;
   }
   const cpu: NonNullable<LinuxResources['cpu']> = {};
@@ -458,6 +459,8 @@ export class ContainerManager implements ContainerService {
       const volumeMounts = specMounts(mountPoints);
 
       const rootfs = this.rootfs.path(id);
+      // Before the spec is built: a refusal there (Docker's resource checks) leaves its mount point dir otherwise.
+      undo.push(() => this.rootfs.removeAll(id));
       const specFor = (userFiles?: UserFiles) => buildContainerSpec({
         id, config, hostConfig: withTmpfsMounts(hostConfig), rootfs, containerDir: dir, cgroupsPath: this.cgroupsPath(id, hostConfig), namespaces,
         ...(joined ? { networkFiles: { 'resolv.conf': rec.resolvConfPath, hostname: rec.hostnamePath, hosts: rec.hostsPath } } : {}),
@@ -492,7 +495,6 @@ export class ContainerManager implements ContainerService {
       warnings.push(...built.warnings);
       // --network none: a netns of the container's own with only `lo`, up (Docker's sandbox); berth-init does it.
       if (netPlan.kind === 'none') built.spec.annotations = { ...(built.spec.annotations ?? {}), [LOOPBACK_ANNOTATION]: 'up' };
-      undo.push(() => this.rootfs.removeAll(id));
       // Copy-up (dockerd's populateVolumes, at create): empty volumes get the image's content.
       if (this.volumes.needsPopulate(mountPoints)) await this.rootfs.with(id, rec.snapshotKey, (root) => this.volumes.populate(id, root, mountPoints));
       await inSpan('container.record', 'lifecycle', () => this.lc.createContainer({
@@ -1485,6 +1487,8 @@ export class ContainerManager implements ContainerService {
       const patch: HostConfig = {};
       for (const k of RESOURCE_KEYS) if (resources[k] !== undefined) (patch as Record<string, unknown>)[k] = resources[k];
       validateRestartPolicy(patch.RestartPolicy);
+      const warnings: string[] = [];
+      checkResources(patch, detectSpecHost(), warnings, true);
       if (patch.RestartPolicy && c.hostConfig.AutoRemove && patch.RestartPolicy.Name !== 'no') {
         throw errInvalid(`Restart policy cannot be updated because AutoRemove is enabled for the container`);
       }
@@ -1501,7 +1505,7 @@ export class ContainerManager implements ContainerService {
       }
       const rec = this.store.update(id, (r) => { Object.assign(r.hostConfig, patch); });
       this.publish(rec, 'update');
-      return { Warnings: [] };
+      return { Warnings: warnings };
     });
   }
 

@@ -64,15 +64,16 @@ export interface AdjustedResources {
 }
 
 /**
- * dockerd's create-time checks of the resources (adaptContainerSettings + verifyPlatformContainerResources):
+ * dockerd's checks of the resources (adaptContainerSettings + verifyPlatformContainerResources):
  * throws `invalid-argument` with Docker's message, returns the warnings Docker would return and the
- * values it would then use.
+ * values it would then use. With `update` (docker update: only the fields given), as dockerd's update:
+ * no create-time defaults, and a swap limit alone is fine (the memory limit is the container's).
  */
-export function checkResources(hc: HostConfig, host: ResourceHost, warnings: string[]): AdjustedResources {
+export function checkResources(hc: HostConfig, host: ResourceHost, warnings: string[], update = false): AdjustedResources {
   const memory = hc.Memory ?? 0;
   // adaptContainerSettings: swap defaults to twice the memory; OomKillDisable to false.
   let memorySwap = hc.MemorySwap ?? 0;
-  if (memory > 0 && memorySwap === 0) memorySwap = memory * 2;
+  if (!update && memory > 0 && memorySwap === 0) memorySwap = memory * 2;
   let memoryReservation = hc.MemoryReservation ?? 0;
   let swappiness = hc.MemorySwappiness ?? undefined;
   if (swappiness === -1) swappiness = undefined; // fixMemorySwappiness
@@ -87,7 +88,7 @@ export function checkResources(hc: HostConfig, host: ResourceHost, warnings: str
   if (memory > 0 && memorySwap > 0 && memorySwap < memory) {
     throw errInvalid('Minimum memoryswap limit should be larger than memory limit, see usage');
   }
-  if (memory === 0 && memorySwap > 0) throw errInvalid('You should always set the Memory limit when using Memoryswap limit, see usage');
+  if (!update && memory === 0 && memorySwap > 0) throw errInvalid('You should always set the Memory limit when using Memoryswap limit, see usage');
   if (swappiness !== undefined && host.cgroup2) {
     warnings.push('Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. Memory swappiness discarded.');
     swappiness = undefined;
@@ -155,13 +156,21 @@ function rdevOf(path: string): { major: number; minor: number } {
   return devNumbers(st.rdev);
 }
 
+/**
+ * A memory limit in bytes for the spec. Past 2^53 (8 PiB, more than any host has) a double no longer holds the
+ * client's exact value (9223372036854775807, Go's "no limit", arrives as 2^63): such a limit is no limit, -1.
+ */
+export function memoryBytes(v: number): number {
+  return Number.isSafeInteger(v) ? v : -1;
+}
+
 /** linux.resources for the adjusted HostConfig: memory, cpu, blockIO, pids (devices are added apart). */
 export function buildResources(hc: HostConfig, adj: AdjustedResources): LinuxResources {
   const r: LinuxResources = {};
   const memory: NonNullable<LinuxResources['memory']> = {};
-  if (adj.memory > 0) memory.limit = adj.memory;
-  if (adj.memoryReservation > 0) memory.reservation = adj.memoryReservation;
-  if (adj.memorySwap > 0) memory.swap = adj.memorySwap;
+  if (adj.memory > 0) memory.limit = memoryBytes(adj.memory);
+  if (adj.memoryReservation > 0) memory.reservation = memoryBytes(adj.memoryReservation);
+  if (adj.memorySwap > 0) memory.swap = memoryBytes(adj.memorySwap);
   if (adj.memorySwappiness !== undefined) memory.swappiness = adj.memorySwappiness;
   if (adj.oomKillDisable !== undefined) memory.disableOOMKiller = adj.oomKillDisable;
   if (Object.keys(memory).length) r.memory = memory;

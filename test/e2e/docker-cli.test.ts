@@ -62,6 +62,24 @@ function daemonHealthy(): void {
   assert.equal(r.status, 0, `daemon no longer answers: ${r.stderr}`);
 }
 
+/** POST a JSON body on the raw socket: the answer's status and its JSON message. */
+async function postJson(path: string, body: string): Promise<{ status: number; message: string }> {
+  const ans = await raw(`POST /v1.50${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const status = Number(/^HTTP\/1\.1 (\d+)/.exec(ans)?.[1]);
+  const text = ans.slice(ans.indexOf('\r\n\r\n') + 4);
+  return { status, message: text.startsWith('{') ? (JSON.parse(text) as { message: string }).message : text };
+}
+
+const allContainers = () => ok(['ps', '-aq', '--no-trunc']);
+
+/** The container list is what it was before, and `berthd check` finds the data root consistent. */
+function assertNothingLeft(before: string, what: string): void {
+  assert.equal(allContainers(), before, `${what}: a container was left`);
+  const r = d.check();
+  assert.equal(r.status, 0, `${what}: berthd check found:\n${r.report.findings.map((f) => `  ${f.kind}: ${f.message}`).join('\n')}${r.stderr}`);
+  assert.equal(r.report.daemonPid, d.pid);
+}
+
 describe('docker CLI against berthd', { skip }, () => {
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'berth-e2e-cli-'));
@@ -270,10 +288,31 @@ describe('docker CLI against berthd', { skip }, () => {
 
   describe('bad input', () => {
     test('a cut-off load body is an error, and leaves no image', async () => {
-      const tar = readFileSync(imageTar).subarray(0, 4096);
-      const head = `POST /v1.50/images/load HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\nContent-Length: ${tar.length + 100000}\r\n\r\n`;
-      await raw(Buffer.concat([Buffer.from(head), tar]), { end: true });
+      const images = () => ok(['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}']);
+      const before = images();
+      // The tar of another image, cut off: loading it whole would add `cutoff:1`.
+      ok(['tag', IMAGE, 'cutoff:1']);
+      const whole = join(tmp, 'cutoff.tar');
+      ok(['save', '-o', whole, 'cutoff:1']);
+      ok(['rmi', 'cutoff:1']);
+      assert.equal(images(), before);
+      const tar = readFileSync(whole);
+      const cut = tar.subarray(0, tar.length >> 1);
+      // A body that ends early (Content-Length promises more; the client half-closes) ...
+      const head = `POST /v1.50/images/load HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\nContent-Length: ${tar.length}\r\n\r\n`;
+      await raw(Buffer.concat([Buffer.from(head), cut]), { end: true });
       daemonHealthy();
+      assert.equal(images(), before);
+      // ... and a complete body that is a cut-off tar: an error the client sees, no image.
+      const short = `POST /v1.50/images/load HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\nContent-Length: ${cut.length}\r\nConnection: close\r\n\r\n`;
+      const ans = await raw(Buffer.concat([Buffer.from(short), cut]));
+      assert.match(ans, /^HTTP\/1\.1 400 /, ans.slice(0, 2000));
+      assert.match(ans, /"(error|message)":".*(unexpected EOF|truncated)/i, ans.slice(0, 2000));
+      assert.equal(images(), before);
+      const viaCli = d.docker(['load'], { input: cut });
+      assert.equal(viaCli.status, 1, viaCli.stdout + viaCli.stderr);
+      assert.match(viaCli.stderr, /^Error response from daemon: .*(unexpected EOF|truncated)/im);
+      assert.equal(images(), before);
     });
 
     test('garbage instead of HTTP gets a 400, and the daemon stays up', async () => {
@@ -618,10 +657,12 @@ describe('docker CLI against berthd', { skip }, () => {
     });
 
     test('bad input: malformed JSON, a name conflict, a missing image, a cut-off body', async () => {
+      const before = allContainers();
       const bad = '{"Image": "busybox", bad';
       const ans = await raw(`POST /v1.50/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${bad.length}\r\nConnection: close\r\n\r\n${bad}`);
       assert.match(ans, /^HTTP\/1\.1 400/);
-      daemonHealthy();
+      assert.match(ans, /"message":"invalid JSON: invalid character 'b' /);
+      assertNothingLeft(before, 'malformed JSON');
       const c = name('e2e-conflict');
       ok(['create', '--name', c, ...NONE, IMAGE, 'true']);
       const dup = d.docker(['run', '--name', c, ...NONE, IMAGE, 'true']);
@@ -631,12 +672,99 @@ describe('docker CLI against berthd', { skip }, () => {
       const nf = await raw('POST /v1.50/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 22\r\nConnection: close\r\n\r\n{"Image":"nothere:9"}\n');
       assert.match(nf, /^HTTP\/1\.1 404/);
       assert.match(nf, /No such image: nothere:9/);
+      assertNothingLeft(before, 'missing image');
       const cut = '{"Image":"busybox","Cmd":["true"]}';
       await raw(`POST /v1.50/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${cut.length + 50}\r\n\r\n${cut}`, { end: true });
       daemonHealthy();
+      assertNothingLeft(before, 'cut-off body');
       const noSuch = d.docker(['start', 'no-such-container-x']);
       assert.notEqual(noSuch.status, 0);
       assert.match(noSuch.stderr, /No such container: no-such-container-x/);
+    });
+
+    test('a wrong-typed field is a 400 in Go\'s words (docker 28, Go 1.24), and creates nothing', async () => {
+      const before = allContainers();
+      const cases: Array<[string, string]> = [
+        ['{"Image":"busybox","Env":"A=b"}', 'CreateRequest.Config.Env of type []string'],
+        ['{"Image":"busybox","Cmd":["true"],"HostConfig":{"Memory":"lots"}}', 'HostConfig.HostConfig.Resources.Memory of type int64'],
+        ['{"Image":"busybox","Cmd":7}', 'CreateRequest.Config.Cmd of type string'],
+        ['{"Image":"busybox","Tty":"yes"}', 'CreateRequest.Config.Tty of type bool'],
+        ['{"Image":"busybox","HostConfig":{"RestartPolicy":{"Name":"always","MaximumRetryCount":"3"}}}', 'RestartPolicy.HostConfig.RestartPolicy.MaximumRetryCount of type int'],
+        ['{"Image":"busybox","NetworkingConfig":{"EndpointsConfig":{"none":{"Aliases":"x"}}}}', 'EndpointSettings.NetworkingConfig.EndpointsConfig.Aliases of type []string'],
+      ];
+      for (const [body, field] of cases) {
+        const r = await postJson('/containers/create', body);
+        assert.equal(r.status, 400, body);
+        assert.equal(r.message, `invalid JSON: json: cannot unmarshal ${/"Cmd":7/.test(body) ? 'number' : 'string'} into Go struct field ${field}`, body);
+      }
+      assertNothingLeft(before, 'wrong-typed fields');
+      // Null is no value, and unknown fields are ignored, as Go does.
+      const r = await postJson('/containers/create?name=e2e-nulls', '{"Image":"busybox","Cmd":["true"],"Env":null,"HostConfig":{"Memory":null,"NetworkMode":"none"},"NoSuchField":{"x":[1]}}');
+      assert.equal(r.status, 201, r.message);
+      ok(['rm', name('e2e-nulls')]);
+    });
+
+    test('absurd memory values: Docker\'s texts, 400, nothing created (API and docker run)', async () => {
+      const before = allContainers();
+      const mem = (hc: string) => `{"Image":"busybox","Cmd":["true"],"HostConfig":{"NetworkMode":"none",${hc}}}`;
+      const cases: Array<[string, string]> = [
+        ['"Memory":1e30', 'invalid JSON: json: cannot unmarshal number 1e30 into Go struct field HostConfig.HostConfig.Resources.Memory of type int64'],
+        ['"Memory":9223372036854775808', 'invalid JSON: json: cannot unmarshal number 9223372036854775808 into Go struct field HostConfig.HostConfig.Resources.Memory of type int64'],
+        ['"Memory":-1', 'Minimum memory limit allowed is 6MB'],
+        ['"Memory":-9223372036854775808', 'Minimum memory limit allowed is 6MB'],
+        ['"Memory":6291455', 'Minimum memory limit allowed is 6MB'],
+        ['"Memory":104857600,"MemorySwap":52428800', 'Minimum memoryswap limit should be larger than memory limit, see usage'],
+        ['"MemorySwap":52428800', 'You should always set the Memory limit when using Memoryswap limit, see usage'],
+        ['"MemoryReservation":1000', 'Minimum memory reservation allowed is 6MB'],
+        ['"Memory":8388608,"MemoryReservation":16777216', 'Minimum memory limit can not be less than memory reservation limit, see usage'],
+      ];
+      for (const [hc, message] of cases) {
+        const r = await postJson('/containers/create', mem(hc));
+        assert.deepEqual(r, { status: 400, message }, hc);
+      }
+      // The CLI's own parse turns 9223372036854775807 into a float and back: int64's minimum reaches the daemon.
+      for (const m of ['1k', '9223372036854775807']) {
+        const r = d.docker(['run', '--rm', ...NONE, '-m', m, IMAGE, 'true']);
+        assert.equal(r.status, 125, m);
+        assert.match(r.stderr, /^docker: Error response from daemon: Minimum memory limit allowed is 6MB/m, m);
+      }
+      assertNothingLeft(before, 'absurd memory');
+      // The largest int64 is a limit Go decodes and Docker takes (no limit in effect): the container runs.
+      const max = await postJson('/containers/create?name=e2e-int64max', mem('"Memory":9223372036854775807'));
+      assert.equal(max.status, 201, max.message);
+      ok(['start', '-a', name('e2e-int64max')]);
+      assert.equal(inspect('e2e-int64max').State.ExitCode, 0);
+      assert.equal(ok(['inspect', '--format', '{{.HostConfig.Memory}}', 'e2e-int64max']).trim(), '9223372036854775807');
+      ok(['rm', 'e2e-int64max']);
+      assertNothingLeft(before, 'int64 max');
+    });
+
+    test('docker update applies create\'s resource checks, and a refused update changes nothing', async () => {
+      const c = name('e2e-update');
+      ok(['run', '-d', '--name', c, ...NONE, '-m', '64m', IMAGE, 'sleep', '300']);
+      const limit = () => ok(['exec', c, 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max']).trim();
+      assert.equal(limit(), String(64 << 20));
+      const refused: Array<[string[], RegExp]> = [
+        [['--memory', '1m'], /Minimum memory limit allowed is 6MB/],
+        [['--memory', '100m', '--memory-swap', '50m'], /Minimum memoryswap limit should be larger than memory limit, see usage/],
+        [['--memory-reservation', '1k'], /Minimum memory reservation allowed is 6MB/],
+        [['--memory', '8m', '--memory-reservation', '16m'], /Minimum memory limit can not be less than memory reservation limit, see usage/],
+        [['--cpu-period', '10'], /CPU cfs period can not be less than 1ms \(i\.e\. 1000\) or larger than 1s \(i\.e\. 1000000\)/],
+        [['--blkio-weight', '5'], /Range of blkio weight is from 10 to 1000/],
+      ];
+      for (const [args, re] of refused) {
+        const r = d.docker(['update', ...args, c]);
+        assert.equal(r.status, 1, `update ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, /^Error response from daemon: /m);
+        assert.match(r.stderr, re);
+      }
+      const wrong = await postJson(`/containers/${c}/update`, '{"Memory":"lots"}');
+      assert.deepEqual(wrong, { status: 400, message: 'invalid JSON: json: cannot unmarshal string into Go struct field UpdateConfig.Resources.Memory of type int64' });
+      assert.equal(inspect(c).HostConfig.Memory, 64 << 20);
+      assert.equal(limit(), String(64 << 20));
+      ok(['update', '--memory', '96m', '--memory-swap', '192m', c]);
+      assert.equal(limit(), String(96 << 20));
+      ok(['rm', '-f', c]);
     });
 
     after(() => {
