@@ -210,6 +210,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
         idleGc.poke();
       },
     });
+    metrics?.watchServer(server);
     let stopping: Promise<void> | undefined;
     const stop = () => (stopping ??= (async () => {
       if (config.shutdownContainers) {

@@ -122,6 +122,11 @@ export class ApiServer {
   private readonly opts: ApiServerOptions;
   private readonly listeners: { server: AnyServer; address: ListenAddress }[] = [];
   private readonly inflight = new Set<Inflight>();
+
+  /** Requests not yet over: a stream or a hijacked connection counts until it closes. */
+  get inFlight(): number {
+    return this.inflight.size;
+  }
   private readonly sockets = new Set<Socket>();
   private closing: Promise<void> | undefined;
 

@@ -114,6 +114,11 @@ export class EventBus implements EventService {
     };
   }
 
+  /** Live subscribers now (an open /events stream each). */
+  get subscribers(): number {
+    return this.subs.size;
+  }
+
   /** Events currently held (oldest first; opt-in types too), for tests and `info`. */
   recent(): EventMessage[] {
     return [...this.ring, ...this.optInRing].sort((a, b) => a.timeNano - b.timeNano);

@@ -17,6 +17,8 @@ export interface MetricsSource {
   lifecycle: { list(): ContainerInfo[]; stats(id: string): Promise<CgroupStats> };
   /** Log entries the shims dropped, per container id (engines that count them). */
   logDrops?(): Record<string, number>;
+  /** The event bus: its live subscribers (each open /events stream is one). */
+  events?: { readonly subscribers: number };
 }
 
 /** Docker's container states: every one is reported, 0 included, so a query never finds a gap. */
@@ -75,6 +77,7 @@ export class EngineMetrics {
   private readonly requests: Histogram<'method' | 'route' | 'status'>;
   private readonly pulls: Counter<'result'>;
   private pending: Promise<Snapshot> | undefined;
+  private apiInFlight: () => number = () => 0;
 
   constructor(private readonly source: MetricsSource, opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -99,6 +102,16 @@ export class EngineMetrics {
     new Gauge({
       name: 'berth_shims', help: 'berth-shim processes running (one per live container).', registers,
       async collect() { this.set((await snap()).shims); },
+    });
+    // A client that went away mid-stream must take its request and its subscriber with it: these fall back.
+    const inFlight = () => this.apiInFlight();
+    new Gauge({
+      name: 'berth_api_requests_in_flight', help: 'Engine API requests not yet over (streams and hijacked connections until they close).', registers,
+      collect() { this.set(inFlight()); },
+    });
+    new Gauge({
+      name: 'berth_event_subscribers', help: 'Live subscribers of the event bus (open /events streams).', registers,
+      collect() { this.set(source.events?.subscribers ?? 0); },
     });
     new Counter({
       name: 'berth_container_log_lines_dropped_total', help: 'Log entries the shim could not write (ENOSPC, EIO), per container.', labelNames: ['id', 'name'], registers,
@@ -151,6 +164,11 @@ export class EngineMetrics {
   observeRequest(r: RequestRecord): void {
     const method = METHODS.has(r.method) ? r.method : 'other';
     this.requests.observe({ method, route: r.route || 'unmatched', status: String(r.status) }, r.seconds);
+  }
+
+  /** The API server whose requests in flight are reported (it starts after the metrics). */
+  watchServer(server: { readonly inFlight: number }): void {
+    this.apiInFlight = () => server.inFlight;
   }
 
   /** The image routes' hook: one pull ended. */

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
@@ -199,6 +200,62 @@ describe('berthd --metrics-addr', { skip }, () => {
     assert.equal(one(s, 'berth_image_pulls_total', { result: 'success' }), 1);
     assert.equal(one(s, 'berth_image_pulls_total', { result: 'failure' }), 1);
     ok(['rmi', ref]);
+  });
+
+  test('clients that leave mid-stream (events, stats, logs -f, attach) take their requests and subscribers with them', async () => {
+    ok(['run', '-d', '-i', ...NONE, '--name', 'met-streams', IMAGE, 'sh', '-c', 'while :; do echo tick; sleep 0.1; done']);
+    const fds = () => readdirSync(`/proc/${d.pid}/fd`).length;
+    const settled = async (what: string, f: () => Promise<boolean> | boolean) => {
+      const end = Date.now() + 15000;
+      while (!(await f())) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await sleep(100);
+      }
+    };
+    // Quiet first: no request of ours open, and the fd count steady.
+    await settled('no request in flight', async () => one(await scrape(), 'berth_api_requests_in_flight') === 0);
+    const before = fds();
+
+    /** Open a stream on the daemon's socket; resolves once its body has started flowing. */
+    const open = (head: string) => new Promise<net.Socket>((resolve, reject) => {
+      const c = net.connect(d.socket);
+      let got = '';
+      c.on('data', (b) => {
+        got += b.toString('latin1');
+        if (got.includes('\r\n\r\n') && got.length > got.indexOf('\r\n\r\n') + 4) resolve(c);
+      });
+      c.once('error', reject);
+      c.write(head);
+    });
+    const get = (path: string) => `GET /v1.50${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+    // /events speaks once something happens: the attach is an `attach` event (each open waits for body bytes).
+    const streams = await Promise.all([
+      open(get('/events')),
+      open(get('/containers/met-streams/stats?stream=1')),
+      open(get('/containers/met-streams/logs?follow=1&stdout=1')),
+      open('POST /v1.50/containers/met-streams/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n'),
+    ]);
+    let s = await scrape();
+    assert.equal(one(s, 'berth_api_requests_in_flight'), 4);
+    assert.equal(one(s, 'berth_event_subscribers'), 1);
+    assert.ok(fds() > before, 'the streams hold fds');
+
+    for (const c of streams) c.destroy();
+    await settled('requests and subscribers gone', async () => {
+      s = await scrape();
+      return one(s, 'berth_api_requests_in_flight') === 0 && one(s, 'berth_event_subscribers') === 0;
+    });
+    await settled(`berthd's fds back to ${before} (now ${fds()})`, () => fds() <= before);
+    const ping = await new Promise<string>((resolve) => {
+      const c = net.connect(d.socket, () => c.end('GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let got = '';
+      c.on('data', (b) => { got += b.toString(); });
+      c.once('close', () => resolve(got));
+    });
+    assert.match(ping, /^HTTP\/1\.1 200 [^]*\r\n\r\nOK$/);
+    // The container is unharmed by its attach going away, and still logs.
+    assert.equal(ok(['inspect', '-f', '{{.State.Status}}', 'met-streams']).trim(), 'running');
+    ok(['rm', '-f', 'met-streams']);
   });
 
   test('without --metrics-addr berthd listens on no TCP port', async () => {
