@@ -25,7 +25,7 @@ describe('daemon config', () => {
 
   test('every Docker key Berth takes, from the file', () => {
     const c = load([], {
-      'data-root': '/srv/berth', 'exec-root': '/run/b2', hosts: ['unix:///run/b2/b.sock', 'tcp://127.0.0.1:2375'], debug: true, 'log-level': 'warn',
+      'data-root': '/srv/berth', 'exec-root': '/run/b2', hosts: ['unix:///run/b2/b.sock', 'tcp://127.0.0.1:2376'], tlsverify: true, debug: true, 'log-level': 'warn',
       'log-driver': 'json-file', 'log-opts': { 'max-size': '10m', 'max-file': '3', compress: 'true' },
       'default-ulimits': { nofile: { Name: 'nofile', Soft: 1024, Hard: 2048 } }, 'default-shm-size': '128M',
       'max-concurrent-downloads': 5, 'registry-mirrors': ['https://mirror.example'], 'insecure-registries': ['reg.test:5000'],
@@ -123,6 +123,8 @@ describe('daemon config', () => {
       [['--default-ulimit', 'nofiles=1'], undefined, /default-ulimits: invalid ulimit type: nofiles$/],
       [[], { 'default-ulimits': { nofile: { Soft: 10, Hard: 5 } } }, /default-ulimits: ulimit soft limit must be less than or equal to hard limit: 10 > 5$/],
       [[], { hosts: ['udp://127.0.0.1:1'] }, /hosts: invalid host "udp:\/\/127.0.0.1:1": only unix:\/\/ and tcp:\/\/ are supported/],
+      [['--tls', '-H', 'tcp://127.0.0.1:2376'], undefined, /hosts: tcp:\/\/127\.0\.0\.1:2376: tcp is served only with --tlsverify \(client certificates checked against --tlscacert\); --tls alone would let in any client$/],
+      [[], { hosts: ['tcp://0.0.0.0:2375'] }, /hosts: tcp:\/\/0\.0\.0\.0:2375: tcp is served only with --tlsverify/],
       [[], { 'registry-mirrors': ['mirror.example'] }, /registry-mirrors: invalid mirror/],
       [[], { 'max-concurrent-downloads': -1 }, /max-concurrent-downloads: invalid max concurrent downloads: -1$/],
       [[], { 'exec-root': `/tmp/${'x'.repeat(80)}` }, /exec-root: exec root .* is too long/],

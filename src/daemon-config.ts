@@ -531,10 +531,15 @@ export function validateConfig(c: DaemonConfig): void {
     throw bad('exec-root', (e as Error).message);
   }
   for (const h of c.hosts) {
+    let kind: string;
     try {
-      parseHost(h);
+      kind = parseHost(h).kind;
     } catch (e) {
       throw bad('hosts', (e as Error).message);
+    }
+    // Whoever reaches the API has root on this host: on tcp only clients with a certificate from the CA get in.
+    if (kind === 'tcp' && !c.tlsVerify) {
+      throw bad('hosts', `${h}: tcp is served only with --tlsverify (client certificates checked against --tlscacert)${c.tls ? '; --tls alone would let in any client' : ''}`);
     }
   }
   for (const mirror of c.registryMirrors) {

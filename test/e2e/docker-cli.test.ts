@@ -148,7 +148,7 @@ describe('docker CLI against berthd', { skip }, () => {
       daemonHealthy();
     });
 
-    test('tcp with --tlsverify: a client certificate from the CA gets in, none does not', { skip: haveCommand('openssl') ? undefined : 'missing openssl' }, async () => {
+    test('tcp with --tlsverify: a client certificate from the CA gets in, none does not; --tls alone refuses to start', { skip: haveCommand('openssl') ? undefined : 'missing openssl' }, async () => {
       const pki = join(tmp, 'pki');
       const sh = (cmd: string) => {
         const r = spawnSync('sh', ['-ec', cmd], { cwd: pki, encoding: 'utf8' });
@@ -175,6 +175,14 @@ describe('docker CLI against berthd', { skip }, () => {
       } finally {
         await d3.stop();
       }
+      // --tls without --tlsverify would serve any client: berthd refuses to start, naming the flag, and serves nothing.
+      const sock = join(tmp, 'tls-only.sock');
+      const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'berthd.js'), '-H', tcp, '-H', `unix://${sock}`, '--tls', '--tlscert', join(pki, 'server.pem'), '--tlskey', join(pki, 'server-key.pem'),
+        '--data-root', join(tmp, 'tls-only-data'), '--exec-root', join(tmp, 'tls-only-exec'), '--pidfile', join(tmp, 'tls-only.pid')], { encoding: 'utf8', timeout: 20000 });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`hosts: tcp://127\\.0\\.0\\.1:${port}: tcp is served only with --tlsverify \\(client certificates checked against --tlscacert\\); --tls alone would let in any client`));
+      assert.equal(existsSync(sock), false);
+      assert.equal(existsSync(join(tmp, 'tls-only.pid')), false);
     });
 
     test('daemon.json with an unknown key refuses to start, naming the key', () => {
