@@ -255,6 +255,36 @@ describe('docker CLI against berthd', { skip }, () => {
       ok(['rmi', 'imported:1']);
     });
 
+    test('docker image prune: dangling only, then -a with --filter; docker\'s output', () => {
+      const layer = (n: string) => {
+        const dir = join(tmp, `prune-${n}`);
+        spawnSync('mkdir', ['-p', dir]);
+        writeFileSync(join(dir, 'f'), n);
+        const tar = join(tmp, `prune-${n}.tar`);
+        spawnSync('tar', ['-cf', tar, '-C', dir, 'f']);
+        return tar;
+      };
+      const images = () => ok(['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}']);
+      const kept = images();
+      // Re-tagging prune:d leaves the first image dangling (<none>:<none>).
+      const dangling = ok(['import', layer('1'), 'prune:d']).trim();
+      ok(['import', layer('2'), 'prune:d']);
+      assert.match(images(), new RegExp(`^${dangling} <none>:<none>$`, 'm'));
+      assert.match(ok(['image', 'prune', '-f']), new RegExp(`^Deleted Images:\ndeleted: ${dangling}\n\nTotal reclaimed space: \\d+(\\.\\d+)?[kMG]?B\n$`));
+      assert.equal(ok(['image', 'prune', '-f']), 'Total reclaimed space: 0B\n');
+      assert.doesNotMatch(images(), new RegExp(dangling));
+      assert.match(images(), /^sha256:\S+ prune:d$/m);
+
+      // -a takes unused tagged images too; --filter narrows it (here to a label).
+      const labelled = ok(['import', '-c', 'LABEL prune=yes', layer('3'), 'prune:labelled']).trim();
+      const out = ok(['image', 'prune', '-a', '-f', '--filter', 'label=prune=yes']);
+      assert.match(out, new RegExp(`^Deleted Images:\nuntagged: prune:labelled\ndeleted: ${labelled}\n\nTotal reclaimed space: \\d+(\\.\\d+)?[kMG]?B\n$`));
+      assert.doesNotMatch(images(), /prune:labelled/);
+      assert.match(images(), /prune:d$/m);
+      ok(['rmi', 'prune:d']);
+      assert.equal(images(), kept);
+    });
+
     test('docker push to and pull from a local registry', { skip: registrySkipReason() }, async () => {
       reg ??= await startRegistry();
       const ref = `${reg.host}/test/bb:1`;
