@@ -4,7 +4,7 @@
 // CLI negotiates. Every container runs with --network none. Registry traffic stays on 127.0.0.1.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -183,6 +183,25 @@ describe('docker CLI against berthd', { skip }, () => {
       assert.match(r.stderr, new RegExp(`hosts: tcp://127\\.0\\.0\\.1:${port}: tcp is served only with --tlsverify \\(client certificates checked against --tlscacert\\); --tls alone would let in any client`));
       assert.equal(existsSync(sock), false);
       assert.equal(existsSync(join(tmp, 'tls-only.pid')), false);
+    });
+
+    test('a --pidfile naming a live process refuses to start, and leaves the file and the process alone', async () => {
+      const live = spawn('sleep', ['60'], { stdio: 'ignore' });
+      try {
+        const pidfile = join(tmp, 'live.pid');
+        writeFileSync(pidfile, `${live.pid}\n`);
+        const sock = join(tmp, 'live-pid.sock');
+        const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'berthd.js'), '-H', `unix://${sock}`, '--pidfile', pidfile,
+          '--data-root', join(tmp, 'live-pid-data'), '--exec-root', join(tmp, 'live-pid-exec')], { encoding: 'utf8', timeout: 20000 });
+        assert.equal(r.status, 1, r.stderr);
+        assert.match(r.stderr, new RegExp(`pid file found, ensure berthd is not running or delete ${pidfile.replace(/[.]/g, '\\.')}`));
+        assert.equal(readFileSync(pidfile, 'utf8'), `${live.pid}\n`);
+        assert.equal(existsSync(sock), false);
+        assert.equal(live.exitCode, null);
+        process.kill(live.pid!, 0);
+      } finally {
+        live.kill();
+      }
     });
 
     test('daemon.json with an unknown key refuses to start, naming the key', () => {
