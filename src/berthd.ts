@@ -176,7 +176,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
         },
         DefaultRuntime: config.defaultRuntime,
       }),
-      engineDf: () => eng.df(),
+      engineDf: (want) => eng.df(want),
     });
     registerEventRoutes(router, eng.events);
     registerImageRoutes(router, {

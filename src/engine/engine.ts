@@ -33,7 +33,7 @@ import { taskEvent } from './task-events.js';
 import { ContainerStore } from './store.js';
 import { VolumeService } from '../volumes/service.js';
 import type { Volume } from '../volumes/types.js';
-import type { ContainerSummary, LogConfig, Ulimit } from './types.js';
+import type { ContainerSummary, DfKinds, LogConfig, Ulimit } from './types.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -64,12 +64,13 @@ export interface EngineOptions {
 }
 
 /** Docker's GET /system/df body. */
+/** /system/df: a kind not asked for is null (and LayersSize 0), as dockerd has it. */
 export interface DiskUsage {
   LayersSize: number;
-  Images: Array<ImageSummary>;
-  Containers: ContainerSummary[];
-  Volumes: Volume[];
-  BuildCache: unknown[];
+  Images: Array<ImageSummary> | null;
+  Containers: ContainerSummary[] | null;
+  Volumes: Volume[] | null;
+  BuildCache: unknown[] | null;
 }
 
 export interface Engine {
@@ -85,7 +86,7 @@ export interface Engine {
   pull(ref: string, onProgress?: ProgressFn): Promise<PullResult>;
   /** Docker's GET /info fields this engine knows. */
   info(): Promise<Record<string, unknown>>;
-  df(): Promise<DiskUsage>;
+  df(want?: DfKinds): Promise<DiskUsage>;
   /** Log entries the shims dropped, per container id, over each container's life (for metrics). */
   logDrops(): Record<string, number>;
   /** Stop watching; containers keep running. */
@@ -247,22 +248,26 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
           Warnings: [],
         };
       },
-      async df() {
-        const imgs = await images.list();
-        const all = await containers.list({ all: true, size: true });
-        const perImage = new Map<string, number>();
-        for (const c of all) perImage.set(c.ImageID, (perImage.get(c.ImageID) ?? 0) + 1);
+      async df(want = { container: true, image: true, volume: true, 'build-cache': true }) {
+        // Only what is asked for is read: container sizes and layer usage walk trees.
+        const all = want.container ? await containers.list({ all: true, size: true }) : want.image ? await containers.list({ all: true }) : [];
+        let imgs: ImageSummary[] | null = null;
         let layers = 0;
-        for (const s of await snapshotter.list()) {
-          if (s.kind !== 'committed') continue;
-          try { layers += (await snapshotter.usage(s.name)).size; } catch { /* gone */ }
+        if (want.image) {
+          const perImage = new Map<string, number>();
+          for (const c of all) perImage.set(c.ImageID, (perImage.get(c.ImageID) ?? 0) + 1);
+          imgs = (await images.list()).map((i) => ({ ...i, Containers: perImage.get(i.Id) ?? 0 }));
+          for (const s of await snapshotter.list()) {
+            if (s.kind !== 'committed') continue;
+            try { layers += (await snapshotter.usage(s.name)).size; } catch { /* gone */ }
+          }
         }
         return {
           LayersSize: layers,
-          Images: imgs.map((i) => ({ ...i, Containers: perImage.get(i.Id) ?? 0 })),
-          Containers: all,
-          Volumes: await volumes.usage(),
-          BuildCache: [],
+          Images: imgs,
+          Containers: want.container ? all : null,
+          Volumes: want.volume ? await volumes.usage() : null,
+          BuildCache: want['build-cache'] ? [] : null,
         };
       },
       logDrops() {

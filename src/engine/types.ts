@@ -411,3 +411,6 @@ export interface EventService {
   /** Past events in [since, until] then, unless until is set, live ones, until `signal` fires. */
   subscribe(opts: { since?: number; until?: number; filters?: Record<string, string[]> }, signal: AbortSignal): AsyncIterable<EventMessage>;
 }
+
+/** What a /system/df asks for (its `type` parameters). */
+export interface DfKinds { container: boolean; image: boolean; volume: boolean; 'build-cache': boolean }

@@ -70,6 +70,12 @@ async function postJson(path: string, body: string): Promise<{ status: number; m
   return { status, message: text.startsWith('{') ? (JSON.parse(text) as { message: string }).message : text };
 }
 
+/** GET on the raw socket: the answer's status and its parsed JSON body. */
+async function getJson(path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const ans = await raw(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  return { status: Number(/^HTTP\/1\.1 (\d+)/.exec(ans)?.[1]), body: JSON.parse(ans.slice(ans.indexOf('\r\n\r\n') + 4)) as Record<string, unknown> };
+}
+
 const allContainers = () => ok(['ps', '-aq', '--no-trunc']);
 
 /** The container list is what it was before, and `berthd check` finds the data root consistent. */
@@ -131,6 +137,32 @@ describe('docker CLI against berthd', { skip }, () => {
       const out = ok(['system', 'df']);
       assert.match(out, /^Images\s+\d+/m);
       assert.match(out, /^Containers\s+\d+/m);
+    });
+
+    test('GET /system/df?type= reads only the kinds named (API 1.42+); an unknown kind is a 400', async () => {
+      ok(['volume', 'create', 'df-vol']);
+      try {
+        const full = await getJson('/v1.50/system/df');
+        assert.equal(full.status, 200);
+        for (const k of ['Images', 'Containers', 'Volumes', 'BuildCache']) assert.ok(Array.isArray(full.body[k]), k);
+        assert.ok((full.body['LayersSize'] as number) > 0);
+        const vol = await getJson('/v1.50/system/df?type=volume');
+        assert.equal(vol.status, 200);
+        assert.deepEqual({ ...vol.body, Volumes: (vol.body['Volumes'] as Array<{ Name: string }>).map((v) => v.Name).includes('df-vol') },
+          { LayersSize: 0, Images: null, Containers: null, Volumes: true, BuildCache: null });
+        const two = await getJson('/v1.50/system/df?type=image&type=container');
+        assert.ok(Array.isArray(two.body['Images']) && (two.body['Images'] as unknown[]).length > 0);
+        assert.ok(Array.isArray(two.body['Containers']));
+        assert.equal(two.body['Volumes'], null);
+        assert.equal(two.body['BuildCache'], null);
+        assert.ok((two.body['LayersSize'] as number) > 0);
+        assert.deepEqual(await getJson('/v1.50/system/df?type=bogus'), { status: 400, body: { message: 'unknown object type: bogus' } });
+        // Before 1.42 dockerd ignores `type`: everything.
+        const old = await getJson('/v1.41/system/df?type=volume');
+        for (const k of ['Images', 'Containers', 'Volumes', 'BuildCache']) assert.ok(Array.isArray(old.body[k]), k);
+      } finally {
+        ok(['volume', 'rm', 'df-vol']);
+      }
     });
 
     test('a second berthd runs side by side with its own roots and socket', async () => {

@@ -1,10 +1,11 @@
 // System routes: `GET /info`, `GET /version`, `GET /system/df`, in Docker's shapes, filled from what the engine and images report.
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
-import type { ContainerService, ContainerSummary } from '../../engine/types.js';
+import type { ContainerService, ContainerSummary, DfKinds } from '../../engine/types.js';
 import type { ImageService } from '../../images/images.js';
 import type { Router } from '../router.js';
-import { registerVersionRoute, type ComponentsProvider, type DaemonInfo, goArch } from '../version.js';
+import { errInvalid } from '../../common/errors.js';
+import { compareApiVersions, registerVersionRoute, type ComponentsProvider, type DaemonInfo, goArch } from '../version.js';
 
 /** Facts about this daemon that /info reports. */
 export interface DaemonFacts {
@@ -32,8 +33,22 @@ export interface SystemRouteDeps {
   components?: ComponentsProvider;
   /** Fields the engine reports for /info; they override the defaults computed here. */
   engineInfo?: () => Promise<Record<string, unknown>> | Record<string, unknown>;
-  /** The engine's own /system/df, when it has one. */
-  engineDf?: () => Promise<unknown>;
+  /** The engine's own /system/df, when it has one: only the kinds asked for are read. */
+  engineDf?: (want: DfKinds) => Promise<unknown>;
+}
+
+const DF_KINDS = ['container', 'image', 'volume', 'build-cache'] as const;
+
+/** dockerd's reading of `type`: from API 1.42 the kinds named (each known), else (or with none) all. */
+export function dfKinds(types: string[], apiVersion: string): DfKinds {
+  const all = types.length === 0 || compareApiVersions(apiVersion, '1.42') < 0;
+  const want: DfKinds = { container: all, image: all, volume: all, 'build-cache': all };
+  if (all) return want;
+  for (const t of types) {
+    if (!(DF_KINDS as readonly string[]).includes(t)) throw errInvalid(`unknown object type: ${t}`);
+    want[t as keyof DfKinds] = true;
+  }
+  return want;
 }
 
 function osRelease(): string {
@@ -138,21 +153,22 @@ export function registerSystemRoutes(router: Router, deps: SystemRouteDeps): voi
   });
 
   router.get('/system/df', async (ctx) => {
-    if (deps.engineDf) return deps.engineDf();
-    const types = new Set(ctx.query.all('type'));
-    const want = (t: string) => types.size === 0 || types.has(t);
-    const list = await deps.images.list();
-    const containers = deps.containers && want('container') ? await deps.containers.list({ all: true, size: true }) : [];
-    const allContainers = deps.containers ? (want('container') ? containers : await deps.containers.list({ all: true })) : [];
+    const want = dfKinds(ctx.query.all('type'), ctx.apiVersion);
+    if (deps.engineDf) return deps.engineDf(want);
+    const list = want.image || want.container ? await deps.images.list() : [];
+    const containers = deps.containers && want.container ? await deps.containers.list({ all: true, size: true }) : [];
+    const allContainers = deps.containers && want.image ? (want.container ? containers : await deps.containers.list({ all: true })) : [];
     const perImage = new Map<string, number>();
     for (const c of allContainers) perImage.set(c.ImageID, (perImage.get(c.ImageID) ?? 0) + 1);
     const images = list.map((i) => ({ ...i, SharedSize: 0, Containers: perImage.get(i.Id) ?? 0 }));
+    // dockerd leaves a kind not asked for null (and LayersSize 0).
     return {
-      LayersSize: images.reduce((n, i) => n + i.Size, 0),
-      Images: want('image') ? images : [],
-      Containers: want('container') ? containers : [],
-      Volumes: [],
-      BuildCache: [],
+      LayersSize: want.image ? images.reduce((n, i) => n + i.Size, 0) : 0,
+      Images: want.image ? images : null,
+      Containers: want.container ? containers : null,
+      Volumes: want.volume ? [] : null,
+      BuildCache: want['build-cache'] ? [] : null,
     };
   });
+
 }

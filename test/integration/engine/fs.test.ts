@@ -148,9 +148,9 @@ describe('engine: filesystem and restart', { skip }, () => {
     assert.equal(info.Driver, 'overlayfs');
     assert.ok((info.Images as number) >= 3);
     const df = await e.df();
-    assert.equal(df.Containers.length, 1);
+    assert.equal(df.Containers!.length, 1);
     assert.ok(df.LayersSize > 0);
-    assert.ok(df.Images.some((i) => i.Containers === 1));
+    assert.ok(df.Images!.some((i) => i.Containers === 1));
     await e.containers.remove(id, {});
   });
 });

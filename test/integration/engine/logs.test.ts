@@ -152,7 +152,7 @@ describe('engine: container logs, rotation and the index', { skip }, () => {
     assert.ok(c!.SizeRw! >= logBytes, `SizeRw ${c!.SizeRw} counts the ${logBytes} log bytes`);
     assert.ok(c!.SizeRw! < logBytes + 1024 * 1024);
     const df = await e.df();
-    assert.equal(df.Containers.find((x) => x.Id === bigId)!.SizeRw, c!.SizeRw);
+    assert.equal(df.Containers!.find((x) => x.Id === bigId)!.SizeRw, c!.SizeRw);
     assert.equal((await e.containers.inspect(bigId, { size: true })).SizeRw, c!.SizeRw);
   });
 
