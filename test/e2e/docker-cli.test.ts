@@ -738,6 +738,32 @@ describe('docker CLI against berthd', { skip }, () => {
       ok(['rm', c]);
     });
 
+    test('stats with stream=false: two samples (precpu filled, cpu grown for a busy container); one-shot: one', async () => {
+      const c = name('e2e-busy');
+      ok(['run', '-d', '--name', c, ...NONE, IMAGE, 'sh', '-c', 'while :; do :; done']);
+      try {
+        type Cpu = { cpu_usage: { total_usage: number }; system_cpu_usage?: number; online_cpus?: number };
+        const stats = async (q: string) => {
+          const r = await getJson(`/v1.50/containers/${c}/stats?${q}`);
+          assert.equal(r.status, 200);
+          return r.body as { read: string; preread: string; cpu_stats: Cpu; precpu_stats: Cpu };
+        };
+        const two = await stats('stream=false');
+        assert.ok(two.precpu_stats.cpu_usage.total_usage > 0, JSON.stringify(two.precpu_stats));
+        assert.ok((two.precpu_stats.system_cpu_usage ?? 0) > 0);
+        assert.ok(two.cpu_stats.cpu_usage.total_usage > two.precpu_stats.cpu_usage.total_usage, 'a busy loop used cpu between the samples');
+        assert.ok(Date.parse(two.read) > Date.parse(two.preread));
+        const one = await stats('stream=false&one-shot=true');
+        assert.equal(one.precpu_stats.cpu_usage.total_usage, 0);
+        assert.ok(one.cpu_stats.cpu_usage.total_usage > 0);
+        // docker stats --no-stream computes CPU % from the two samples.
+        const pct = Number(ok(['stats', '--no-stream', '--format', '{{.CPUPerc}}', c]).trim().replace('%', ''));
+        assert.ok(pct > 0, `CPU % ${pct}`);
+      } finally {
+        ok(['rm', '-f', c]);
+      }
+    });
+
     test('system df counts containers', () => {
       const c = name('e2e-df');
       ok(['create', '--name', c, ...NONE, IMAGE, 'true']);
