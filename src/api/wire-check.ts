@@ -95,16 +95,13 @@ function goName(t: string): string {
 
 interface Where { struct: string; path: string[] }
 
-class Mismatch {
-  constructor(readonly message: string) {}
-}
-
-function mismatch(value: string, t: string, at: Where): Mismatch {
-  return new Mismatch(`json: cannot unmarshal ${value} into Go struct field ${at.struct}.${at.path.join('.')} of type ${goName(t)}`);
+/** Go's UnmarshalTypeError text for a value inside a struct. */
+function mismatch(value: string, t: string, at: Where): string {
+  return `json: cannot unmarshal ${value} into Go struct field ${at.struct}.${at.path.join('.')} of type ${goName(t)}`;
 }
 
 /** The first mismatch of `v` against type `t`, or undefined. */
-function check(v: Raw, t: string, at: Where): Mismatch | undefined {
+function check(v: Raw, t: string, at: Where): string | undefined {
   if (v === null) return undefined;
   // A pointer is decoded through: mismatches name the pointed-to type.
   if (t.startsWith('*')) return check(v, t.slice(1), at);
@@ -151,7 +148,7 @@ function check(v: Raw, t: string, at: Where): Mismatch | undefined {
   throw new Error(`wire type ${t}: unknown`);
 }
 
-function checkStruct(v: RawObject, name: string, path: string[]): Mismatch | undefined {
+function checkStruct(v: RawObject, name: string, path: string[]): string | undefined {
   const fields = WIRE_STRUCTS[name]!.fields;
   for (const [key, value] of v.entries) {
     // Go matches a key to a field exactly, else case-insensitively; the error names the field's own name.
@@ -172,5 +169,5 @@ export function wireTypeError(text: string, root: WireRoot): string | undefined 
   const v = parseRaw(text);
   if (v === null) return undefined;
   if (!(v instanceof RawObject)) return `json: cannot unmarshal ${kind(v)} into Go value of type ${WIRE_STRUCTS[root]!.go}`;
-  return checkStruct(v, root, [])?.message;
+  return checkStruct(v, root, []);
 }
