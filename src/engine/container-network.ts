@@ -17,7 +17,7 @@ export type NetworkPlan =
   | { kind: 'bridge'; attachments: Record<string, NetworkAttachment> };
 
 /** Docker's EndpointsConfig entry (the fields Berth reads). */
-interface EndpointConfig { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null; Links?: string[] | null }
+interface EndpointConfig { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null; Links?: string[] | null; GwPriority?: number }
 
 /** Decide the mode at create: the networks must exist; the endpoint configs (aliases, --ip) are kept for each start. */
 export function planNetwork(nets: NetworkManager, req: ContainerCreateRequest, hc: HostConfig): NetworkPlan {
@@ -53,7 +53,7 @@ export function planNetwork(nets: NetworkManager, req: ContainerCreateRequest, h
     if (n.driver === 'host' || n.driver === 'null') throw errInvalid(`container cannot be connected to multiple networks with one of the networks in private (none) mode`);
     if (ep?.Aliases?.length && n.builtin) throw errInvalid('network-scoped alias is supported only for containers in user defined networks');
     const ipv4 = ep?.IPAMConfig?.IPv4Address || undefined;
-    attachments[n.name] = { networkId: n.id, ...(ep?.Aliases?.length ? { aliases: [...ep.Aliases] } : {}), ...(ipv4 ? { ipv4 } : {}) };
+    attachments[n.name] = { networkId: n.id, ...(ep?.Aliases?.length ? { aliases: [...ep.Aliases] } : {}), ...(ipv4 ? { ipv4 } : {}), ...(ep?.GwPriority ? { gwPriority: ep.GwPriority } : {}) };
   };
   add(isDefaultBridge(mode) ? 'bridge' : mode, eps[mode] ?? (isDefaultBridge(mode) ? eps.bridge ?? eps.default : undefined));
   for (const [k, ep] of Object.entries(eps)) {
@@ -97,7 +97,7 @@ export function writeNetworkFiles(c: ContainerRecord, sb: SandboxState, hostsHea
 
 const emptyEndpoint = (): EndpointSettings => ({
   IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '',
-  IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, DNSNames: null,
+  IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, GwPriority: 0, DNSNames: null,
 });
 
 /** NetworkSettings.Networks as Docker shows it: every configured network, filled in while running. */
@@ -115,6 +115,8 @@ export function endpointSettings(c: ContainerRecord, nets: NetworkManager): Reco
       ...emptyEndpoint(),
       IPAMConfig: a.ipv4 ? { IPv4Address: a.ipv4 } : null,
       Aliases: a.aliases?.length ? a.aliases : null,
+      // Shown as configured (API 1.48); Berth's default route is still that of the first network.
+      GwPriority: a.gwPriority ?? 0,
       NetworkID: a.networkId,
       ...(ep ? {
         MacAddress: ep.mac, EndpointID: ep.endpointId, Gateway: ep.gateway, IPAddress: ep.ip, IPPrefixLen: ep.prefixLen,
@@ -125,11 +127,15 @@ export function endpointSettings(c: ContainerRecord, nets: NetworkManager): Reco
   return out;
 }
 
-/** `"80/tcp": [{HostIp, HostPort}]` of the bound ports (running), else of the exposed ones with null, as Docker's inspect. */
+/**
+ * `"80/tcp": [{HostIp, HostPort}]` of the bound ports and null for the exposed ones, while the sandbox is up; empty
+ * before the first start and after exit, as dockerd (it fills Ports from the sandbox and clears them at release).
+ */
 export function portMap(c: ContainerRecord): PortMap {
   const out: PortMap = {};
+  if (!c.sandbox) return out;
   for (const k of Object.keys(c.config.ExposedPorts ?? {})) out[k.includes('/') ? k : `${k}/tcp`] = null;
-  for (const p of c.sandbox?.ports ?? []) {
+  for (const p of c.sandbox.ports) {
     const k = `${p.containerPort}/${p.proto}`;
     (out[k] ??= []);
     out[k]!.push({ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) });

@@ -709,7 +709,7 @@ export class ContainerManager implements ContainerService {
   }
 
   /** docker network connect: recorded for the next starts, and made now if the container runs. */
-  async connectNetwork(netRef: string, ref: string, cfg: { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null } = {}): Promise<void> {
+  async connectNetwork(netRef: string, ref: string, cfg: { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null; GwPriority?: number } = {}): Promise<void> {
     const n = this.o.networks.resolve(netRef);
     const id = this.resolve(ref).id;
     await this.lock(id, async () => {
@@ -718,7 +718,7 @@ export class ContainerManager implements ContainerService {
       if (c.networks?.[n.name]) throw new BerthError('permission-denied', `endpoint with name ${c.name.slice(1)} already exists in network ${n.name}`);
       if (cfg.Aliases?.length && n.builtin) throw errInvalid('network-scoped alias is supported only for containers in user defined networks');
       const ipv4 = cfg.IPAMConfig?.IPv4Address || undefined;
-      const att = { networkId: n.id, ...(cfg.Aliases?.length ? { aliases: [...cfg.Aliases] } : {}), ...(ipv4 ? { ipv4 } : {}) };
+      const att = { networkId: n.id, ...(cfg.Aliases?.length ? { aliases: [...cfg.Aliases] } : {}), ...(ipv4 ? { ipv4 } : {}), ...(cfg.GwPriority ? { gwPriority: cfg.GwPriority } : {}) };
       if (c.sandbox && isLive(c.state.status)) {
         const sb = c.sandbox;
         await this.o.networks.connect(attachRequest(c), sb, { name: n.id, ...(att.aliases ? { aliases: att.aliases } : {}), ...(ipv4 ? { ipv4 } : {}) });

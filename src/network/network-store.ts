@@ -23,6 +23,8 @@ export interface NetworkRecord {
   ipMasq?: boolean;
   /** Whether the user gave the subnet (Docker shows IPAM.Config either way). */
   userSubnet?: boolean;
+  /** False when the user gave the subnet but not the gateway: Docker's IPAM.Config then shows the subnet alone. */
+  userGateway?: boolean;
 }
 
 type Row = { id: string; name: string; data: string };

@@ -241,6 +241,7 @@ export class NetworkManager {
       id, name, driver: 'bridge', created: nowIso(), internal: !!req.Internal, attachable: !!req.Attachable,
       labels: { ...(req.Labels ?? {}) }, options, builtin: false, bridge, subnet: formatCidr(subnet), gateway,
       ...(ipRange ? { ipRange } : {}), ipMasq: masq !== undefined ? masq === 'true' : (this.o.ipMasq ?? true), userSubnet: !!cfg?.Subnet,
+      ...(cfg?.Subnet ? { userGateway: !!cfg.Gateway } : {}),
     };
     this.store.insert(rec);
     return rec;
@@ -306,7 +307,8 @@ export class NetworkManager {
   toWire(n: NetworkRecord, containers: NetworkWire['Containers'] = {}): NetworkWire {
     return {
       Name: n.name, Id: n.id, Created: n.created, Scope: 'local', Driver: n.driver, EnableIPv4: true, EnableIPv6: false,
-      IPAM: { Driver: 'default', Options: n.builtin ? null : {}, Config: n.subnet ? [{ Subnet: n.subnet, Gateway: n.gateway!, ...(n.ipRange ? { IPRange: n.ipRange } : {}) }] : [] },
+      // As dockerd's buildIPAMResources: the user's IPAM config as given, else the allocated subnet and gateway.
+      IPAM: { Driver: 'default', Options: n.builtin ? null : {}, Config: n.subnet ? [{ Subnet: n.subnet, ...(n.userGateway !== false ? { Gateway: n.gateway! } : {}), ...(n.ipRange ? { IPRange: n.ipRange } : {}) }] : [] },
       Internal: n.internal, Attachable: n.attachable, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
       Containers: containers, Options: n.options, Labels: n.labels,
     };

@@ -389,10 +389,12 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
       assert.doesNotMatch(ok(['run', '--rm', '--network', 'inner', IMAGE, 'ip', 'route']), /default/);
       ok(['run', '-d', '--name', 'multi', '--network', 'inner', IMAGE, 'sleep', '300']);
       note();
-      ok(['network', 'connect', '--alias', 'm2', 'side', 'multi']);
+      ok(['network', 'connect', '--alias', 'm2', '--gw-priority', '3', 'side', 'multi']);
       assert.match(ok(['exec', 'multi', 'ip', '-4', 'addr']), /eth1/);
-      const nets = Object.keys(JSON.parse(ok(['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'multi'])) as object).sort();
-      assert.deepEqual(nets, ['inner', 'side']);
+      const eps = JSON.parse(ok(['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'multi'])) as Record<string, { GwPriority: number }>;
+      assert.deepEqual(Object.keys(eps).sort(), ['inner', 'side']);
+      // the endpoints' gateway priorities as configured (API 1.48's GwPriority)
+      assert.deepEqual([eps.inner!.GwPriority, eps.side!.GwPriority], [0, 3]);
       // reachable by the alias on the second network
       assert.match(ok(['run', '--rm', '--network', 'side', IMAGE, 'nslookup', 'm2']), /Name:\s+m2/);
       ok(['network', 'disconnect', 'side', 'multi']);
@@ -407,6 +409,8 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
     const b = testBridge();
     ok(['network', 'create', '--subnet', b.subnet, 'one']);
     try {
+      // IPAM.Config is the pool as given: no gateway when none was given (dockerd's buildIPAMResources)
+      assert.deepEqual(JSON.parse(ok(['network', 'inspect', '-f', '{{json .IPAM.Config}}', 'one'])), [{ Subnet: b.subnet }]);
       assert.match(fails(['network', 'create', '--subnet', b.subnet, 'two']), /Pool overlaps with other one on this address space/);
       assert.match(fails(['network', 'create', 'one']), /network with name one already exists/);
       assert.match(fails(['network', 'create', '--subnet', '10.0.0.1/33', 'bad']), /invalid CIDR address/);

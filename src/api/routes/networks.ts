@@ -83,7 +83,7 @@ export function registerNetworkRoutes(router: Router, d: NetworkRouteDeps): void
   });
 
   router.post('/networks/{id}/connect', async (ctx) => {
-    const body = await ctx.readJson<{ Container?: string; EndpointConfig?: { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null } }>();
+    const body = await ctx.readJson<{ Container?: string; EndpointConfig?: { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null; GwPriority?: number } }>();
     if (!body?.Container) throw errInvalid('container is required');
     await d.containers.connectNetwork(ctx.params['id']!, body.Container, body.EndpointConfig ?? {});
     ctx.sendStatus(200);
