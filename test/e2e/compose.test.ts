@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
@@ -104,5 +104,14 @@ volumes:
     assert.doesNotMatch(d.docker(['volume', 'ls', '--format', '{{.Name}}']).stdout, /shop_dbdata/);
     const left = existingInterfaces(ours);
     assert.deepEqual(left, [], `interfaces left: ${left.join(' ')}`);
+    // no pinned netns, no IPAM lease, no volume directory, no container directory
+    assert.deepEqual(readdirSync(join(d.execRoot, 'netns')).filter((f) => !f.startsWith('.')), [], 'netns files left');
+    assert.equal(readFileSync('/proc/mounts', 'utf8').includes(join(d.execRoot, 'netns')), false, 'netns mounts left');
+    const ipam = join(d.dataRoot, 'network', 'ipam');
+    const leases = existsSync(ipam) ? readdirSync(ipam, { recursive: true }).map(String).filter((f) => /\d+\.\d+\.\d+\.\d+$/.test(f)) : [];
+    assert.deepEqual(leases, [], 'IPAM leases left');
+    assert.deepEqual(readdirSync(join(d.dataRoot, 'volumes')).filter((f) => f.startsWith('shop_')), [], 'volume data left');
+    assert.deepEqual(readdirSync(join(d.dataRoot, 'containers')), [], 'container directories left');
+    assert.deepEqual(d.check().report.findings, [], 'berthd check');
   });
 });
