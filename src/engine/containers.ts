@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join, posix } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Trash } from '../common/trash.js';
 import { BerthError, errConflict, errInvalid, errNotFound, errNotImplemented, isNotFound } from '../common/errors.js';
@@ -20,7 +20,10 @@ import type { Logger } from '../common/log.js';
 import { inSpan, tracer, type Span, type SpanData } from '../common/trace.js';
 import type { Lifecycle, LifecycleEvent } from '../lifecycle/lifecycle.js';
 import { encodeFrame } from '../common/stdcopy.js';
+import { commitImage } from '../images/archive/commit.js';
 import type { ImageService } from '../images/images.js';
+import { familiarString } from '../images/reference.js';
+import { writeLayerDiff, writeTreeDiff } from '../images/tar/diff.js';
 import { TarWriter } from '../images/tar/writer.js';
 import { parseSignal } from '../runtime/container/proc.js';
 import { detectCgroupLayout } from '../runtime/cgroups/open.js';
@@ -28,6 +31,7 @@ import { LOOPBACK_ANNOTATION } from '../runtime/plan/build.js';
 import type { LinuxResources } from '../runtime/spec/types.js';
 import { extractArchive, overlayChanges, statPath as statInRoot, tarTree, writeArchive } from './archive.js';
 import { bridge } from './attach.js';
+import { commitConfig } from './commit-config.js';
 import type { EventBus } from './events.js';
 import { ExecManager } from './exec.js';
 import { HealthMonitor, healthOnStart, mergeHealthcheck, validateHealthcheck } from './health.js';
@@ -47,7 +51,7 @@ import { emptyStats, netDevStats, toStatsJSON } from './stats.js';
 import { ContainerStore, ZERO_TIME, type ContainerRecord } from './store.js';
 import { top as runTop } from './top.js';
 import type {
-  ContainerConfig, ContainerCreateRequest, ContainerInspect, ContainerService, ContainerState, ContainerSummary, ExecConfig,
+  CommitRequest, ContainerConfig, ContainerCreateRequest, ContainerInspect, ContainerService, ContainerState, ContainerSummary, ExecConfig,
   ExecInspect, HostConfig, LogConfig, LogLine, LogOptions, MountPoint, PathStat, StatsJSON, StreamAttach, Ulimit, WaitCondition,
 } from './types.js';
 import { readUserFiles, resolveInRoot, type UserFiles } from './user.js';
@@ -1535,6 +1539,42 @@ export class ContainerManager implements ContainerService {
     })();
     this.publish(c, 'export');
     return out;
+  }
+
+  async commit(ref: string, o: CommitRequest): Promise<{ Id: string }> {
+    const c = this.resolve(ref);
+    if (c.state.status === 'dead') throw errConflict(`You cannot commit container ${c.id} which is Dead`);
+    if (c.state.status === 'removing') throw errConflict(`You cannot commit container ${c.id} which is being removed`);
+    // Checked before the container is frozen or anything is written.
+    const config = commitConfig(c.config, o.config, o.changes);
+    const parent = await this.images.get(c.image);
+    const sn = this.images.snapshotter;
+    const writeLayer = async (out: Writable) => {
+      if (sn.name === 'overlayfs') return writeLayerDiff(sn.dir(c.snapshotKey), await this.lowerDirs(c), out);
+      const base = (await sn.stat(c.snapshotKey)).parent;
+      if (!base) throw errNotImplemented(`commit: container ${c.id} has no parent snapshot to compare with`);
+      return writeTreeDiff(sn.dir(base), sn.dir(c.snapshotKey), out);
+    };
+    // dockerd freezes a running container so the layer is one moment's state, and thaws it after.
+    const paused = o.pause && this.store.get(c.id).state.status === 'running';
+    if (paused) await this.pause(c.id);
+    let r: { id: string; name?: string };
+    try {
+      r = await inSpan('container.commit', 'engine', () => commitImage(this.images, {
+        parent, config, writeLayer,
+        createdBy: (c.config.Cmd ?? []).join(' '),
+        ...(o.author ? { author: o.author } : {}),
+        ...(o.comment ? { comment: o.comment } : {}),
+        ...(o.ref ? { ref: o.ref } : {}),
+      }));
+    } finally {
+      if (paused) await this.unpause(c.id).catch((e) => this.log.warn('commit: unpause', { id: c.id, err: (e as Error).message }));
+    }
+    const imageRef = r.name ? familiarString(r.name) : '';
+    // As the tag route publishes it (dockerd tags the committed image the same way).
+    if (imageRef) this.events.publish({ Type: 'image', Action: 'tag', Actor: { ID: imageRef, Attributes: { name: imageRef } } });
+    this.publish(c, 'commit', { comment: o.comment ?? '', imageID: r.id, imageRef });
+    return { Id: r.id };
   }
 
   async statPath(ref: string, path: string): Promise<PathStat> {

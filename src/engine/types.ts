@@ -366,6 +366,20 @@ export interface LogOptions {
  */
 export interface LogLine { stream: 'stdout' | 'stderr'; text: Buffer; time: string }
 
+/** POST /commit's parameters. */
+export interface CommitRequest {
+  /** The full name to give the image (`docker.io/library/img:1`). */
+  ref?: string;
+  comment?: string;
+  author?: string;
+  /** Freeze a running container while its changes are read. */
+  pause: boolean;
+  /** Dockerfile instructions (`ENV A=b`), as `docker import --change`. */
+  changes: string[];
+  /** The request's Config: replaces the container's, which fills what it leaves empty. */
+  config?: ContainerConfig;
+}
+
 export interface ContainerService {
   create(req: ContainerCreateRequest, opts: { name?: string; platform?: string }): Promise<{ Id: string; Warnings: string[] }>;
   /** The trace of the container's last start (through exec and, once it ended, exit); `not-found` when it never started. */
@@ -393,6 +407,8 @@ export interface ContainerService {
   update(ref: string, resources: HostConfig): Promise<{ Warnings: string[] }>;
   changes(ref: string): Promise<Array<{ Path: string; Kind: 0 | 1 | 2 }>>;
   export(ref: string): Promise<Readable>;
+  /** `docker commit`: a new image from the container's image and its changes; the image id. */
+  commit(ref: string, opts: CommitRequest): Promise<{ Id: string }>;
   statPath(ref: string, path: string): Promise<PathStat>;
   getArchive(ref: string, path: string): Promise<{ stat: PathStat; stream: Readable }>;
   putArchive(ref: string, path: string, tar: Readable, opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean }): Promise<void>;

@@ -1,7 +1,7 @@
 // Unit tests for reference parsing and normalization.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { familiarString, normalize, parseReference } from './reference.js';
+import { familiarString, normalize, parseReference, repoTagReference } from './reference.js';
 import { isInvalid } from '../common/errors.js';
 
 const D = 'sha256:' + 'a'.repeat(64);
@@ -34,4 +34,25 @@ test('invalid references are refused with a reason', () => {
   for (const bad of ['', 'Busybox', 'busybox:', 'busybox@sha256:abc', 'a//b', ':tag', 'busybox:-x', 'x/Y']) {
     assert.throws(() => parseReference(bad), (e: unknown) => isInvalid(e), bad);
   }
+});
+
+test("repoTagReference: dockerd's repo + tag parameters and its error texts", () => {
+  assert.equal(repoTagReference('', 'x'), undefined);
+  assert.equal(repoTagReference('img', ''), 'docker.io/library/img:latest');
+  assert.equal(repoTagReference('img:1', undefined), 'docker.io/library/img:1');
+  assert.equal(repoTagReference('localhost:5000/a', '2'), 'localhost:5000/a:2');
+  const msg = (repo: string, tag?: string) => {
+    try {
+      repoTagReference(repo, tag);
+    } catch (e) {
+      assert.ok(isInvalid(e));
+      return (e as Error).message;
+    }
+    return assert.fail(`${repo} ${tag}: accepted`);
+  };
+  assert.equal(msg('BAD'), 'invalid reference format: repository name (library/BAD) must be lowercase');
+  assert.equal(msg('me/Bad:1'), 'invalid reference format: repository name (me/Bad) must be lowercase');
+  assert.equal(msg('a@@b'), 'invalid reference format');
+  assert.equal(msg('img', 'bad tag'), 'invalid tag format');
+  assert.equal(msg(`img@${D}`), 'cannot import digest reference');
 });

@@ -102,3 +102,36 @@ export function familiarString(s: string): string {
 export function isIdLike(s: string): boolean {
   return /^(?:sha256:)?[a-f0-9]{1,64}$/.test(s);
 }
+
+/** distribution/reference's error for a name that does not parse (ParseNormalizedNamed's texts). */
+function dockerFormatError(s: string): string {
+  const i = s.indexOf('/');
+  const head = i < 0 ? '' : s.slice(0, i);
+  const hub = i < 0 || (!/[.:]/.test(head) && head !== 'localhost' && head === head.toLowerCase());
+  let rest = hub ? s : s.slice(i + 1);
+  if (hub && !rest.includes('/')) rest = OFFICIAL_PREFIX + rest;
+  const colon = rest.indexOf(':');
+  const remote = colon < 0 ? rest : rest.slice(0, colon);
+  return remote !== remote.toLowerCase() ? `invalid reference format: repository name (${remote}) must be lowercase` : 'invalid reference format';
+}
+
+/**
+ * dockerd's repo + tag query parameters (commit, import) as one full name with a tag, with
+ * Docker's error texts; undefined when `repo` is empty.
+ */
+export function repoTagReference(repo: string | undefined, tag: string | undefined): string | undefined {
+  if (!repo) return undefined;
+  let r: Reference;
+  try {
+    r = parseReference(repo);
+  } catch (e) {
+    throw errInvalid(dockerFormatError(repo), e);
+  }
+  if (r.digest) throw errInvalid('cannot import digest reference');
+  if (tag) {
+    if (!TAG_RE.test(tag)) throw errInvalid('invalid tag format');
+    r.tag = tag;
+  }
+  r.tag ??= DEFAULT_TAG;
+  return formatReference(r);
+}

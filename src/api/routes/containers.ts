@@ -5,7 +5,8 @@
 // early), and the stream framing (stdcopy unless the container has a tty).
 import { pipeline } from 'node:stream/promises';
 import { errInvalid } from '../../common/errors.js';
-import type { ContainerCreateRequest, ContainerService, HostConfig, PathStat, WaitCondition } from '../../engine/types.js';
+import type { ContainerConfig, ContainerCreateRequest, ContainerService, HostConfig, PathStat, WaitCondition } from '../../engine/types.js';
+import { repoTagReference } from '../../images/reference.js';
 import type { Context } from '../context.js';
 import { parseDetachKeys } from '../detach-keys.js';
 import { hijackContentType } from '../hijack.js';
@@ -87,6 +88,22 @@ export function registerContainerRoutes(router: Router, containers: ContainerSer
   router.get('/containers/{id}/export', async (ctx) => {
     const s = await containers.export(ctx.params['id']!);
     await streamBody(ctx, 'application/x-tar', {}, s);
+  });
+
+  router.post('/commit', async (ctx) => {
+    const body = await ctx.readJson<ContainerConfig | null>();
+    const ref = repoTagReference(ctx.query.string('repo'), ctx.query.string('tag'));
+    const container = ctx.query.string('container') ?? '';
+    const r = await containers.commit(container, {
+      ...(ref ? { ref } : {}),
+      ...(ctx.query.string('comment') ? { comment: ctx.query.string('comment') } : {}),
+      ...(ctx.query.string('author') ? { author: ctx.query.string('author') } : {}),
+      // Absent means true since API 1.13; an empty value is false (dockerd's BoolValue).
+      pause: ctx.query.bool('pause', ctx.versionAtLeast('1.13')),
+      changes: ctx.query.all('changes'),
+      ...(body ? { config: body } : {}),
+    });
+    ctx.sendJson(r, 201);
   });
 
   router.get('/containers/{id}/logs', async (ctx) => {
