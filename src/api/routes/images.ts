@@ -9,14 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { errConflict, errInvalid, errNotFound, errorCode, isNotFound } from '../../common/errors.js';
+import { download } from '../../images/archive/download.js';
 import { importRootfs } from '../../images/archive/import.js';
 import { loadArchive } from '../../images/archive/load.js';
 import { saveImages } from '../../images/archive/save.js';
 import type { Credentials } from '../../images/distribution/credentials.js';
-import type { ProgressEvent } from '../../images/distribution/progress.js';
+import { throttled, type ProgressEvent } from '../../images/distribution/progress.js';
 import type { RegistryClientOptions } from '../../images/distribution/registry-client.js';
 import type { ImageService, ImageSummary } from '../../images/images.js';
-import { familiarString, normalize, normalizeReference, parseReference, repoName } from '../../images/reference.js';
+import { familiarString, normalize, normalizeReference, parseReference, repoName, repoTagReference } from '../../images/reference.js';
 import type { EventService } from '../../engine/types.js';
 import type { Context } from '../context.js';
 import type { Filters } from '../query.js';
@@ -220,18 +221,28 @@ export function registerImageRoutes(router: Router, deps: ImageRouteDeps): void 
       return;
     }
     if (fromSrc !== undefined) {
-      if (fromSrc !== '-') throw errInvalid('importing from a URL is not supported; send the tar as the request body (fromSrc=-)');
-      const repo = ctx.query.string('repo');
-      const name = repo ? (tag ? `${repo}:${tag}` : repo) : undefined;
-      const r = await importRootfs(images, ctx.bodyStream(), {
-        ref: name,
-        changes: ctx.query.all('changes'),
-        message: ctx.query.string('message') || undefined,
-      });
-      publish(deps, 'import', r.id);
-      const s = ctx.jsonStream();
-      await s.write({ status: r.id });
-      s.end();
+      const ref = repoTagReference(ctx.query.string('repo'), tag);
+      const opts = { ...(ref ? { ref } : {}), changes: ctx.query.all('changes'), message: ctx.query.string('message') || undefined };
+      if (fromSrc === '-') {
+        const r = await importRootfs(images, ctx.bodyStream(), opts);
+        publish(deps, 'import', r.id);
+        const s = ctx.jsonStream();
+        await s.write({ status: r.id });
+        s.end();
+        return;
+      }
+      // A URL: dockerd fetches it; a failed GET is the HTTP error, later ones are in the stream.
+      await progressStream(ctx, async (onProgress) => {
+        const importing = throttled(onProgress);
+        const { url, body } = await download(fromSrc, {
+          signal: ctx.signal,
+          onData: (current, total) => importing({ status: 'Importing', progressDetail: total > 0 ? { current, total } : { current } }),
+        });
+        onProgress({ status: `Downloading from ${url}` });
+        const r = await importRootfs(images, body, opts);
+        publish(deps, 'import', r.id);
+        onProgress({ status: r.id });
+      }, () => false);
       return;
     }
     throw errInvalid('either fromImage or fromSrc must be given');
