@@ -116,6 +116,21 @@ describe('berth CLI against berthd', { skip }, () => {
     assert.equal(gone.code, 1);
   });
 
+  test('commit -c -m -a --pause: the full image id; the image runs the change; a bad reference is refused before the daemon', async () => {
+    await ok(['run', '-d', '--name', 'cli-commit', ...NONE, 'busybox', 'sh', '-c', 'echo committed > /f; exec sleep 60']);
+    for (let i = 0; i < 50 && (await b(['exec', 'cli-commit', 'test', '-e', '/f'])).code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+    const id = (await ok(['commit', '-c', 'CMD ["cat","/f"]', '-m', 'via berth', '-a', 'me', '--pause=true', 'cli-commit', 'cli-img:1'])).trim();
+    assert.match(id, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(await ok(['run', '--rm', ...NONE, 'cli-img:1']), 'committed\n');
+    assert.equal(await ok(['inspect', '--format', '{{.Id}} {{.Author}} {{.Comment}}', 'cli-img:1']), `${id} me via berth\n`);
+    assert.equal(await ok(['inspect', '--format', '{{.State.Status}}', 'cli-commit']), 'running\n');
+    const bad = await b(['commit', 'cli-commit', 'Bad:1']);
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stderr, 'invalid reference format: repository name (library/Bad) must be lowercase\n');
+    await ok(['rm', '-f', 'cli-commit']);
+    await ok(['rmi', 'cli-img:1']);
+  });
+
   test('errors from the daemon: message and status', async () => {
     const r = await b(['stop', 'no-such-container']);
     assert.equal(r.code, 1);

@@ -1,6 +1,7 @@
 // The command tree: management groups (container, image, system) and docker's top-level shortcuts.
 import type { Command, Group } from '../command.js';
 import { command as attach } from './container/attach.js';
+import { command as commit } from './container/commit.js';
 import { command as cp } from './container/cp.js';
 import { command as create } from './container/create.js';
 import { command as exec } from './container/exec.js';
@@ -54,7 +55,7 @@ export const GROUPS: Group[] = [
   {
     name: 'container',
     short: 'Manage containers',
-    commands: [attach, cp, create, exec, exportCmd, inspectContainer, kill, logs, ps, pause, port, rename, restart, rm, run, start, stats, stop, top, unpause, update, wait],
+    commands: [attach, commit, cp, create, exec, exportCmd, inspectContainer, kill, logs, ps, pause, port, rename, restart, rm, run, start, stats, stop, top, unpause, update, wait],
   },
   {
     name: 'image',
@@ -80,7 +81,7 @@ export const GROUPS: Group[] = [
 
 /** `berth <name>` shortcuts, as docker keeps them. */
 export const TOP_LEVEL: Record<string, Command> = {
-  attach, cp, create, events, exec, export: exportCmd, history, images, import: importCmd, info, inspect, kill, load, logs,
+  attach, commit, cp, create, events, exec, export: exportCmd, history, images, import: importCmd, info, inspect, kill, load, logs,
   pause, port, ps, pull, push, rename, restart, rm, rmi, run, save, start, stats, stop, tag, top, unpause, update, version, wait,
 };
 

@@ -1,7 +1,7 @@
 // `berth import`: POST /images/create?fromSrc=- with a tarball (file or stdin) or fromSrc=URL.
 import { createReadStream, existsSync } from 'node:fs';
 import type { Command } from '../../command.js';
-import { splitReference } from './pull.js';
+import { displayProgress, splitReference } from './pull.js';
 
 export const command: Command = {
   name: 'import',
@@ -31,10 +31,7 @@ export const command: Command = {
       raw: isUrl ? undefined : src === '-' ? cli.io.stdin : createReadStream(src),
       contentType: 'application/x-tar',
     });
-    for await (const m of stream) {
-      const jm = m as { status?: string; error?: string; errorDetail?: { message?: string } };
-      if (jm.error || jm.errorDetail?.message) throw new Error(jm.errorDetail?.message ?? jm.error);
-      if (jm.status) cli.out(`${jm.status}\n`);
-    }
+    // A URL import streams dockerd's download progress: shown as pull shows its own.
+    await displayProgress(stream, cli.io.stdout);
   },
 };
