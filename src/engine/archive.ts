@@ -131,9 +131,10 @@ export async function extractArchive(root: string, path: string, tar: Readable):
 
 /**
  * Docker's changes (0 modified, 1 added, 2 deleted) from an overlay upper dir: a 0/0 char
- * device is a whiteout (deleted); an entry the lower layers have is modified, else added.
+ * device is a whiteout (deleted); an entry the lower layers have is modified, else added. What
+ * `hidden` says (a path without the leading slash) is left out.
  */
-export function overlayChanges(upper: string, lowers: string[]): Array<{ Path: string; Kind: 0 | 1 | 2 }> {
+export function overlayChanges(upper: string, lowers: string[], hidden?: (rel: string, st: Stats) => boolean): Array<{ Path: string; Kind: 0 | 1 | 2 }> {
   const out: Array<{ Path: string; Kind: 0 | 1 | 2 }> = [];
   const inLower = (rel: string) => lowers.some((l) => lstatSync(`${l}${rel}`, { throwIfNoEntry: false }) !== undefined);
   const walk = (rel: string) => {
@@ -146,6 +147,7 @@ export function overlayChanges(upper: string, lowers: string[]): Array<{ Path: s
     for (const n of names) {
       const r = `${rel}/${n}`;
       const st = lstatSync(upper + r);
+      if (hidden?.(r.slice(1), st)) continue;
       if (st.isCharacterDevice() && st.rdev === 0) {
         out.push({ Path: r, Kind: 2 });
         continue;

@@ -23,7 +23,7 @@ import { encodeFrame } from '../common/stdcopy.js';
 import { commitImage } from '../images/archive/commit.js';
 import type { ImageService } from '../images/images.js';
 import { familiarString } from '../images/reference.js';
-import { writeLayerDiff, writeTreeDiff } from '../images/tar/diff.js';
+import { mountStubFilter, writeLayerDiff, writeTreeDiff } from '../images/tar/diff.js';
 import { TarWriter } from '../images/tar/writer.js';
 import { parseSignal } from '../runtime/container/proc.js';
 import { detectCgroupLayout } from '../runtime/cgroups/open.js';
@@ -95,6 +95,12 @@ const isLive = (s: ContainerState['Status']) => s === 'running' || s === 'paused
 /** Docker's State.Running: a container waiting to be restarted counts as running (stop, kill, ps, wait). */
 const isUp = (s: ContainerState['Status']) => isLive(s) || s === 'restarting';
 const nowIso = () => new Date().toISOString();
+
+/**
+ * Mount targets the runtime creates in the rootfs when the image lacks them: dockerd makes them
+ * in an init layer below the container's, so diff and commit leave them out here.
+ */
+const MOUNT_STUBS = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'dev', 'proc', 'sys'];
 
 /** Docker's `units.HumanDuration`, for the Status column. */
 export function humanDuration(ms: number): string {
@@ -1518,7 +1524,9 @@ export class ContainerManager implements ContainerService {
   async changes(ref: string): Promise<Array<{ Path: string; Kind: 0 | 1 | 2 }>> {
     const c = this.resolve(ref);
     const sn = this.images.snapshotter;
-    return overlayChanges(sn.dir(c.snapshotKey), await this.lowerDirs(c));
+    const upper = sn.dir(c.snapshotKey);
+    const lowers = await this.lowerDirs(c);
+    return overlayChanges(upper, lowers, mountStubFilter(upper, lowers, MOUNT_STUBS));
   }
 
   async export(ref: string): Promise<Readable> {
@@ -1550,7 +1558,11 @@ export class ContainerManager implements ContainerService {
     const parent = await this.images.get(c.image);
     const sn = this.images.snapshotter;
     const writeLayer = async (out: Writable) => {
-      if (sn.name === 'overlayfs') return writeLayerDiff(sn.dir(c.snapshotKey), await this.lowerDirs(c), out);
+      if (sn.name === 'overlayfs') {
+        const upper = sn.dir(c.snapshotKey);
+        const lowers = await this.lowerDirs(c);
+        return writeLayerDiff(upper, lowers, out, mountStubFilter(upper, lowers, MOUNT_STUBS));
+      }
       const base = (await sn.stat(c.snapshotKey)).parent;
       if (!base) throw errNotImplemented(`commit: container ${c.id} has no parent snapshot to compare with`);
       return writeTreeDiff(sn.dir(base), sn.dir(c.snapshotKey), out);

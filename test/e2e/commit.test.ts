@@ -108,6 +108,8 @@ describe('docker commit and import from a URL against berthd', { skip }, () => {
     const entries = topLayerEntries('img:1');
     for (const e of ['new', 'data/keep', 'data/.wh.gone', 'opq/.wh..wh..opq', 'opq/fresh']) assert.ok(entries.includes(e), `${e} not in ${entries.join(' ')}`);
     assert.ok(!entries.some((e) => e.startsWith('opq/old')), entries.join(' '));
+    // The mount targets berthd made for /etc/hosts and co. belong to no layer (dockerd's init layer).
+    assert.ok(!entries.some((e) => e === 'etc' || e.startsWith('etc/')), entries.join(' '));
 
     const until = Math.floor(Date.now() / 1000) + 1;
     const ev = ok(['events', '--since', String(since), '--until', String(until), '--filter', 'type=container', '--filter', 'event=commit', '--format', '{{json .Actor.Attributes}}'], { timeout: 20000 });
@@ -130,6 +132,19 @@ describe('docker commit and import from a URL against berthd', { skip }, () => {
     assert.equal(ok(['image', 'inspect', '-f', '{{json .Config.Cmd}}', id]).trim(), '["sh","-c","echo x > /x"]');
     ok(['rm', c]);
     ok(['rmi', id]);
+  });
+
+  test('a container with no changes: docker diff is empty; commit adds no layer, only an empty_layer history entry', () => {
+    const c = 'commit-nochange';
+    ok(['run', '--name', c, '--network', 'none', 'base:1', 'true']);
+    assert.equal(ok(['diff', c]), '');
+    const id = ok(['commit', '-m', 'nothing', c, 'img:same']).trim();
+    const layers = (ref: string) => ok(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', ref]).trim();
+    assert.equal(layers('img:same'), layers('base:1'));
+    assert.equal(ok(['history', '--format', '{{.Size}} {{.Comment}}', id]).split('\n')[0], '0B nothing');
+    assert.equal(ok(['run', '--rm', '--network', 'none', 'img:same', 'cat', '/data/keep']), 'original\n');
+    ok(['rm', c]);
+    ok(['rmi', 'img:same']);
   });
 
   test("errors: a missing container, a bad reference, a bad --change; Docker's texts, nothing stored", async () => {

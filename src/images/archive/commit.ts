@@ -1,10 +1,13 @@
 // `docker commit`: a parent image + one layer (a container's changes) -> a new image, stored as import stores one.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { DANGLING_PREFIX, type ImageService } from '../images.js';
 import { MediaType, type ContainerConfig, type ImageConfig } from '../manifest.js';
 import { resolveImage, type ResolvedImage } from '../resolve.js';
+
+/** The digest of a tar with no entries (its two zero end blocks): what a container with no changes diffs to. */
+const EMPTY_TAR_DIGEST = `sha256:${createHash('sha256').update(Buffer.alloc(1024)).digest('hex')}`;
 
 export interface CommitOptions {
   /** The container's image. */
@@ -43,6 +46,8 @@ export async function commitImage(service: ImageService, o: CommitOptions): Prom
       throw e;
     }
     const layerSize = (await service.content.info(layerDigest)).size;
+    // No change (an empty tar): dockerd adds no layer, only a history entry that says so.
+    const empty = layerDigest === EMPTY_TAR_DIGEST;
     const p = o.parent;
     // A Docker-typed parent keeps Docker media types throughout: registries reject a mixed manifest.
     const docker = p.manifestDesc.mediaType === MediaType.dockerManifest;
@@ -56,10 +61,13 @@ export async function commitImage(service: ImageService, o: CommitOptions): Prom
       ...(p.config['os.version'] ? { 'os.version': p.config['os.version'] } : {}),
       config: o.config,
       // The layer is stored uncompressed: its digest is its diff id.
-      rootfs: { type: 'layers', diff_ids: [...p.config.rootfs.diff_ids, layerDigest] },
+      rootfs: { type: 'layers', diff_ids: [...p.config.rootfs.diff_ids, ...(empty ? [] : [layerDigest])] },
       history: [
         ...(p.config.history ?? []),
-        { created, created_by: o.createdBy, ...(o.author ? { author: o.author } : {}), ...(o.comment ? { comment: o.comment } : {}) },
+        {
+          created, created_by: o.createdBy, ...(o.author ? { author: o.author } : {}), ...(o.comment ? { comment: o.comment } : {}),
+          ...(empty ? { empty_layer: true } : {}),
+        },
       ],
     };
     const cfg = await service.content.writeBlob(Buffer.from(JSON.stringify(config)), { mediaType: docker ? MediaType.dockerConfig : MediaType.ociConfig });
@@ -67,7 +75,7 @@ export async function commitImage(service: ImageService, o: CommitOptions): Prom
       schemaVersion: 2,
       mediaType: docker ? MediaType.dockerManifest : MediaType.ociManifest,
       config: cfg,
-      layers: [...p.manifest.layers, { mediaType: docker ? MediaType.dockerLayer : MediaType.ociLayer, digest: layerDigest, size: layerSize }],
+      layers: [...p.manifest.layers, ...(empty ? [] : [{ mediaType: docker ? MediaType.dockerLayer : MediaType.ociLayer, digest: layerDigest, size: layerSize }])],
     };
     const target = await service.content.writeBlob(Buffer.from(JSON.stringify(manifest)), { mediaType: manifest.mediaType });
     const img = await resolveImage(service.content, target, service.platform);

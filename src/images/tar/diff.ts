@@ -10,7 +10,7 @@ import type { Writable } from 'node:stream';
 import { BerthError } from '../../common/errors.js';
 import type { TarEntryType } from './reader.js';
 import { TarWriter, type TarWriteEntry } from './writer.js';
-import { readXattrsTree } from './xattr.js';
+import { readXattrs, readXattrsTree } from './xattr.js';
 
 const WH_PREFIX = '.wh.';
 const WH_OPAQUE = '.wh..wh..opq';
@@ -122,15 +122,44 @@ class Emitter {
 }
 
 /**
+ * A filter for what a runtime, not the container, put in an overlay upper dir: the mount targets it
+ * creates when the image lacks them (dockerd keeps these in its init layer, so `docker diff` and
+ * `docker commit` never see them). `stubs` are paths relative to the root; one is hidden when it
+ * is an empty file or directory that no lower has, and so is a directory of the lowers (same mode
+ * and owner, not opaque) that holds nothing else. Returns `hidden(rel, st)`.
+ */
+export function mountStubFilter(upper: string, lowers: string[], stubs: readonly string[]): (rel: string, st: Stats) => boolean {
+  const stubSet = new Set(stubs);
+  const parents = new Set(stubs.flatMap((p) => p.split('/').slice(0, -1).map((_, i, a) => a.slice(0, i + 1).join('/'))));
+  const lower = (rel: string) => lowers.map((l) => lstatSync(`${l}/${rel}`, { throwIfNoEntry: false })).find((x) => x !== undefined);
+  const opaque = (rel: string) => {
+    const p = `${upper}/${rel}`;
+    return readXattrs([p], `diff "${upper}"`).get(p)?.['trusted.overlay.opaque']?.toString() === 'y';
+  };
+  const hidden = (rel: string, st: Stats): boolean => {
+    if (stubSet.has(rel)) {
+      const empty = (st.isFile() && st.size === 0) || (st.isDirectory() && readdirSync(`${upper}/${rel}`).length === 0);
+      return empty && lower(rel) === undefined;
+    }
+    if (!parents.has(rel) || !st.isDirectory()) return false;
+    const lo = lower(rel);
+    if (!lo?.isDirectory() || (lo.mode & 0o7777) !== (st.mode & 0o7777) || lo.uid !== st.uid || lo.gid !== st.gid || opaque(rel)) return false;
+    return readdirSync(`${upper}/${rel}`).every((n) => hidden(`${rel}/${n}`, lstatSync(`${upper}/${rel}/${n}`)));
+  };
+  return hidden;
+}
+
+/**
  * Write the changes recorded in an overlay upper directory as an OCI layer tar (image-spec
  * layer.md): every entry of `upper`, a 0/0 character device as a `.wh.<name>` whiteout, a
  * directory with `trusted.overlay.opaque=y` followed by `.wh..wh..opq`, files sharing an inode
- * as hardlink entries. `lowers` (topmost first) drop whiteouts that hide nothing. Needs root
+ * as hardlink entries. `lowers` (topmost first) drop whiteouts that hide nothing; what `hidden`
+ * says (see mountStubFilter) is left out. Needs root
  * (trusted.* xattrs) and getfattr (Debian's `attr`). Does not end `out`.
  *
  * Not supported: uppers written with overlay's redirect_dir or metacopy features (they fail).
  */
-export async function writeLayerDiff(upperDir: string, lowers: string[], out: Writable): Promise<void> {
+export async function writeLayerDiff(upperDir: string, lowers: string[], out: Writable, hidden?: (rel: string, st: Stats) => boolean): Promise<void> {
   // Absolute, normalised: getfattr's output is keyed by the paths we build from it.
   const upper = resolvePath(upperDir);
   const xattrs = readXattrsTree(upper, `diff "${upper}"`);
@@ -144,6 +173,7 @@ export async function writeLayerDiff(upperDir: string, lowers: string[], out: Wr
     for (const name of sortedNames(em.abs(rel))) {
       const child = join(rel, name);
       const st = lstatSync(em.abs(child));
+      if (hidden?.(child, st)) continue;
       if (isWhiteoutDevice(st)) {
         if (lowers.length > 0 && !lowers.some((l) => lstatSync(`${l}/${child}`, { throwIfNoEntry: false }))) continue;
         await em.whiteout(child, st.mtime);
