@@ -34,7 +34,7 @@ export function commitConfig(container: ContainerConfig, body: ContainerConfig |
     if (!h) u.Healthcheck = c.Healthcheck;
     else {
       if (empty(h.Test)) h.Test = c.Healthcheck.Test;
-      for (const k of ['Interval', 'Timeout', 'StartPeriod', 'Retries'] as const) if (!h[k]) h[k] = c.Healthcheck[k];
+      for (const k of ['Interval', 'Timeout', 'StartPeriod', 'Retries'] as const) if (!h[k] && c.Healthcheck[k]) h[k] = c.Healthcheck[k];
     }
   }
   if (!u.WorkingDir) u.WorkingDir = c.WorkingDir;
