@@ -1,4 +1,4 @@
-// Faults: berthd killed -9 at exact points inside `run`, `rm`, an exit, a pull and `network rm` (BERTH_TEST_CRASH_AT), then
+// Faults: berthd killed -9 at exact points inside `run`, `rm`, an exit, a pull, a commit and `network rm` (BERTH_TEST_CRASH_AT), then
 // restarted on the same roots: `berthd check` passes and every container is in a sane state; a restart loop is throttled.
 //
 // Each case restarts berthd with the crash point set, drives the docker CLI into it, waits for the SIGKILL, runs the
@@ -135,6 +135,34 @@ describe('faults: berthd killed -9 inside run, rm, exit, pull and network rm', {
       assertConsistent(at);
       assert.equal(state(name), undefined, 'removed');
       ok(['run', '--rm', '--name', name, '--network', net, IMAGE, 'true']);
+    });
+  }
+
+  // `commit`: killed after the layer blob, while unpacking it, or before naming the image: no image (half or whole),
+  // what was written is collected at the restart, the container is intact and a second commit works.
+  const commitCases: Array<[string, string]> = [
+    ['commit:after-layer', 'orphan-blob'],
+    ['unpack:after-apply', 'orphan-snapshot'],
+    ['commit:after-unpack', 'orphan-blob'],
+  ];
+  for (const [at, leftover] of commitCases) {
+    test(`commit killed at ${at}: no image, the container intact, the next commit works`, async () => {
+      const name = `f-${at.replace(/[^a-z]+/g, '-')}`;
+      ok(['run', '-d', '--name', name, '--network', 'none', IMAGE, 'sh', '-c', 'echo data > /f; exec sleep 100']);
+      const images = ok(['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}']);
+      const { result, down } = await crashDuring(at, () => d.dockerAsync(['commit', name, 'f-commit:1']));
+      assert.notEqual(result.status, 0);
+      assert.ok(down.some((f) => f.kind === leftover), `down check should see a ${leftover}: ${JSON.stringify(down)}`);
+      assertConsistent(at);
+      assert.equal(ok(['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}']), images);
+      // Frozen for the diff when berthd died: still paused (as dockerd leaves it), and thawed by unpause.
+      assert.equal(state(name), 'paused');
+      ok(['unpause', name]);
+      ok(['commit', name, 'f-commit:1']);
+      assert.equal(ok(['run', '--rm', '--network', 'none', 'f-commit:1', 'cat', '/f']), 'data\n');
+      ok(['rm', '-f', name]);
+      ok(['rmi', 'f-commit:1']);
+      assertConsistent(`${at}, after rmi`);
     });
   }
 

@@ -2,6 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { crashPoint } from '../../common/crash-point.js';
 import { DANGLING_PREFIX, type ImageService } from '../images.js';
 import { MediaType, type ContainerConfig, type ImageConfig } from '../manifest.js';
 import { resolveImage, type ResolvedImage } from '../resolve.js';
@@ -41,6 +42,7 @@ export async function commitImage(service: ImageService, o: CommitOptions): Prom
       sink.end();
       await finished(sink);
       layerDigest = await w.commit();
+      crashPoint('commit:after-layer');
     } catch (e) {
       await w.abort().catch(() => undefined);
       throw e;
@@ -80,6 +82,7 @@ export async function commitImage(service: ImageService, o: CommitOptions): Prom
     const target = await service.content.writeBlob(Buffer.from(JSON.stringify(manifest)), { mediaType: manifest.mediaType });
     const img = await resolveImage(service.content, target, service.platform);
     await service.unpack(img);
+    crashPoint('commit:after-unpack');
     const name = o.ref ? (await service.setName(o.ref, target)).name : undefined;
     if (!name) await service.setName(`${DANGLING_PREFIX}${target.digest}`, target);
     return { id: img.id, ...(name ? { name } : {}) };
