@@ -1,4 +1,4 @@
-// SDK clients against a private berthd: dockerode (images, a container's life cycle, exec) and testcontainers-node.
+// SDK clients against a private berthd: dockerode (images, a container's life cycle, exec, commit) and testcontainers-node.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -121,6 +121,20 @@ describe('dockerode and testcontainers against berthd', { skip }, () => {
     await assert.rejects(c.inspect(), (e: { statusCode?: number }) => e.statusCode === 404);
   });
 
+  test('dockerode: container.commit with query options; a missing container is a 404', { skip: engineSkip }, async () => {
+    const c = await docker.createContainer({ Image: IMAGE, Cmd: ['sh', '-c', 'echo sdk > /f'], HostConfig: { NetworkMode: 'none' } });
+    await c.start();
+    await c.wait();
+    const r = await c.commit({ repo: 'sdk-commit', tag: 'v1', comment: 'from dockerode', author: 'sdk', changes: 'CMD ["cat", "/f"]' }) as { Id: string };
+    assert.match(r.Id, /^sha256:[0-9a-f]{64}$/);
+    const img = await docker.getImage('sdk-commit:v1').inspect();
+    assert.equal(img.Author, 'sdk');
+    assert.deepEqual(img.Config.Cmd, ['cat', '/f']);
+    await c.remove();
+    await docker.getImage('sdk-commit:v1').remove();
+    await assert.rejects(docker.getContainer('no-such-container').commit({}), (e: { statusCode?: number }) => e.statusCode === 404);
+  });
+
   test('testcontainers: GenericContainer start, exec, stop', { skip: engineSkip }, async () => {
     process.env.DOCKER_HOST = d.host;
     process.env.DOCKER_CONFIG = join(tmp, 'docker-config');
@@ -136,6 +150,15 @@ describe('dockerode and testcontainers against berthd', { skip }, () => {
       const r = await started.exec(['sh', '-c', 'echo from-testcontainers']);
       assert.equal(r.exitCode, 0);
       assert.equal(r.output.trim(), 'from-testcontainers');
+      // commit: testcontainers sends its changes as one newline-joined value.
+      await started.exec(['sh', '-c', 'echo committed > /f']);
+      const id = await started.commit({ repo: 'tc-img', tag: '1', deleteOnExit: false, changes: ['ENV X=1', 'CMD ["cat", "/f"]'] });
+      assert.match(id, /^sha256:[0-9a-f]{64}$/);
+      const img = await docker.getImage('tc-img:1').inspect();
+      assert.equal(img.Id, id);
+      assert.ok(img.Config.Env.includes('X=1'), JSON.stringify(img.Config.Env));
+      assert.deepEqual(img.Config.Cmd, ['cat', '/f']);
+      await docker.getImage('tc-img:1').remove();
     } finally {
       await started.stop({ timeout: 1000 });
     }

@@ -42,3 +42,10 @@ test('unknown instructions and bad arguments are refused', () => {
     assert.throws(() => applyChanges({}, [bad]), (e: unknown) => isInvalid(e), bad);
   }
 });
+
+test('one value may hold several lines, as dockerd parses the joined changes as a Dockerfile', () => {
+  const c = applyChanges({}, ['LABEL a=1\nENV X=1 \\\n  Y=2', '# a comment\n\nCMD ["cat", "/f"]']);
+  assert.deepEqual(c.Labels, { a: '1' });
+  assert.deepEqual(c.Env, ['X=1', 'Y=2']);
+  assert.deepEqual(c.Cmd, ['cat', '/f']);
+});

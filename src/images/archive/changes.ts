@@ -98,10 +98,31 @@ function healthcheck(arg: string): NonNullable<ContainerConfig['Healthcheck']> {
   return h;
 }
 
+/**
+ * The instructions in `changes`: dockerd joins them with newlines and parses the text as a
+ * Dockerfile, so one value may hold several lines (testcontainers sends them so), a trailing
+ * backslash continues a line, and blank and `#` comment lines are skipped.
+ */
+function instructions(changes: string[]): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const line of changes.join('\n').split('\n')) {
+    if (cur === '' && (line.trim() === '' || line.trimStart().startsWith('#'))) continue;
+    if (line.endsWith('\\')) {
+      cur += line.slice(0, -1);
+      continue;
+    }
+    out.push(cur + line);
+    cur = '';
+  }
+  if (cur.trim()) out.push(cur);
+  return out;
+}
+
 /** Apply `changes` to a copy of `config` and return it; invalid-argument names the bad instruction. */
 export function applyChanges(config: ContainerConfig, changes: string[]): ContainerConfig {
   const c: ContainerConfig = structuredClone(config);
-  for (const change of changes) {
+  for (const change of instructions(changes)) {
     const m = /^\s*([A-Za-z]+)\s*(.*?)\s*$/s.exec(change);
     if (!m) throw errInvalid(`change "${change}": empty`);
     const instr = m[1].toUpperCase();
