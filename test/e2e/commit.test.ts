@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
+import { registrySkipReason, startRegistry } from '../fixtures/registry.js';
 import { makeBusyboxRootfs } from '../fixtures/rootfs.js';
 
 const skip = berthdSkipReason();
@@ -147,6 +148,40 @@ describe('docker commit and import from a URL against berthd', { skip }, () => {
     ok(['rmi', 'img:same']);
   });
 
+  test('the request body is a Config: its fields win, the container fills the rest (dockerd merge)', async () => {
+    const c = 'commit-body';
+    ok(['run', '--name', c, '--network', 'none', '-e', 'FROM_RUN=1', '-w', '/data', 'base:1', 'sh', '-c', 'echo b > /b']);
+    const r = await apiPost(`/v1.50/commit?container=${c}&repo=img&tag=body&changes=${encodeURIComponent('LABEL via=change')}`, { Env: ['FROM_BODY=2'], Cmd: ['cat', '/b'], Labels: { via: 'body', body: '1' } });
+    assert.equal(r.status, 201, r.message);
+    const cfg = JSON.parse(ok(['image', 'inspect', '-f', '{{json .Config}}', 'img:body'])) as { Env: string[]; Cmd: string[]; WorkingDir: string; Labels: Record<string, string> };
+    assert.deepEqual(cfg.Env, ['FROM_BODY=2', 'PATH=/bin:/sbin', 'FROM_RUN=1']);
+    assert.deepEqual(cfg.Cmd, ['cat', '/b']);
+    assert.equal(cfg.WorkingDir, '/data');
+    assert.deepEqual(cfg.Labels, { via: 'change', body: '1' });
+    assert.equal(ok(['run', '--rm', '--network', 'none', 'img:body']), 'b\n');
+    ok(['rm', c]);
+    ok(['rmi', 'img:body']);
+  });
+
+  test('a committed image pushes to a registry and pulls back', { skip: registrySkipReason() }, async () => {
+    const reg = await startRegistry();
+    try {
+      const c = 'commit-push';
+      ok(['run', '--name', c, '--network', 'none', 'base:1', 'sh', '-c', 'echo pushed > /p']);
+      const ref = `${reg.host}/test/committed:1`;
+      const id = ok(['commit', '-c', 'CMD ["cat", "/p"]', c, ref]).trim();
+      assert.match(ok(['push', ref], { timeout: 120_000 }), /1: digest: sha256:[0-9a-f]{64}/);
+      ok(['rm', c]);
+      ok(['rmi', ref]);
+      ok(['pull', ref], { timeout: 120_000 });
+      assert.equal(ok(['image', 'inspect', '-f', '{{.Id}}', ref]).trim(), id);
+      assert.equal(ok(['run', '--rm', '--network', 'none', ref]), 'pushed\n');
+      ok(['rmi', ref]);
+    } finally {
+      await reg.stop();
+    }
+  });
+
   test("errors: a missing container, a bad reference, a bad --change; Docker's texts, nothing stored", async () => {
     const c = 'commit-err';
     ok(['run', '-d', '--name', c, '--network', 'none', 'base:1', 'sh', '-c', 'echo y > /y; exec sleep 1000']);
@@ -202,8 +237,8 @@ describe('docker commit and import from a URL against berthd', { skip }, () => {
   });
 });
 
-/** POST on the daemon's socket with no body: the status and the error message. */
-function apiPost(path: string): Promise<{ status: number; message: string }> {
+/** POST on the daemon's socket (a JSON body, if given): the status and the error message. */
+function apiPost(path: string, body?: unknown): Promise<{ status: number; message: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ socketPath: d.socket, path, method: 'POST', headers: { 'Content-Type': 'application/json' } }, (res) => {
       let body = '';
@@ -211,6 +246,6 @@ function apiPost(path: string): Promise<{ status: number; message: string }> {
       res.on('end', () => resolve({ status: res.statusCode ?? 0, message: body.startsWith('{') ? (JSON.parse(body) as { message: string }).message : body }));
     });
     req.once('error', reject);
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
