@@ -13,7 +13,7 @@ import { join, posix } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Trash } from '../common/trash.js';
-import { BerthError, errConflict, errInvalid, errNotFound, errNotImplemented, isNotFound } from '../common/errors.js';
+import { BerthError, errConflict, errInvalid, errNotFound, errNotImplemented, errorCode, isNotFound } from '../common/errors.js';
 import { crashPoint } from '../common/crash-point.js';
 import { matchLabels } from '../common/label-filter.js';
 import type { Logger } from '../common/log.js';
@@ -23,7 +23,7 @@ import { encodeFrame } from '../common/stdcopy.js';
 import { commitImage } from '../images/archive/commit.js';
 import type { ImageService } from '../images/images.js';
 import { familiarString } from '../images/reference.js';
-import { mountStubFilter, writeLayerDiff, writeTreeDiff } from '../images/tar/diff.js';
+import { mountStubFilter, writeLayerDiff } from '../images/tar/diff.js';
 import { TarWriter } from '../images/tar/writer.js';
 import { parseSignal } from '../runtime/container/proc.js';
 import { detectCgroupLayout } from '../runtime/cgroups/open.js';
@@ -1556,32 +1556,34 @@ export class ContainerManager implements ContainerService {
     // Checked before the container is frozen or anything is written.
     const config = commitConfig(c.config, o.config, o.changes);
     const parent = await this.images.get(c.image);
+    // The engine's snapshotter is overlayfs (engine.ts): the upper dir is the container's layer, as for diff.
     const sn = this.images.snapshotter;
     const writeLayer = async (out: Writable) => {
-      if (sn.name === 'overlayfs') {
+      // dockerd freezes a running container so the layer is one moment's state; here only for the diff itself.
+      let paused = false;
+      if (o.pause && this.store.get(c.id).state.status === 'running') {
+        // One that stopped meanwhile needs no freezing (dockerd goes on without it too).
+        paused = await this.pause(c.id).then(() => true, (e: unknown) => {
+          if (errorCode(e) !== 'conflict') throw e;
+          return false;
+        });
+      }
+      try {
+        crashPoint('commit:during-diff');
         const upper = sn.dir(c.snapshotKey);
         const lowers = await this.lowerDirs(c);
-        return writeLayerDiff(upper, lowers, out, mountStubFilter(upper, lowers, MOUNT_STUBS));
+        await writeLayerDiff(upper, lowers, out, mountStubFilter(upper, lowers, MOUNT_STUBS));
+      } finally {
+        if (paused) await this.unpause(c.id).catch((e) => this.log.warn('commit: unpause', { id: c.id, err: (e as Error).message }));
       }
-      const base = (await sn.stat(c.snapshotKey)).parent;
-      if (!base) throw errNotImplemented(`commit: container ${c.id} has no parent snapshot to compare with`);
-      return writeTreeDiff(sn.dir(base), sn.dir(c.snapshotKey), out);
     };
-    // dockerd freezes a running container so the layer is one moment's state, and thaws it after.
-    const paused = o.pause && this.store.get(c.id).state.status === 'running';
-    if (paused) await this.pause(c.id);
-    let r: { id: string; name?: string };
-    try {
-      r = await inSpan('container.commit', 'engine', () => commitImage(this.images, {
-        parent, config, writeLayer,
-        createdBy: (c.config.Cmd ?? []).join(' '),
-        ...(o.author ? { author: o.author } : {}),
-        ...(o.comment ? { comment: o.comment } : {}),
-        ...(o.ref ? { ref: o.ref } : {}),
-      }));
-    } finally {
-      if (paused) await this.unpause(c.id).catch((e) => this.log.warn('commit: unpause', { id: c.id, err: (e as Error).message }));
-    }
+    const r = await inSpan('container.commit', 'engine', () => commitImage(this.images, {
+      parent, config, writeLayer,
+      createdBy: (c.config.Cmd ?? []).join(' '),
+      ...(o.author ? { author: o.author } : {}),
+      ...(o.comment ? { comment: o.comment } : {}),
+      ...(o.ref ? { ref: o.ref } : {}),
+    }));
     const imageRef = r.name ? familiarString(r.name) : '';
     // As the tag route publishes it (dockerd tags the committed image the same way).
     if (imageRef) this.events.publish({ Type: 'image', Action: 'tag', Actor: { ID: imageRef, Attributes: { name: imageRef } } });

@@ -65,7 +65,7 @@ function state(name: string): string | undefined {
   return r.stdout.trim();
 }
 
-describe('faults: berthd killed -9 inside run, rm, exit, pull and network rm', { skip }, () => {
+describe('faults: berthd killed -9 inside run, rm, exit, commit, pull and network rm', { skip }, () => {
   let bridgeNet: { name: string; subnet: string };
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'berth-e2e-faults-'));
@@ -138,27 +138,29 @@ describe('faults: berthd killed -9 inside run, rm, exit, pull and network rm', {
     });
   }
 
-  // `commit`: killed after the layer blob, while unpacking it, or before naming the image: no image (half or whole),
-  // what was written is collected at the restart, the container is intact and a second commit works.
-  const commitCases: Array<[string, string]> = [
-    ['commit:after-layer', 'orphan-blob'],
-    ['unpack:after-apply', 'orphan-snapshot'],
-    ['commit:after-unpack', 'orphan-blob'],
+  // `commit`: killed while the container is frozen for the diff, after the layer blob, while unpacking it, or before
+  // naming the image: no image (half or whole), what was written is collected at the restart, the container is intact
+  // (still paused when the kill came during the diff, as dockerd would leave it) and a second commit works.
+  const commitCases: Array<[string, string | undefined, 'paused' | 'running']> = [
+    ['commit:during-diff', undefined, 'paused'],
+    ['commit:after-layer', 'orphan-blob', 'running'],
+    ['unpack:after-apply', 'orphan-snapshot', 'running'],
+    ['commit:after-unpack', 'orphan-blob', 'running'],
   ];
-  for (const [at, leftover] of commitCases) {
-    test(`commit killed at ${at}: no image, the container intact, the next commit works`, async () => {
+  for (const [at, leftover, status] of commitCases) {
+    test(`commit killed at ${at}: no image, the container ${status}, the next commit works`, async () => {
       const name = `f-${at.replace(/[^a-z]+/g, '-')}`;
       ok(['run', '-d', '--name', name, '--network', 'none', IMAGE, 'sh', '-c', 'echo data > /f; exec sleep 100']);
       const images = ok(['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}']);
       const { result, down } = await crashDuring(at, () => d.dockerAsync(['commit', name, 'f-commit:1']));
       assert.notEqual(result.status, 0);
-      assert.ok(down.some((f) => f.kind === leftover), `down check should see a ${leftover}: ${JSON.stringify(down)}`);
+      if (leftover) assert.ok(down.some((f) => f.kind === leftover), `down check should see a ${leftover}: ${JSON.stringify(down)}`);
       assertConsistent(at);
       assert.equal(ok(['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}']), images);
-      // Frozen for the diff when berthd died: still paused (as dockerd leaves it), and thawed by unpause.
-      assert.equal(state(name), 'paused');
-      ok(['unpause', name]);
+      assert.equal(state(name), status);
+      if (status === 'paused') ok(['unpause', name]);
       ok(['commit', name, 'f-commit:1']);
+      assert.equal(state(name), 'running');
       assert.equal(ok(['run', '--rm', '--network', 'none', 'f-commit:1', 'cat', '/f']), 'data\n');
       ok(['rm', '-f', name]);
       ok(['rmi', 'f-commit:1']);
