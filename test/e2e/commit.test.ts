@@ -113,8 +113,10 @@ describe('docker commit and import from a URL against berthd', { skip }, () => {
     assert.ok(!entries.some((e) => e === 'etc' || e.startsWith('etc/')), entries.join(' '));
 
     const until = Math.floor(Date.now() / 1000) + 1;
-    const ev = ok(['events', '--since', String(since), '--until', String(until), '--filter', 'type=container', '--filter', 'event=commit', '--format', '{{json .Actor.Attributes}}'], { timeout: 20000 });
-    const attrs = JSON.parse(ev.trim().split('\n').at(-1)!) as Record<string, string>;
+    const ev = ok(['events', '--since', String(since), '--until', String(until), '--filter', `container=${c}`, '--filter', 'event=pause', '--filter', 'event=unpause', '--filter', 'event=commit', '--format', '{{.Action}} {{json .Actor.Attributes}}'], { timeout: 20000 }).trim().split('\n');
+    // Frozen for the diff (pause=true by default), thawed after.
+    assert.deepEqual(ev.map((l) => l.split(' ')[0]), ['pause', 'unpause', 'commit']);
+    const attrs = JSON.parse(ev.at(-1)!.slice('commit '.length)) as Record<string, string>;
     assert.equal(attrs['imageID'], id);
     assert.equal(attrs['imageRef'], 'img:1');
     assert.equal(attrs['comment'], 'msg');
@@ -123,7 +125,7 @@ describe('docker commit and import from a URL against berthd', { skip }, () => {
     ok(['rmi', 'img:1']);
   });
 
-  test('commit --pause=false, of a stopped container, with no name: a dangling image by id', () => {
+  test('commit --pause=false, of a stopped container, with no name: a dangling image by id; --pause=false freezes no running one', () => {
     const c = 'commit-stopped';
     ok(['run', '--name', c, '--network', 'none', 'base:1', 'sh', '-c', 'echo x > /x']);
     const id = ok(['commit', '--pause=false', c]).trim();
@@ -133,6 +135,15 @@ describe('docker commit and import from a URL against berthd', { skip }, () => {
     assert.equal(ok(['image', 'inspect', '-f', '{{json .Config.Cmd}}', id]).trim(), '["sh","-c","echo x > /x"]');
     ok(['rm', c]);
     ok(['rmi', id]);
+    // A running one with --pause=false is never frozen.
+    const running = 'commit-nopause';
+    ok(['run', '-d', '--name', running, '--network', 'none', 'base:1', 'sleep', '1000']);
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const id2 = ok(['commit', '--pause=false', running]).trim();
+    const ev = ok(['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', `container=${running}`, '--filter', 'event=pause', '--filter', 'event=commit', '--format', '{{.Action}}'], { timeout: 20000 });
+    assert.equal(ev, 'commit\n');
+    ok(['rm', '-f', running]);
+    ok(['rmi', id2]);
   });
 
   test('a container with no changes: docker diff is empty; commit adds no layer, only an empty_layer history entry', () => {
