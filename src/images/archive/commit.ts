@@ -34,9 +34,14 @@ export async function commitImage(service: ImageService, o: CommitOptions): Prom
   return service.hold(async () => {
     const w = await service.content.writer(`commit-${randomBytes(8).toString('hex')}`);
     let layerDigest: string;
+    // The store's own error (ENOSPC, ...): the tar writer only sees its output close.
+    let storeError: unknown;
     try {
       const sink = new Writable({
-        write: (chunk: Buffer, _enc, cb) => void w.write(chunk).then(() => cb(), cb),
+        write: (chunk: Buffer, _enc, cb) => void w.write(chunk).then(() => cb(), (e: unknown) => {
+          storeError = e;
+          cb(e as Error);
+        }),
       });
       await o.writeLayer(sink);
       sink.end();
@@ -45,13 +50,13 @@ export async function commitImage(service: ImageService, o: CommitOptions): Prom
       crashPoint('commit:after-layer');
     } catch (e) {
       await w.abort().catch(() => undefined);
-      throw e;
+      throw storeError ?? e;
     }
     const layerSize = (await service.content.info(layerDigest)).size;
     // No change (an empty tar): dockerd adds no layer, only a history entry that says so.
     const empty = layerDigest === EMPTY_TAR_DIGEST;
     const p = o.parent;
-    // A Docker-typed parent keeps Docker media types throughout: registries reject a mixed manifest.
+    // A Docker-typed parent keeps Docker media types throughout: one manifest, one family of types.
     const docker = p.manifestDesc.mediaType === MediaType.dockerManifest;
     const created = new Date().toISOString();
     const config: ImageConfig = {
