@@ -4,40 +4,22 @@
 // its own temp exec/data roots (BERTH_EXEC_ROOT, BERTH_DATA_ROOT) and stops the berthd it caused by its pidfile.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
 import { buildDockerSaveTar } from '../fixtures/image.js';
+import { runBerth, type Result } from '../fixtures/berth-cli.js';
 import { repoRoot } from '../fixtures/rootfs.js';
 
-const BERTH = join(repoRoot, 'bin', 'berth.cjs');
 const skip =
   berthdSkipReason() ??
   (existsSync(join(repoRoot, 'dist', 'berth.cjs')) ? undefined : 'the berth bundle is not built (node scripts/bundle.mjs)') ??
   (existsSync(join(repoRoot, 'dist', 'src', 'engine', 'engine.js')) ? undefined : 'the engine is not built');
 const NONE = ['--network', 'none'];
 
-interface Result { code: number | null; stdout: string; stderr: string }
-
 function berth(args: string[], opts: { env?: Record<string, string>; input?: string; timeout?: number } = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BERTH, ...args], {
-      env: { PATH: process.env['PATH'], HOME: cfg, DOCKER_CONFIG: cfg, LANG: 'C', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout ?? 60000);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(opts.input ?? '');
-  });
+  return runBerth(args, { ...opts, env: { HOME: cfg, DOCKER_CONFIG: cfg, ...opts.env } });
 }
 
 let d: Berthd;
