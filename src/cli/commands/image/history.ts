@@ -3,7 +3,7 @@ import type { Command } from '../../command.js';
 import { formatRows } from '../../format/formatter.js';
 import { humanDuration, humanSizeWithPrecision } from '../../format/units.js';
 import { addFormatFlag, ellipsis } from '../container/ps.js';
-import { goTimeString, shortId } from '../util.js';
+import { shortId } from '../util.js';
 
 interface HistoryItem { Id: string; Created: number; CreatedBy: string; Tags: string[] | null; Size: number; Comment: string }
 
@@ -22,10 +22,14 @@ export class HistoryRow {
     return this.#trunc ? shortId(this.#h.Id) : this.#h.Id;
   }
   get CreatedSince(): string {
-    return this.#human ? humanDuration(Date.now() - this.#h.Created * 1000) + ' ago' : new Date(this.#h.Created * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    if (!this.#human) return this.CreatedAt;
+    // docker prints N/A for a layer without a date (reproducible builds' epoch 0).
+    if (this.#h.Created <= 0) return 'N/A';
+    return humanDuration(Date.now() - this.#h.Created * 1000) + ' ago';
   }
+  /** RFC 3339, as docker's history formatter prints it. */
   get CreatedAt(): string {
-    return goTimeString(new Date(this.#h.Created * 1000));
+    return new Date(this.#h.Created * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
   }
   get CreatedBy(): string {
     const s = this.#h.CreatedBy.replace(/\t/g, ' ');
