@@ -40,52 +40,63 @@ interface JSONMessage {
   aux?: unknown;
 }
 
-/** docker's progress bar: `[=====>      ]  1.2MB/3.4MB`. */
-export function progressBar(current: number, total: number, width = 50): string {
-  if (total <= 0) return humanSize(current);
-  const pct = Math.min(1, current / total);
-  const n = Math.floor(pct * width);
-  const bar = n > 0 ? '='.repeat(n - 1) + '>' : '';
-  const sizes = `${humanSize(current)}/${humanSize(total)}`;
-  return `[${bar.padEnd(width)}] ${sizes.padStart(18)}`;
+/**
+ * docker's JSONProgress.String: `[=====>      ]  1.2MB/3.4MB`; the bar only on a terminal wider than 110
+ * columns, the total dropped when the current passes it, nothing when both are zero.
+ */
+export function progressBar(current: number, total: number, width = 200): string {
+  if (current <= 0 && total <= 0) return '';
+  if (total <= 0) return humanSize(current).padStart(8);
+  const pct = Math.min(50, Math.trunc(Math.trunc((current / total) * 100) / 2));
+  const bar = width > 110 ? `[${'='.repeat(pct)}>${' '.repeat(50 - pct)}] ` : '';
+  const numbers = current > total ? humanSize(current).padStart(8) : `${humanSize(current).padStart(8)}/${humanSize(total)}`;
+  return bar + numbers;
 }
 
 /**
- * Render a progress stream (pull, push, load) as docker's jsonmessage does: on a terminal one
- * line per layer id, rewritten in place; otherwise status lines only, progress updates skipped.
+ * Render a progress stream (pull, push, load) as docker's jsonmessage.DisplayJSONMessagesStream does.
+ * Not a terminal: one line per status, updates that carry a byte count skipped. A terminal: each layer id
+ * (a message with progressDetail) owns a line, redrawn in place by moving the cursor up to it (ESC[nA),
+ * clearing it (ESC[2K) and back down (ESC[nB); any other line forgets the ids (`pull -a`'s next tag).
  */
-export async function displayProgress(stream: AsyncIterable<unknown>, out: Writable & { isTTY?: boolean }): Promise<void> {
+export async function displayProgress(stream: AsyncIterable<unknown>, out: Writable & { isTTY?: boolean; columns?: number }): Promise<void> {
   const tty = out.isTTY === true;
-  const ids: string[] = [];
+  // docker asks the terminal; a size it cannot read counts as 200 columns.
+  const width = out.columns ?? 200;
+  let ids = new Map<string, number>();
   for await (const raw of stream) {
     const m = raw as JSONMessage;
     if (m.error || m.errorDetail?.message) throw new Error(m.errorDetail?.message ?? m.error);
-    if (m.stream !== undefined) {
-      out.write(m.stream);
-      continue;
-    }
-    if (m.status === undefined) continue;
-    const hasProgress = m.progressDetail !== undefined && (m.progressDetail.current !== undefined || m.progressDetail.total !== undefined);
-    let line = m.id ? `${m.id}: ${m.status}` : m.status;
-    if (!tty) {
-      if (hasProgress || m.progress) continue;
-      out.write(`${line}\n`);
-      continue;
-    }
-    if (hasProgress) line += ` ${progressBar(m.progressDetail!.current ?? 0, m.progressDetail!.total ?? 0)}`;
-    else if (m.progress) line += ` ${m.progress}`;
-    if (!m.id) {
-      out.write(`${line}\n`);
-      continue;
-    }
-    const idx = ids.indexOf(m.id);
-    if (idx < 0) {
-      ids.push(m.id);
-      out.write(`${line}\n`);
+    if (m.aux !== undefined) continue;
+    const progress = m.progressDetail ? progressBar(m.progressDetail.current ?? 0, m.progressDetail.total ?? 0, width) : undefined;
+    let diff = 0;
+    if (m.id && (m.progressDetail || m.progress)) {
+      let line = ids.get(m.id);
+      if (line === undefined) {
+        line = ids.size;
+        ids.set(m.id, line);
+        if (tty) out.write('\n');
+      }
+      diff = ids.size - line;
+      if (tty && diff > 0) out.write(`\x1b[${diff}A`);
     } else {
-      const up = ids.length - idx;
-      out.write(`\x1b[${up}A\x1b[2K\r${line}\n${up > 1 ? `\x1b[${up - 1}B` : ''}`);
+      ids = new Map();
     }
+    let s = '';
+    let endl = '';
+    if (tty && m.stream === undefined && m.progressDetail) {
+      s += '\x1b[2K\r';
+      endl = '\r';
+    } else if (progress) {
+      continue;
+    }
+    if (m.id) s += `${m.id}: `;
+    if (progress !== undefined && tty) s += `${m.status ?? ''} ${progress}${endl}`;
+    else if (m.progress) s += `${m.status ?? ''} ${m.progress}${endl}`;
+    else if (m.stream !== undefined) s += `${m.stream}${endl}`;
+    else s += `${m.status ?? ''}${endl}\n`;
+    out.write(s);
+    if (m.id && tty && diff > 0) out.write(`\x1b[${diff}B`);
   }
 }
 
