@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { berthdSkipReason, DOCKER, startBerthd, type Berthd } from '../fixtures/berthd.js';
 import { runBerth, spawnBerth, type Result } from '../fixtures/berth-cli.js';
 import { buildDockerSaveTar } from '../fixtures/image.js';
+import { registrySkipReason, startRegistry, type Registry } from '../fixtures/registry.js';
 import { haveCommand, repoRoot } from '../fixtures/rootfs.js';
 
 const skip = berthdSkipReason() ?? (existsSync(join(repoRoot, 'dist', 'berth.cjs')) ? undefined : 'the berth bundle is not built (npm run build)');
@@ -17,6 +18,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let d: Berthd;
 let tmp: string;
+let reg: Registry | undefined;
 
 /** berth with -H and no autostart. */
 const b = (args: string[], opts: { input?: string | Buffer; timeout?: number } = {}) =>
@@ -51,6 +53,7 @@ describe('berth CLI operations against berthd', { skip }, () => {
   });
   after(async () => {
     await d?.stop();
+    await reg?.stop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -254,5 +257,29 @@ describe('berth CLI operations against berthd', { skip }, () => {
     assert.equal(await inspect('pz1', '{{.State.Status}} {{.State.Paused}}'), 'running false');
     await sleep(500);
     assert.ok((await lines()) > frozen, 'the loop did not resume');
+  });
+
+  test('pull from a registry: docker\'s lines, the same as docker pull prints', { skip: registrySkipReason() }, async () => {
+    reg = await startRegistry();
+    const ref = `${reg.host}/test/bb:1`;
+    // An image of its own (no container uses it), so that removing it makes the pull download its layer.
+    const dir = join(tmp, 'pull-src');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'hello'), 'pulled\n');
+    await ok(['import', '-', ref], { input: spawnSync('tar', ['-C', dir, '-c', '.']).stdout });
+    assert.match(await ok(['push', ref]), /^1: digest: sha256:[0-9a-f]{64} size: \d+$/m);
+    await ok(['rmi', ref]);
+    const pulled = await ok(['pull', ref]);
+    const layer = '[0-9a-f]{12}';
+    assert.match(pulled, new RegExp([
+      '^1: Pulling from test/bb', `${layer}: Pulling fs layer`, `(${layer}: .*\\n)*${layer}: Pull complete`,
+      'Digest: sha256:[0-9a-f]{64}', `Status: Downloaded newer image for ${reg.host}/test/bb:1`, `${reg.host}/test/bb:1\\n$`,
+    ].join('\\n')), pulled);
+    const again = await ok(['pull', ref]);
+    assert.ok(again.startsWith('1: Pulling from test/bb\n'), again);
+    assert.ok(again.endsWith(`Digest: ${/Digest: (\S+)/.exec(pulled)![1]}\nStatus: Image is up to date for ${reg.host}/test/bb:1\n${reg.host}/test/bb:1\n`), again);
+    // The docker CLI on the same daemon prints the same lines.
+    await ok(['rmi', ref]);
+    assert.equal(docker(['pull', ref]).stdout.replace(/^.*: (Waiting|Verifying Checksum|Download complete)\n/gm, ''), pulled.replace(/^.*: (Waiting|Verifying Checksum|Download complete)\n/gm, ''));
   });
 });
