@@ -19,6 +19,9 @@ interface ExecRecord {
   pid: number;
   done: Promise<void>;
   finish: () => void;
+  /** Settles once a started exec's process runs (or failed to). */
+  ready: Promise<void>;
+  setReady: () => void;
 }
 
 /** What the exec manager needs from the container side. */
@@ -69,7 +72,9 @@ export class ExecManager {
     const id = randomBytes(32).toString('hex');
     let finish!: () => void;
     const done = new Promise<void>((r) => (finish = r));
-    this.execs.set(id, { id, containerId: c.id, config: structuredClone(cfg), running: false, started: false, exitCode: null, pid: 0, done, finish });
+    let setReady!: () => void;
+    const ready = new Promise<void>((r) => (setReady = r));
+    this.execs.set(id, { id, containerId: c.id, config: structuredClone(cfg), running: false, started: false, exitCode: null, pid: 0, done, finish, ready, setReady });
     this.host.events.publish({
       Type: 'container', Action: `exec_create: ${cfg.Cmd.join(' ')}`,
       Actor: { ID: c.id, Attributes: { ...this.host.eventAttrs(c), execID: id } },
@@ -140,10 +145,12 @@ export class ExecManager {
     } catch (err) {
       e.exitCode = 126;
       e.finish();
+      e.setReady();
       throw errPrecondition(`OCI runtime exec failed: ${(err as Error).message}`, err);
     }
     e.running = true;
     e.pid = r.pid;
+    e.setReady();
     const size = opts.consoleSize ?? e.config.ConsoleSize;
     if (tty && size) await lc.resize(e.containerId, size[0], size[1], execId).catch(() => undefined);
     this.host.events.publish({
@@ -196,7 +203,7 @@ export class ExecManager {
     const c = this.host.container(containerId);
     if (c.state.status !== 'running') throw errConflict(`Container ${c.id} is not running`);
     const execId = randomBytes(32).toString('hex');
-    const e: ExecRecord = { id: execId, containerId: c.id, config: { Cmd: cmd }, running: false, started: true, exitCode: null, pid: 0, done: Promise.resolve(), finish: () => undefined };
+    const e: ExecRecord = { id: execId, containerId: c.id, config: { Cmd: cmd }, running: false, started: true, exitCode: null, pid: 0, done: Promise.resolve(), finish: () => undefined, ready: Promise.resolve(), setReady: () => undefined };
     const attrs = { ...this.host.eventAttrs(c), execID: execId };
     this.host.events.publish({ Type: 'container', Action: `exec_create: ${cmd.join(' ')}`, Actor: { ID: c.id, Attributes: attrs } });
     const lc = this.host.lifecycle;
@@ -247,6 +254,12 @@ export class ExecManager {
 
   async resize(execId: string, height: number, width: number): Promise<void> {
     const e = this.get(execId);
+    // A client resizes right after its start request, before the process exists: dockerd waits (up to 10 s) for it.
+    if (e.started && !e.running && e.exitCode === null) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([e.ready, new Promise<void>((r) => { timer = setTimeout(r, 10_000); })]);
+      clearTimeout(timer);
+    }
     if (!e.running) throw errConflict(`Exec ${execId} is not running`);
     await this.host.lifecycle.resize(e.containerId, height, width, execId);
   }
