@@ -282,4 +282,25 @@ describe('berth CLI operations against berthd', { skip }, () => {
     await ok(['rmi', ref]);
     assert.equal(docker(['pull', ref]).stdout.replace(/^.*: (Waiting|Verifying Checksum|Download complete)\n/gm, ''), pulled.replace(/^.*: (Waiting|Verifying Checksum|Download complete)\n/gm, ''));
   });
+
+  test('a command that cannot run: 126 (not executable, a directory) and 127 (missing), as docker run says', async () => {
+    const cases: Array<[string, number, RegExp]> = [
+      ['/etc/passwd', 126, /exec: "\/etc\/passwd": permission denied/],
+      ['/etc', 126, /exec: "\/etc": is a directory/],
+      ['/no/such', 127, /exec: "\/no\/such": stat \/no\/such: no such file or directory/],
+      ['nosuch', 127, /exec: "nosuch": executable file not found in \$PATH/],
+    ];
+    // The task id differs from run to run.
+    const same = (s: string) => s.replace(/[0-9a-f]{64}/g, 'ID');
+    for (const [cmd, code, message] of cases) {
+      const r = await b(['run', '--rm', ...NONE, 'busybox', cmd]);
+      assert.equal(r.code, code, `${cmd}: ${r.stderr}`);
+      assert.match(r.stderr, /^berth: Error response from daemon: /);
+      assert.match(r.stderr, message);
+      assert.match(r.stderr, /\n\nRun 'berth run --help' for more information\n$/);
+      const dr = docker(['run', '--rm', ...NONE, 'busybox', cmd]);
+      assert.equal(dr.code, code, `docker run ${cmd}: ${dr.stderr}`);
+      assert.equal(same(r.stderr), same(dr.stderr).replace(/^docker: /, 'berth: ').replace("'docker run --help'", "'berth run --help'"));
+    }
+  });
 });
