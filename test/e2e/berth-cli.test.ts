@@ -4,7 +4,7 @@
 // its own temp exec/data roots (BERTH_EXEC_ROOT, BERTH_DATA_ROOT) and stops the berthd it caused by its pidfile.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
@@ -123,7 +123,51 @@ describe('berth CLI against berthd', { skip }, () => {
   });
 });
 
+/** Stop the berthd an autostart caused, by the pid in its pidfile under `execRoot`. */
+async function stopByPidfile(execRoot: string): Promise<void> {
+  const pidfile = join(execRoot, 'berthd.pid');
+  if (!existsSync(pidfile)) return;
+  const pid = Number(readFileSync(pidfile, 'utf8').trim());
+  if (!(pid > 1)) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return; // already gone
+  }
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 describe('autostart', { skip }, () => {
+  for (const [how, args, env] of [
+    ['BERTH_NO_AUTOSTART=1', [], { BERTH_NO_AUTOSTART: '1' }],
+    ['--no-autostart', ['--no-autostart'], {}],
+  ] as const) {
+    test(`${how}: no daemon started, docker's "Cannot connect" and status 1`, async () => {
+      const execRoot = mkdtempSync('/tmp/bq');
+      const conf = mkdtempSync(join(tmpdir(), 'berth-noauto-cfg-'));
+      try {
+        const r = await berth([...args, 'ps'], { env: { ...env, BERTH_EXEC_ROOT: execRoot, BERTH_DATA_ROOT: join(execRoot, 'data'), DOCKER_CONFIG: conf } });
+        assert.equal(r.code, 1);
+        assert.equal(r.stdout, '');
+        assert.equal(r.stderr, `Cannot connect to the Berth daemon at unix://${execRoot}/berth.sock. Is the berth daemon running?\n`);
+        // Nothing was started: no socket, pidfile or log in the exec root.
+        assert.deepEqual(readdirSync(execRoot), []);
+      } finally {
+        // Should the opt-out fail, the berthd it started goes too.
+        await stopByPidfile(execRoot);
+        rmSync(execRoot, { recursive: true, force: true });
+        rmSync(conf, { recursive: true, force: true });
+      }
+    });
+  }
+
   test('starts berthd when nothing answers on the default socket', async () => {
     // Short exec root: shim sockets under it must fit sun_path.
     const execRoot = mkdtempSync('/tmp/bq');
@@ -142,26 +186,7 @@ describe('autostart', { skip }, () => {
       assert.equal(again.code, 0, again.stderr);
       assert.equal(again.stderr, '');
     } finally {
-      // Stop the berthd this test caused, by the pid in its pidfile.
-      const pidfile = join(execRoot, 'berthd.pid');
-      if (existsSync(pidfile)) {
-        const pid = Number(readFileSync(pidfile, 'utf8').trim());
-        if (pid > 1) {
-          try {
-            process.kill(pid, 'SIGTERM');
-          } catch {
-            // already gone
-          }
-          for (let i = 0; i < 100; i++) {
-            try {
-              process.kill(pid, 0);
-            } catch {
-              break;
-            }
-            await new Promise((r) => setTimeout(r, 100));
-          }
-        }
-      }
+      await stopByPidfile(execRoot);
       rmSync(execRoot, { recursive: true, force: true });
       rmSync(dataRoot, { recursive: true, force: true });
       rmSync(conf, { recursive: true, force: true });
