@@ -465,7 +465,7 @@ describe('docker CLI against berthd', { skip }, () => {
 
     test('run -d, ps, logs, logs -f, inspect, exec, exec -i, exit codes', async () => {
       const c = name('e2e-daemon');
-      const id = ok(['run', '-d', '--name', c, ...NONE, IMAGE, 'sh', '-c', 'echo started; echo err >&2; i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done']).trim();
+      const id = ok(['run', '-d', '--name', c, '--memory', '96m', ...NONE, IMAGE, 'sh', '-c', 'echo started; echo err >&2; i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done']).trim();
       assert.match(id, /^[0-9a-f]{64}$/);
       assert.match(ok(['ps', '--format', '{{.Names}} {{.Status}}']), new RegExp(`^${c} Up`, 'm'));
       const st = inspect(c);
@@ -497,8 +497,11 @@ describe('docker CLI against berthd', { skip }, () => {
       await waitFor('detached exec', () => d.docker(['exec', c, 'cat', '/tmp/d']).stdout === 'detached\n');
       // top and stats.
       assert.match(ok(['top', c]), /sleep|sh/);
+      // What the container's cgroup charges (a shell and its sleeps: not nothing), out of its --memory.
       const stats = ok(['stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}', c]);
-      assert.match(stats, new RegExp(`^${c} \\S+`));
+      const mem = new RegExp(`^${c} (\\d+(?:\\.\\d+)?)(B|KiB|MiB) / 96MiB\\n$`).exec(stats);
+      assert.ok(mem, stats);
+      assert.ok(Number(mem[1]) > 0, stats);
     });
 
     test('stop -t 1, start, restart, kill, wait, pause/unpause, rename, rm -f', () => {

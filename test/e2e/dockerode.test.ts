@@ -1,6 +1,7 @@
 // SDK clients against a private berthd: dockerode (images, a container's life cycle, exec, commit) and testcontainers-node.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +134,60 @@ describe('dockerode and testcontainers against berthd', { skip }, () => {
     await c.remove();
     await docker.getImage('sdk-commit:v1').remove();
     await assert.rejects(docker.getContainer('no-such-container').commit({}), (e: { statusCode?: number }) => e.statusCode === 404);
+  });
+
+  test('dockerode: one-shot stats of a busy container, events, putArchive/getArchive, attach with stdin', { skip: engineSkip }, async () => {
+    const busy = await docker.createContainer({
+      Image: IMAGE, name: 'sdk-busy', Cmd: ['sh', '-c', 'while :; do :; done'], HostConfig: { NetworkMode: 'none', Memory: 64 * 1024 * 1024 },
+    });
+    const since = Math.floor(Date.now() / 1000) - 1;
+    try {
+      await busy.start();
+      await new Promise((r) => setTimeout(r, 500));
+      const st = await busy.stats({ stream: false, 'one-shot': true } as { stream: false }) as unknown as {
+        memory_stats: { usage?: number; limit?: number }; cpu_stats: { cpu_usage: { total_usage: number } }; pids_stats: { current?: number };
+      };
+      assert.ok((st.memory_stats.usage ?? 0) > 0, JSON.stringify(st.memory_stats));
+      assert.equal(st.memory_stats.limit, 64 * 1024 * 1024);
+      assert.ok(st.cpu_stats.cpu_usage.total_usage > 0, JSON.stringify(st.cpu_stats));
+      assert.ok((st.pids_stats.current ?? 0) >= 1);
+
+      // A tar into the container and back out of it.
+      const marker = Buffer.from('put by dockerode\n');
+      const one = spawnSync('sh', ['-c', 'mkdir -p "$1" && printf "put by dockerode\\n" > "$1/f" && tar -c -C "$1" f', 'sh', join(tmp, 'archive-src')]);
+      await busy.putArchive(one.stdout, { path: '/tmp' });
+      const got = await busy.getArchive({ path: '/tmp/f' }) as unknown as NodeJS.ReadableStream;
+      const chunks: Buffer[] = [];
+      for await (const c of got as AsyncIterable<Buffer>) chunks.push(c);
+      const listed = spawnSync('tar', ['-xO', 'f'], { input: Buffer.concat(chunks) });
+      assert.deepEqual(listed.stdout, marker);
+      await busy.kill();
+      await busy.wait();
+    } finally {
+      await busy.remove({ force: true });
+    }
+
+    // The life of sdk-busy as events: create, start, kill, die, destroy, in order.
+    const ev = await docker.getEvents({ since, until: Math.floor(Date.now() / 1000) + 1, filters: { container: ['sdk-busy'] } }) as unknown as NodeJS.ReadableStream;
+    let text = '';
+    for await (const c of ev as AsyncIterable<Buffer>) text += c.toString();
+    const actions = text.trim().split('\n').map((l) => (JSON.parse(l) as { Action: string }).Action);
+    const order = ['create', 'start', 'kill', 'die', 'destroy'].map((a) => actions.indexOf(a));
+    assert.ok(order.every((i, n) => i >= 0 && (n === 0 || i > order[n - 1]!)), actions.join(' '));
+
+    // attach with stdin: what is written comes back from cat.
+    const cat = await docker.createContainer({ Image: IMAGE, name: 'sdk-cat', Cmd: ['cat'], OpenStdin: true, StdinOnce: true, HostConfig: { NetworkMode: 'none' } });
+    try {
+      const stream = await cat.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
+      await cat.start();
+      const out = demux(stream);
+      stream.write('hello through attach\n');
+      stream.end();
+      assert.equal((await out).stdout, 'hello through attach\n');
+      assert.equal((await cat.wait()).StatusCode, 0);
+    } finally {
+      await cat.remove({ force: true });
+    }
   });
 
   test('testcontainers: GenericContainer start, exec, stop', { skip: engineSkip }, async () => {
