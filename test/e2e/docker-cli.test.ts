@@ -567,6 +567,26 @@ describe('docker CLI against berthd', { skip }, () => {
       assert.match(bomb.stdout + bomb.stderr, /fork|Resource temporarily unavailable/i);
     });
 
+    test('--cpus, --cpu-shares, --cpuset-cpus, --pids-limit: the values in the container\'s cgroup, read from inside', () => {
+      // cgroup v1 (hybrid): one file per controller; v2: cpu.max, cpu.weight (shares 512 -> weight 20), cpuset.cpus, pids.max.
+      const script = [
+        'if [ -d /sys/fs/cgroup/cpu ]; then',
+        '  cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpuset/cpuset.cpus /sys/fs/cgroup/pids/pids.max',
+        'else',
+        '  cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu.weight /sys/fs/cgroup/cpuset.cpus /sys/fs/cgroup/pids.max',
+        'fi',
+      ].join('\n');
+      const out = ok(['run', '--rm', ...NONE, '--cpus', '1.5', '--cpu-shares', '512', '--cpuset-cpus', '0', '--pids-limit', '42', IMAGE, 'sh', '-c', script]);
+      const v1 = ['150000', '100000', '512', '0', '42'].join('\n');
+      const v2 = ['150000 100000', '20', '0', '42'].join('\n');
+      assert.ok(out === `${v1}\n` || out === `${v2}\n`, out);
+      // inspect shows what was asked (NanoCpus for --cpus).
+      const c = name('e2e-cpus');
+      ok(['create', '--name', c, ...NONE, '--cpus', '1.5', '--cpu-shares', '512', '--cpuset-cpus', '0', '--pids-limit', '42', IMAGE, 'true']);
+      assert.equal(ok(['inspect', '--format', '{{.HostConfig.NanoCpus}} {{.HostConfig.CpuShares}} {{.HostConfig.CpusetCpus}} {{.HostConfig.PidsLimit}}', c]), '1500000000 512 0 42\n');
+      ok(['rm', c]);
+    });
+
     test('OOMKilled with --memory 16m and a memory hog', () => {
       const c = name('e2e-oom');
       const r = d.docker(['run', '--name', c, ...NONE, '--memory', '16m', IMAGE, 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1'], { timeout: 60000 });
