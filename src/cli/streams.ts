@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { demux } from '../common/stdcopy.js';
 import type { Hijacked } from '../client/client.js';
 import type { Io } from './command.js';
+import { parseDetachKeys } from '../api/detach-keys.js';
 
 /** Options for {@link pumpStreams}. */
 export interface PumpOptions {
@@ -14,6 +15,8 @@ export interface PumpOptions {
   resize?: (rows: number, cols: number) => void;
   /** Called once, when the first output arrives (the trace's "first output"). */
   onFirstOutput?: () => void;
+  /** The --detach-keys spec (default ctrl-p,ctrl-q), watched for on a local terminal as docker's CLI does. */
+  detachKeys?: string;
 }
 
 /** The chunks of `src`, telling `fn` when the first one arrives. */
@@ -33,10 +36,15 @@ async function* observeFirst<T>(src: AsyncIterable<T>, fn: () => void): AsyncGen
  * to stdout/stderr (or raw bytes for a tty), stdin copied in. With a tty on a local terminal,
  * stdin is put in raw mode (restored on return) and window changes are forwarded.
  */
-export async function pumpStreams(io: Io, h: Hijacked, opts: PumpOptions): Promise<void> {
+export async function pumpStreams(io: Io, h: Hijacked, opts: PumpOptions): Promise<{ detached: boolean }> {
   const conn: Duplex = h.stream;
   const stdin = io.stdin;
   const raw = opts.tty && opts.stdin && stdin.isTTY === true && typeof stdin.setRawMode === 'function';
+  // The daemon detaches on the keys too, but only the client can tell a detach from an exit
+  // (docker's escape proxy): run then returns without waiting, attach and exec say so.
+  const keys = raw ? parseDetachKeys(opts.detachKeys) : undefined;
+  let typed = Buffer.alloc(0);
+  let detached = false;
   if (raw) stdin.setRawMode!(true);
   let onWinch: (() => void) | undefined;
   if (opts.tty && opts.resize && io.stdout.isTTY) {
@@ -48,7 +56,15 @@ export async function pumpStreams(io: Io, h: Hijacked, opts: PumpOptions): Promi
     process.on('SIGWINCH', onWinch);
   }
   const onData = (c: Buffer) => {
-    if (!conn.destroyed) conn.write(c);
+    if (conn.destroyed || detached) return;
+    if (keys) {
+      typed = Buffer.concat([typed, c]);
+      detached = typed.includes(keys);
+      typed = typed.subarray(-(keys.length - 1) || typed.length);
+    }
+    // Sent on, so the daemon lets go of the stream; then gone, whatever the daemon does.
+    if (detached) conn.write(c, () => conn.destroy());
+    else conn.write(c);
   };
   const onEnd = () => {
     if (!conn.destroyed) conn.end();
@@ -69,7 +85,7 @@ export async function pumpStreams(io: Io, h: Hijacked, opts: PumpOptions): Promi
     }
   } catch (e) {
     // A connection reset at the end of a container's life is the end of its output.
-    if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET') throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET' && !detached) throw e;
   } finally {
     if (opts.stdin) {
       stdin.off('data', onData);
@@ -82,6 +98,7 @@ export async function pumpStreams(io: Io, h: Hijacked, opts: PumpOptions): Promi
     if (raw) stdin.setRawMode!(false);
     if (!conn.destroyed) conn.destroy();
   }
+  return { detached };
 }
 
 /** The local terminal's [rows, cols] when stdout is a tty (for ConsoleSize), else undefined. */

@@ -28,7 +28,9 @@ export const command: Command = {
     });
     const size = consoleSize(cli.io);
     if (tty && size) void resizeContainer(cli, `/containers/${c.Id}/resize`, size[0], size[1]);
-    await pumpStreams(cli.io, h, { stdin, tty, resize: (r, w) => void resizeContainer(cli, `/containers/${c.Id}/resize`, r, w) });
+    const { detached } = await pumpStreams(cli.io, h, { stdin, tty, detachKeys: flags.str('detach-keys'), resize: (r, w) => void resizeContainer(cli, `/containers/${c.Id}/resize`, r, w) });
+    // docker attach reports a detach from a terminal as its error (term.EscapeError), status 1.
+    if (detached) throw new Error('read escape sequence');
     // After the stream ends, the container's exit status (docker's getExitStatus).
     const after = await client.json<ContainerInspect>('GET', `/containers/${c.Id}/json`).catch(() => undefined);
     if (after && !after.State.Running) return after.State.ExitCode;

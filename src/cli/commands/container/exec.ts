@@ -54,9 +54,10 @@ export const command: Command = {
       return 0;
     }
     const h = await client.hijack('POST', `/exec/${Id}/start`, { Detach: false, Tty: tty, ConsoleSize: size ?? null });
-    const pump = pumpStreams(cli.io, h, { stdin: interactive, tty, resize: (r, w) => void resizeContainer(cli, `/exec/${Id}/resize`, r, w) });
+    const pump = pumpStreams(cli.io, h, { stdin: interactive, tty, detachKeys: flags.str('detach-keys'), resize: (r, w) => void resizeContainer(cli, `/exec/${Id}/resize`, r, w) });
     if (tty && size) void resizeContainer(cli, `/exec/${Id}/resize`, size[0], size[1]);
-    await pump;
+    // As docker exec: a detach from a terminal is reported as its error, status 1.
+    if ((await pump).detached) throw new Error('read escape sequence');
     const ins = await client.json<ExecInspect>('GET', `/exec/${Id}/json`);
     if (ins.ExitCode === null && ins.Running) throw new StatusError(0);
     return ins.ExitCode ?? 0;

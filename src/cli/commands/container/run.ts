@@ -104,18 +104,23 @@ async function runContainer(cli: Cli, flags: FlagValues, args: string[]): Promis
     cli.out(`${id}\n`);
     return 0;
   }
-  let pump: Promise<void> = Promise.resolve();
+  let pump: Promise<{ detached: boolean }> = Promise.resolve({ detached: false });
   if (hijacked) {
     pump = pumpStreams(cli.io, hijacked, {
       stdin: body.AttachStdin === true,
       tty,
+      detachKeys: flags.str('detach-keys'),
       resize: (rows, cols) => void resizeContainer(cli, `/containers/${id}/resize`, rows, cols),
       ...(firstOutput ? { onFirstOutput: () => firstOutput.finish() } : {}),
     });
     const size = consoleSize(cli.io);
     if (tty && size) void resizeContainer(cli, `/containers/${id}/resize`, size[0], size[1]);
   }
-  await pump;
+  // Detached with the keys: the container runs on, docker run returns 0 without a word.
+  if ((await pump).detached) {
+    waitAbort.abort();
+    return 0;
+  }
   const res = await waitP!;
   if (res.Error?.Message) cli.err(`${res.Error.Message}\n`);
   return res.StatusCode;

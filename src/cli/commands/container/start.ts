@@ -42,10 +42,13 @@ export const command: Command = {
         waitAbort.abort();
         throw e;
       }
-      const pump = pumpStreams(cli.io, h, { stdin, tty, resize: (r, w) => void resizeContainer(cli, `/containers/${c.Id}/resize`, r, w) });
+      const pump = pumpStreams(cli.io, h, { stdin, tty, detachKeys: flags.str('detach-keys'), resize: (r, w) => void resizeContainer(cli, `/containers/${c.Id}/resize`, r, w) });
       const size = consoleSize(cli.io);
       if (tty && size) void resizeContainer(cli, `/containers/${c.Id}/resize`, size[0], size[1]);
-      await pump;
+      if ((await pump).detached) {
+        waitAbort.abort();
+        return 0;
+      }
       return (await waitP).StatusCode;
     }
     const failed: string[] = [];
