@@ -127,17 +127,37 @@ describe('berth CLI operations against berthd', { skip }, () => {
     }
   });
 
-  test('attach with a tty: ctrl-p ctrl-q from a terminal leaves the shell running', { skip: haveCommand('script') ? undefined : 'needs script(1) for a pty' }, async () => {
-    await ok(['run', '-d', '-i', '-t', '--name', 'att2', ...NONE, 'busybox', 'sh']);
-    const cmd = `node ${join(repoRoot, 'bin', 'berth.cjs')} -H ${d.host} attach att2; echo "exit=$?"`;
-    // script(1) gives berth a terminal; its stdin is typed into it after the attach is up.
-    const keys = `sleep 1.5; printf 'echo a""b\\r'; sleep 1; printf '\\020\\021'; sleep 5`;
-    const r = spawnSync('sh', ['-c', `(${keys}) | script -qfec '${cmd}' /dev/null`], {
-      encoding: 'utf8', timeout: 20000, env: { PATH: process.env['PATH'], HOME: tmp, DOCKER_CONFIG: join(tmp, 'config'), BERTH_NO_AUTOSTART: '1' },
+  /** `cmd` in a pty (script(1)) with `typed` (a shell snippet of sleeps and printf) as its keyboard; stdout (ending `exit=N took=Ns`) and stderr. */
+  function inPty(cmd: string, typed: string): { out: string; err: string } {
+    const errFile = join(tmp, 'pty-stderr');
+    const r = spawnSync('sh', ['-c', `(${typed}) | script -qfec 's=$(date +%s); ${cmd} 2>${errFile}; echo "exit=$? took=$(($(date +%s)-s))s"' /dev/null`], {
+      encoding: 'utf8', timeout: 30000, env: { PATH: process.env['PATH'], HOME: tmp, DOCKER_CONFIG: join(tmp, 'config'), BERTH_NO_AUTOSTART: '1' },
     });
-    assert.match(r.stdout, /\nab\r/, r.stdout);
-    assert.match(r.stdout, /exit=0/, r.stdout);
-    assert.equal(await inspect('att2', '{{.State.Status}}'), 'running');
+    return { out: r.stdout, err: readFileSync(errFile, 'utf8') };
+  }
+  const berthCmd = () => `node ${join(repoRoot, 'bin', 'berth.cjs')} -H ${d.host}`;
+
+  test('attach from a terminal: ctrl-p ctrl-q leaves the shell running, "read escape sequence" and 1 as docker', { skip: haveCommand('script') ? undefined : 'needs script(1) for a pty' }, async () => {
+    await ok(['run', '-d', '-i', '-t', '--name', 'att2', ...NONE, 'busybox', 'sh']);
+    const keys = `sleep 1.5; printf 'echo a""b\\r'; sleep 1; printf '\\020\\021'; sleep 5`;
+    for (const bin of [berthCmd(), `${DOCKER} -H ${d.host}`]) {
+      const r = inPty(`${bin} attach att2`, keys);
+      assert.match(r.out, /\nab\r/, r.out);
+      assert.match(r.out, /exit=1/, r.out);
+      assert.equal(r.err, 'read escape sequence\n', bin);
+      assert.equal(await inspect('att2', '{{.State.Status}}'), 'running');
+    }
+  });
+
+  test('run -it: ctrl-p ctrl-q returns 0 at once and the container runs on', { skip: haveCommand('script') ? undefined : 'needs script(1) for a pty' }, async () => {
+    // Typed after 2.5 s; the keyboard stays open 20 s more: run must return on the keys, not on EOF.
+    const r = inPty(`${berthCmd()} run -it --name rit1 --network none busybox sh`, `sleep 2.5; printf '\\020\\021'; sleep 20`);
+    const m = /exit=(\d+) took=(\d+)s/.exec(r.out);
+    assert.ok(m, r.out);
+    assert.equal(m[1], '0');
+    assert.ok(Number(m[2]) < 15, `run -it returned after ${m[2]} s: at the end of input, not on the keys`);
+    assert.equal(r.err, '');
+    assert.equal(await inspect('rit1', '{{.State.Status}}'), 'running');
   });
 
   test('info: the same facts as docker info', async () => {
