@@ -48,20 +48,23 @@ export function goFileMode(st: Stats): number {
   return m;
 }
 
-function lstatOrNotFound(host: string, path: string): Stats {
+/** dockerd's words, with the container as the request named it: "Could not find the file /x in container web". */
+const fileNotFound = (path: string, container: string, cause: unknown) => errNotFound(`Could not find the file ${path} in container ${container}`, cause);
+
+function lstatOrNotFound(host: string, path: string, container: string): Stats {
   try {
     return lstatSync(host);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw errNotFound(`Could not find the file ${path} in container`, e);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw fileNotFound(path, container, e);
     throw e;
   }
 }
 
-/** Stat a container path (the link itself for a symlink; linkTarget is where it leads, inside the container). */
-export function statPath(root: string, path: string): { host: string; stat: PathStat; st: Stats } {
+/** Stat a path of `container` (the link itself for a symlink; linkTarget is where it leads, inside the container). */
+export function statPath(root: string, path: string, container: string): { host: string; stat: PathStat; st: Stats } {
   const host = resolveScoped(root, path);
-  const st = lstatOrNotFound(host, path);
+  const st = lstatOrNotFound(host, path, container);
   let linkTarget = '';
   if (st.isSymbolicLink()) linkTarget = containerPath(root, resolveInRoot(root, containerPath(root, host)));
   const name = posix.basename(posix.normalize(path)) || '/';
@@ -105,8 +108,8 @@ export async function tarTree(host: string, name: string, w: TarWriter): Promise
 }
 
 /** Tar of a container path for GET /archive: entries named after the path's last component. */
-export async function writeArchive(root: string, path: string, out: Writable): Promise<void> {
-  const { host, st } = statPath(root, path);
+export async function writeArchive(root: string, path: string, out: Writable, container: string): Promise<void> {
+  const { host, st } = statPath(root, path, container);
   const norm = posix.normalize(path);
   const w = new TarWriter(out);
   // `/` or `dir/.` copies the contents; anything else the entry itself, named by its base name.
@@ -117,13 +120,13 @@ export async function writeArchive(root: string, path: string, out: Writable): P
 }
 
 /** Extract a tar into container dir `path` (PUT /archive): entries may not leave the directory. */
-export async function extractArchive(root: string, path: string, tar: Readable): Promise<void> {
+export async function extractArchive(root: string, path: string, tar: Readable, container: string): Promise<void> {
   const host = resolveInRoot(root, posix.normalize(path || '/'));
   let st: Stats;
   try {
     st = lstatSync(host);
   } catch (e) {
-    throw errNotFound(`Could not find the file ${path} in container`, e);
+    throw fileNotFound(path, container, e);
   }
   if (!st.isDirectory()) throw errInvalid(`extraction point is not a directory: ${path}`);
   await applyLayer(host, tar, { whiteouts: 'native' });

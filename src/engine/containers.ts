@@ -1593,7 +1593,7 @@ export class ContainerManager implements ContainerService {
 
   async statPath(ref: string, path: string): Promise<PathStat> {
     const c = this.resolve(ref);
-    return this.rootfs.with(c.id, c.snapshotKey, async (root) => statInRoot(root, path).stat);
+    return this.rootfs.with(c.id, c.snapshotKey, async (root) => statInRoot(root, path, ref).stat);
   }
 
   async getArchive(ref: string, path: string): Promise<{ stat: PathStat; stream: Readable }> {
@@ -1601,13 +1601,13 @@ export class ContainerManager implements ContainerService {
     const { root, release } = await this.rootfs.acquire(c.id, c.snapshotKey);
     let stat: PathStat;
     try {
-      stat = statInRoot(root, path).stat;
+      stat = statInRoot(root, path, ref).stat;
     } catch (e) {
       await release();
       throw e;
     }
     const out = new PassThrough();
-    void writeArchive(root, path, out)
+    void writeArchive(root, path, out, ref)
       .then(() => out.end(), (e) => out.destroy(e as Error))
       .finally(() => release().catch(() => undefined));
     this.publish(c, 'archive-path');
@@ -1617,7 +1617,7 @@ export class ContainerManager implements ContainerService {
   async putArchive(ref: string, path: string, tar: Readable, _opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean }): Promise<void> {
     const c = this.resolve(ref);
     if (c.hostConfig.ReadonlyRootfs) throw new BerthError('permission-denied', 'container rootfs is marked read-only');
-    await this.rootfs.with(c.id, c.snapshotKey, (root) => extractArchive(root, path, tar));
+    await this.rootfs.with(c.id, c.snapshotKey, (root) => extractArchive(root, path, tar, ref));
     this.publish(c, 'extract-to-dir');
   }
 
