@@ -1,5 +1,5 @@
 // Files of a container's rootfs: scoped path resolution, stat (X-Docker-Container-Path-Stat), tar out (archive, export), tar in, and the overlay diff (changes).
-import { createReadStream, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { errInvalid, errNotFound } from '../common/errors.js';
@@ -64,7 +64,8 @@ function lstatOrNotFound(host: string, path: string, container: string): Stats {
 /** Stat a path of `container` (the link itself for a symlink; linkTarget is where it leads, inside the container). */
 export function statPath(root: string, path: string, container: string): { host: string; stat: PathStat; st: Stats } {
   const host = resolveScoped(root, path);
-  const st = lstatOrNotFound(host, path, container);
+  // The root itself may be a live container's /proc/<pid>/root, a link to its directory.
+  const st = host === posix.resolve(root) ? statSync(host) : lstatOrNotFound(host, path, container);
   let linkTarget = '';
   if (st.isSymbolicLink()) linkTarget = containerPath(root, resolveInRoot(root, containerPath(root, host)));
   const name = posix.basename(posix.normalize(path)) || '/';
@@ -81,7 +82,8 @@ const minor = (dev: number) => Number(BigInt(dev) & 0xffn) | Number((BigInt(dev)
 export async function tarTree(host: string, name: string, w: TarWriter): Promise<void> {
   const links = new Map<string, string>();
   const visit = async (abs: string, rel: string): Promise<void> => {
-    const st = lstatSync(abs);
+    // The top of a contents-only copy is a directory, maybe reached through /proc/<pid>/root.
+    const st = rel === '' ? statSync(abs) : lstatSync(abs);
     if (rel !== '') {
       const base = { name: rel, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
       if (st.isDirectory()) await w.add({ ...base, type: 'dir' });

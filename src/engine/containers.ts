@@ -1591,14 +1591,30 @@ export class ContainerManager implements ContainerService {
     return { Id: r.id };
   }
 
+  /**
+   * The root under which archive calls see a container's files. A live container's is its own view,
+   * /proc/<pid>/root, with its volumes, binds and /etc/hostname, hosts and resolv.conf mounted (dockerd
+   * mounts them for the copy); paths are resolved lexically under it (resolveInRoot), never by the
+   * kernel from there. Otherwise the rootfs alone.
+   */
+  private async filesRoot(c: ContainerRecord): Promise<{ root: string; release: () => Promise<void> }> {
+    if (isLive(c.state.status) && c.state.pid > 0) return { root: `/proc/${c.state.pid}/root`, release: async () => undefined };
+    return this.rootfs.acquire(c.id, c.snapshotKey);
+  }
+
   async statPath(ref: string, path: string): Promise<PathStat> {
     const c = this.resolve(ref);
-    return this.rootfs.with(c.id, c.snapshotKey, async (root) => statInRoot(root, path, ref).stat);
+    const { root, release } = await this.filesRoot(c);
+    try {
+      return statInRoot(root, path, ref).stat;
+    } finally {
+      await release();
+    }
   }
 
   async getArchive(ref: string, path: string): Promise<{ stat: PathStat; stream: Readable }> {
     const c = this.resolve(ref);
-    const { root, release } = await this.rootfs.acquire(c.id, c.snapshotKey);
+    const { root, release } = await this.filesRoot(c);
     let stat: PathStat;
     try {
       stat = statInRoot(root, path, ref).stat;
@@ -1617,7 +1633,14 @@ export class ContainerManager implements ContainerService {
   async putArchive(ref: string, path: string, tar: Readable, _opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean }): Promise<void> {
     const c = this.resolve(ref);
     if (c.hostConfig.ReadonlyRootfs) throw new BerthError('permission-denied', 'container rootfs is marked read-only');
-    await this.rootfs.with(c.id, c.snapshotKey, (root) => extractArchive(root, path, tar, ref));
+    // Into `/` itself, the rootfs: /proc/<pid>/root is a link, not the directory the layer applier wants.
+    const whole = posix.normalize(path || '/') === '/';
+    const { root, release } = whole ? await this.rootfs.acquire(c.id, c.snapshotKey) : await this.filesRoot(c);
+    try {
+      await extractArchive(root, path, tar, ref);
+    } finally {
+      await release();
+    }
     this.publish(c, 'extract-to-dir');
   }
 

@@ -102,6 +102,31 @@ describe('berth CLI operations against berthd', { skip }, () => {
     assert.equal(missing.stderr, 'Error response from daemon: Could not find the file /no/such in container cp1\n');
   });
 
+  test('cp: a running container\'s mounts (a volume, a bind, /etc/hostname) as the container sees them', async () => {
+    const bind = join(tmp, 'bind-src');
+    mkdirSync(bind);
+    writeFileSync(join(bind, 'on-host'), 'bound\n');
+    await ok(['run', '-d', '--name', 'cpm', ...NONE, '-v', 'cpvol:/vol', '-v', `${bind}:/bind`, 'busybox', 'sleep', '300']);
+    const src = join(tmp, 'cp-src.txt');
+    writeFileSync(src, 'into the volume\n');
+    await ok(['cp', src, 'cpm:/vol/in.txt']);
+    assert.equal(await ok(['exec', 'cpm', 'cat', '/vol/in.txt']), 'into the volume\n');
+    await ok(['exec', 'cpm', 'sh', '-c', 'echo from-volume > /vol/out.txt']);
+    await ok(['cp', 'cpm:/vol/out.txt', join(tmp, 'vol-out.txt')]);
+    assert.equal(readFileSync(join(tmp, 'vol-out.txt'), 'utf8'), 'from-volume\n');
+    await ok(['cp', 'cpm:/bind/on-host', join(tmp, 'bind-out')]);
+    assert.equal(readFileSync(join(tmp, 'bind-out'), 'utf8'), 'bound\n');
+    await ok(['cp', src, 'cpm:/bind/from-cp']);
+    assert.equal(readFileSync(join(bind, 'from-cp'), 'utf8'), 'into the volume\n');
+    const hostname = await ok(['exec', 'cpm', 'cat', '/etc/hostname']);
+    await ok(['cp', 'cpm:/etc/hostname', join(tmp, 'hostname')]);
+    assert.equal(readFileSync(join(tmp, 'hostname'), 'utf8'), hostname);
+    // A link out of the container still ends inside it.
+    await ok(['exec', 'cpm', 'ln', '-s', '/../../../../..', '/tmp/up']);
+    await ok(['cp', 'cpm:/tmp/up/etc/passwd', join(tmp, 'passwd-up')]);
+    assert.equal(readFileSync(join(tmp, 'passwd-up'), 'utf8'), await ok(['exec', 'cpm', 'cat', '/etc/passwd']));
+  });
+
   test('attach: stdin reaches a cat container, its echo comes back; ctrl-p ctrl-q detaches and leaves it running', async () => {
     await ok(['run', '-d', '-i', '--name', 'att1', ...NONE, 'busybox', 'cat']);
     const child = spawnBerth(['-H', d.host, 'attach', 'att1'], { HOME: tmp, DOCKER_CONFIG: join(tmp, 'config'), BERTH_NO_AUTOSTART: '1' });
