@@ -1,4 +1,4 @@
-// System routes: `GET /info`, `GET /version`, `GET /system/df`, in Docker's shapes, filled from what the engine and images report.
+// System routes: `GET /info`, `GET /version`, `GET /system/df`, `POST /build/prune`, in Docker's shapes, filled from what the engine and images report.
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { ContainerService, ContainerSummary, DfKinds } from '../../engine/types.js';
@@ -170,5 +170,9 @@ export function registerSystemRoutes(router: Router, deps: SystemRouteDeps): voi
       BuildCache: want['build-cache'] ? [] : null,
     };
   });
+
+  // Berth has no builder, so no build cache: the empty report dockerd gives when its cache is empty, so that
+  // `docker system prune` (which always prunes the cache) completes.
+  router.post('/build/prune', () => ({ CachesDeleted: null, SpaceReclaimed: 0 }));
 
 }

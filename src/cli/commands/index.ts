@@ -4,6 +4,7 @@ import { command as attach } from './container/attach.js';
 import { command as commit } from './container/commit.js';
 import { command as cp } from './container/cp.js';
 import { command as create } from './container/create.js';
+import { command as diff } from './container/diff.js';
 import { command as exec } from './container/exec.js';
 import { command as exportCmd } from './container/export.js';
 import { command as inspectContainer } from './container/inspect.js';
@@ -11,6 +12,7 @@ import { command as kill } from './container/kill.js';
 import { command as logs } from './container/logs.js';
 import { command as pause } from './container/pause.js';
 import { command as port } from './container/port.js';
+import { command as containerPrune } from './container/prune.js';
 import { command as ps } from './container/ps.js';
 import { command as rename } from './container/rename.js';
 import { command as restart } from './container/restart.js';
@@ -28,6 +30,7 @@ import { command as importCmd } from './image/import.js';
 import { command as inspectImage } from './image/inspect.js';
 import { command as load } from './image/load.js';
 import { command as images } from './image/ls.js';
+import { command as imagePrune } from './image/prune.js';
 import { command as pull } from './image/pull.js';
 import { command as push } from './image/push.js';
 import { command as rmi } from './image/rm.js';
@@ -44,6 +47,7 @@ import { command as df } from './system/df.js';
 import { command as events } from './system/events.js';
 import { command as info } from './system/info.js';
 import { command as inspect } from './system/inspect.js';
+import { command as systemPrune } from './system/prune.js';
 import { command as version } from './system/version.js';
 import { command as volumeCreate } from './volume/create.js';
 import { command as volumeInspect } from './volume/inspect.js';
@@ -55,12 +59,12 @@ export const GROUPS: Group[] = [
   {
     name: 'container',
     short: 'Manage containers',
-    commands: [attach, commit, cp, create, exec, exportCmd, inspectContainer, kill, logs, ps, pause, port, rename, restart, rm, run, start, stats, stop, top, unpause, update, wait],
+    commands: [attach, commit, cp, create, diff, exec, exportCmd, inspectContainer, kill, logs, ps, pause, port, containerPrune, rename, restart, rm, run, start, stats, stop, top, unpause, update, wait],
   },
   {
     name: 'image',
     short: 'Manage images',
-    commands: [history, importCmd, inspectImage, load, images, pull, push, rmi, save, tag],
+    commands: [history, importCmd, inspectImage, load, images, imagePrune, pull, push, rmi, save, tag],
   },
   {
     name: 'network',
@@ -70,7 +74,7 @@ export const GROUPS: Group[] = [
   {
     name: 'system',
     short: 'Manage Berth',
-    commands: [df, events, info],
+    commands: [df, events, info, systemPrune],
   },
   {
     name: 'volume',
@@ -81,7 +85,7 @@ export const GROUPS: Group[] = [
 
 /** `berth <name>` shortcuts, as docker keeps them. */
 export const TOP_LEVEL: Record<string, Command> = {
-  attach, commit, cp, create, events, exec, export: exportCmd, history, images, import: importCmd, info, inspect, kill, load, logs,
+  attach, commit, cp, create, diff, events, exec, export: exportCmd, history, images, import: importCmd, info, inspect, kill, load, logs,
   pause, port, ps, pull, push, rename, restart, rm, rmi, run, save, start, stats, stop, tag, top, unpause, update, version, wait,
 };
 

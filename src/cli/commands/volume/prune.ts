@@ -1,11 +1,20 @@
 // `berth volume prune`: POST /volumes/prune after docker's confirmation; anonymous volumes only unless --all (API 1.42+).
 import type { Command } from '../../command.js';
+import type { Cli } from '../../context.js';
 import { humanSize } from '../../format/units.js';
 import { confirm } from '../../prompt.js';
 import { filtersJSON } from '../util.js';
 
 const UNUSED_WARNING = 'WARNING! This will remove anonymous local volumes not used by at least one container.\nAre you sure you want to continue?';
 const ALL_WARNING = 'WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue?';
+
+/** docker's volume.RunPrune without the prompt: the bytes reclaimed and the report text (empty when nothing went). */
+export async function pruneVolumes(cli: Cli, filters: string[]): Promise<{ space: number; output: string }> {
+  const client = await cli.client();
+  const r = await client.json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', { query: { filters: filtersJSON(filters) } });
+  if (!r.VolumesDeleted?.length) return { space: 0, output: '' };
+  return { space: r.SpaceReclaimed, output: `Deleted Volumes:\n${r.VolumesDeleted.map((n) => `${n}\n`).join('')}` };
+}
 
 export const command: Command = {
   name: 'prune',
@@ -27,13 +36,8 @@ export const command: Command = {
     }
     // docker: a declined prompt ends quietly, with status 0.
     if (!flags.bool('force') && !(await confirm(cli, warning))) return;
-    const client = await cli.client();
-    const r = await client.json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', { query: { filters: filtersJSON(filters) } });
-    let reclaimed = 0;
-    if (r.VolumesDeleted?.length) {
-      cli.out(`Deleted Volumes:\n${r.VolumesDeleted.map((n) => `${n}\n`).join('')}\n`);
-      reclaimed = r.SpaceReclaimed;
-    }
-    cli.out(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
+    const { space, output } = await pruneVolumes(cli, filters);
+    if (output) cli.out(`${output}\n`);
+    cli.out(`Total reclaimed space: ${humanSize(space)}\n`);
   },
 };
