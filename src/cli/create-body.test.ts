@@ -12,6 +12,9 @@ const skip = dockerVersion() ? false : 'the docker CLI is not installed (/usr/bi
 
 const ENV_FILE = join(TEST_CONFIG_DIR, 'env.list');
 writeFileSync(ENV_FILE, 'X=1\n# comment\n\nUNSET_VAR\n  Z=  2 \nHOME_COPY\n');
+/** A seccomp profile file, indented: both CLIs send it compacted, inline in SecurityOpt. */
+const SECCOMP_FILE = join(TEST_CONFIG_DIR, 'seccomp.json');
+writeFileSync(SECCOMP_FILE, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'], syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }] }, null, 2) + '\n');
 
 /** Flag combinations; each runs as `run -d <combo> busybox [cmd]` on both CLIs. */
 const CASES: string[][] = [
@@ -29,6 +32,8 @@ const CASES: string[][] = [
   ['--mount', 'type=bind,src=/a,dst=/b,readonly', '--mount', 'type=tmpfs,dst=/t,tmpfs-size=1m', '--mount', 'type=volume,source=v,target=/v,volume-nocopy', 'busybox'],
   ['--cap-add', 'NET_ADMIN', '--cap-add', 'sys_admin', '--cap-drop', 'ALL', '--privileged', '--read-only', 'busybox'],
   ['--security-opt', 'no-new-privileges', '--security-opt', 'seccomp=unconfined', '--init', 'busybox'],
+  ['--security-opt', `seccomp=${SECCOMP_FILE}`, 'busybox'],
+  ['--security-opt', `seccomp:${SECCOMP_FILE}`, '--security-opt', 'apparmor=unconfined', 'busybox'],
   ['--init=false', 'busybox'],
   ['--restart', 'on-failure:3', 'busybox'],
   ['--restart', 'always', 'busybox'],
