@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import http from 'node:http';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
@@ -18,6 +19,29 @@ const IMAGE = 'busybox:latest';
 let d: Berthd;
 let docker: Docker;
 let tmp: string;
+
+/**
+ * testcontainers pointed at this berthd, without Ryuk. This machine has /.dockerenv, so testcontainers would take
+ * the bridge's gateway for the host: the override keeps every port it waits on and maps on loopback.
+ */
+async function testcontainers(): Promise<typeof import('testcontainers')> {
+  process.env.DOCKER_HOST = d.host;
+  process.env.DOCKER_CONFIG = join(tmp, 'docker-config');
+  process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
+  process.env.TESTCONTAINERS_HOST_OVERRIDE = '127.0.0.1';
+  return import('testcontainers');
+}
+
+/** GET http://host:port/path: status and body. */
+function httpGet(host: string, port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http.get({ host, port, path, timeout: 10000 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject).on('timeout', function (this: http.ClientRequest) { this.destroy(new Error('timeout')); });
+  });
+}
 
 /** Collect a multiplexed (stdcopy) stream into stdout and stderr text. */
 async function demux(stream: NodeJS.ReadableStream): Promise<{ stdout: string; stderr: string }> {
@@ -191,11 +215,7 @@ describe('dockerode and testcontainers against berthd', { skip }, () => {
   });
 
   test('testcontainers: GenericContainer start, exec, stop', { skip: engineSkip }, async () => {
-    process.env.DOCKER_HOST = d.host;
-    process.env.DOCKER_CONFIG = join(tmp, 'docker-config');
-    process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
-    process.env.TESTCONTAINERS_HOST_OVERRIDE = '127.0.0.1';
-    const { GenericContainer, PullPolicy } = await import('testcontainers');
+    const { GenericContainer, PullPolicy } = await testcontainers();
     const started = await new GenericContainer(IMAGE)
       .withCommand(['sleep', '1000'])
       .withNetworkMode('none')
@@ -214,6 +234,41 @@ describe('dockerode and testcontainers against berthd', { skip }, () => {
       assert.ok(img.Config.Env.includes('X=1'), JSON.stringify(img.Config.Env));
       assert.deepEqual(img.Config.Cmd, ['cat', '/f']);
       await docker.getImage('tc-img:1').remove();
+    } finally {
+      await started.stop({ timeout: 1000 });
+    }
+  });
+
+  test('testcontainers: httpd on the default bridge, port 8080 mapped, the default wait for listening ports, a GET on 127.0.0.1', { skip: engineSkip }, async () => {
+    const { GenericContainer } = await testcontainers();
+    const started = await new GenericContainer(IMAGE).withCommand(['httpd', '-f', '-p', '8080']).withExposedPorts(8080).start();
+    try {
+      assert.equal(started.getHost(), '127.0.0.1');
+      const info = await docker.getContainer(started.getId()).inspect();
+      assert.deepEqual(Object.keys(info.NetworkSettings.Networks), ['bridge']);
+      const port = started.getMappedPort(8080);
+      assert.equal(String(port), info.NetworkSettings.Ports['8080/tcp']?.[0]?.HostPort);
+      // httpd serves from / here: the container's own /etc/hostname comes back through the mapped port.
+      const r = await httpGet(started.getHost(), port, '/etc/hostname');
+      assert.deepEqual(r, { status: 200, body: `${started.getId().slice(0, 12)}\n` });
+      assert.equal((await httpGet(started.getHost(), port, '/no/such')).status, 404);
+    } finally {
+      await started.stop({ timeout: 1000 });
+    }
+  });
+
+  test('testcontainers: Wait.forLogMessage on the default bridge, then a GET through the mapped port', { skip: engineSkip }, async () => {
+    const { GenericContainer, Wait } = await testcontainers();
+    // Without -f httpd forks once its socket listens, so the line comes after the port is open.
+    const started = await new GenericContainer(IMAGE)
+      .withCommand(['sh', '-c', 'mkdir /www && echo served-by-berth > /www/index.html && httpd -p 8080 -h /www && echo httpd is up && exec sleep 1000'])
+      .withExposedPorts(8080)
+      .withWaitStrategy(Wait.forLogMessage('httpd is up'))
+      .withStartupTimeout(30000)
+      .start();
+    try {
+      assert.equal(started.getHost(), '127.0.0.1');
+      assert.deepEqual(await httpGet(started.getHost(), started.getMappedPort(8080), '/'), { status: 200, body: 'served-by-berth\n' });
     } finally {
       await started.stop({ timeout: 1000 });
     }
