@@ -49,13 +49,15 @@ export function findBerthd(env: Record<string, string | undefined>): string | un
 }
 
 /**
- * berthd's command line: the exec/data roots from BERTH_EXEC_ROOT/BERTH_DATA_ROOT, and always -H
- * (berthd's own default socket is /run/berth/berth.sock whatever its exec root).
+ * berthd's command line: the exec/data roots from BERTH_EXEC_ROOT/BERTH_DATA_ROOT, its daemon.json from
+ * BERTH_CONFIG_FILE (the rest of its settings: bridge, cgroup parent...), and always -H (berthd's own
+ * default socket is /run/berth/berth.sock whatever its exec root).
  */
 export function berthdArgs(host: string, env: Record<string, string | undefined>): string[] {
   const args: string[] = [];
   if (env['BERTH_EXEC_ROOT']) args.push('--exec-root', env['BERTH_EXEC_ROOT']);
   if (env['BERTH_DATA_ROOT']) args.push('--data-root', env['BERTH_DATA_ROOT']);
+  if (env['BERTH_CONFIG_FILE']) args.push('--config-file', env['BERTH_CONFIG_FILE']);
   args.push('-H', host);
   return args;
 }

@@ -1,13 +1,17 @@
 // The berth CLI (bin/berth.cjs, a real process) against a private berthd: run, ps, images, exit codes, autostart.
 //
-// Every call passes -H and BERTH_NO_AUTOSTART=1 with a temp DOCKER_CONFIG, except the autostart test, which uses
-// its own temp exec/data roots (BERTH_EXEC_ROOT, BERTH_DATA_ROOT) and stops the berthd it caused by its pidfile.
+// Every call passes -H and BERTH_NO_AUTOSTART=1 with a temp DOCKER_CONFIG, except the autostart tests, which use
+// their own temp exec/data roots and daemon.json (BERTH_EXEC_ROOT, BERTH_DATA_ROOT, BERTH_CONFIG_FILE: a test bridge,
+// no masquerade, a cgroup parent of their own) and stop the berthd they caused by its pidfile.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
+import { removeCgroupTree } from '../fixtures/cgroup.js';
+import { unmountUnder } from '../fixtures/daemons.js';
+import { removeBridge, testBridge } from '../fixtures/network.js';
 import { buildDockerSaveTar } from '../fixtures/image.js';
 import { runBerth, type Result } from '../fixtures/berth-cli.js';
 import { repoRoot } from '../fixtures/rootfs.js';
@@ -142,7 +146,55 @@ async function stopByPidfile(execRoot: string): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
 }
+
+/**
+ * Roots for an autostarted berthd: a short exec root (shim sockets under it must fit sun_path), a data root, a
+ * DOCKER_CONFIG, and a daemon.json with a default bridge, subnet and cgroup parent of the test's own and no
+ * masquerade, so nothing of the host's (/run/berth, /var/lib/berth, a berth0 with NAT) is used or made.
+ */
+function autostartRoots() {
+  const execRoot = mkdtempSync('/tmp/bq');
+  const dataRoot = mkdtempSync(join(tmpdir(), 'berth-autostart-data-'));
+  const conf = mkdtempSync(join(tmpdir(), 'berth-autostart-cfg-'));
+  const bridge = { ...testBridge(), name: `bt${execRoot.slice(-6)}` };
+  const cgroupParent = `berth-e2e-${execRoot.slice(-6)}`;
+  const configFile = join(conf, 'daemon.json');
+  writeFileSync(configFile, JSON.stringify({ bridge: bridge.name, bip: bridge.bip, 'ip-masq': false, 'dns-forward': false, 'cgroup-parent': cgroupParent }));
+  return {
+    execRoot, dataRoot, bridge,
+    env: { BERTH_EXEC_ROOT: execRoot, BERTH_DATA_ROOT: dataRoot, BERTH_CONFIG_FILE: configFile, DOCKER_CONFIG: conf },
+    async cleanup() {
+      await stopByPidfile(execRoot);
+      unmountUnder(execRoot);
+      unmountUnder(dataRoot);
+      removeCgroupTree(cgroupParent);
+      removeBridge(bridge.name);
+      for (const d of [execRoot, dataRoot, conf]) rmSync(d, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What the built-in hello image prints (native/hello/hello.c). */
+const GREETING = `
+Hello from Berth!
+This message shows that your installation appears to be working correctly.
+
+To generate this message, Berth took the following steps:
+ 1. The berth CLI contacted berthd, the Berth daemon, over its unix socket.
+ 2. berthd found the built-in "hello" image (no network needed) and prepared
+    its root filesystem as an overlay snapshot.
+ 3. berthd started berth-shim, which stays as the container's parent, holds its
+    output and records how it exits.
+ 4. berth-init set up the namespaces, mounts and privileges from berthd's plan,
+    then executed this program, whose output the shim streamed back to your
+    terminal through berthd and the CLI.
+
+To try something more ambitious, run a shell in a container:
+ $ berth run -it busybox sh
+
+`;
 
 describe('autostart', { skip }, () => {
   for (const [how, args, env] of [
@@ -169,27 +221,45 @@ describe('autostart', { skip }, () => {
   }
 
   test('starts berthd when nothing answers on the default socket', async () => {
-    // Short exec root: shim sockets under it must fit sun_path.
-    const execRoot = mkdtempSync('/tmp/bq');
-    const dataRoot = mkdtempSync(join(tmpdir(), 'berth-autostart-data-'));
-    const conf = mkdtempSync(join(tmpdir(), 'berth-autostart-cfg-'));
+    const roots = autostartRoots();
+    const { execRoot, env } = roots;
     try {
-      const r = await berth(['version', '--format', '{{.Server.Version}}'], {
-        env: { BERTH_EXEC_ROOT: execRoot, BERTH_DATA_ROOT: dataRoot, DOCKER_CONFIG: conf },
-        timeout: 30000,
-      });
+      const r = await berth(['version', '--format', '{{.Server.Version}}'], { env, timeout: 30000 });
       assert.match(r.stderr, new RegExp(`^Starting berthd \\(log: ${execRoot}/berthd.log\\)`), r.stderr);
       assert.equal(r.code, 0, `${r.stderr}\n${existsSync(join(execRoot, 'berthd.log')) ? readFileSync(join(execRoot, 'berthd.log'), 'utf8').slice(-2000) : ''}`);
       assert.ok(existsSync(join(execRoot, 'berth.sock')));
       // A second call finds it running: no notice.
-      const again = await berth(['version', '--format', '{{.Server.Version}}'], { env: { BERTH_EXEC_ROOT: execRoot, BERTH_DATA_ROOT: dataRoot, DOCKER_CONFIG: conf } });
+      const again = await berth(['version', '--format', '{{.Server.Version}}'], { env });
       assert.equal(again.code, 0, again.stderr);
       assert.equal(again.stderr, '');
     } finally {
-      await stopByPidfile(execRoot);
-      rmSync(execRoot, { recursive: true, force: true });
-      rmSync(dataRoot, { recursive: true, force: true });
-      rmSync(conf, { recursive: true, force: true });
+      await roots.cleanup();
     }
+  });
+
+  test('the quick start: `berth run --rm hello` autostarts berthd on its own roots and greets on the default bridge', async () => {
+    const roots = autostartRoots();
+    const { execRoot, dataRoot, bridge, env } = roots;
+    try {
+      const r = await berth(['run', '--rm', 'hello'], { env, timeout: 60000 });
+      const log = () => (existsSync(join(execRoot, 'berthd.log')) ? readFileSync(join(execRoot, 'berthd.log'), 'utf8').slice(-3000) : '');
+      assert.equal(r.code, 0, `${r.stderr}\n${log()}`);
+      assert.equal(r.stderr, `Starting berthd (log: ${execRoot}/berthd.log)\n`);
+      assert.equal(r.stdout, GREETING);
+      // The daemon it started runs on the test's roots and daemon.json: its pidfile, its data root, the test's
+      // bridge (made for the container on the default network), and the container is gone (--rm).
+      const pid = Number(readFileSync(join(execRoot, 'berthd.pid'), 'utf8').trim());
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      assert.ok(cmdline.includes(execRoot) && cmdline.includes(dataRoot) && cmdline.includes(env.BERTH_CONFIG_FILE), cmdline.join(' '));
+      const info = await berth(['info', '--format', '{{.DockerRootDir}}'], { env });
+      assert.equal(info.stdout.trim(), dataRoot);
+      const net = await berth(['network', 'inspect', '--format', '{{index .Options "com.docker.network.bridge.name"}} {{(index .IPAM.Config 0).Subnet}} {{index .Options "com.docker.network.bridge.enable_ip_masquerade"}}', 'bridge'], { env });
+      assert.equal(net.stdout.trim(), `${bridge.name} ${bridge.subnet} false`);
+      assert.ok(existsSync(`/sys/class/net/${bridge.name}`), 'the default bridge was set up for the container');
+      assert.equal((await berth(['ps', '-aq'], { env })).stdout, '');
+    } finally {
+      await roots.cleanup();
+    }
+    assert.equal(existsSync(`/sys/class/net/${bridge.name}`), false);
   });
 });
