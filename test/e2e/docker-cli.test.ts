@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { countingLimit, diskOf } from '../fixtures/block-device.js';
 import { berthdSkipReason, DOCKER, startBerthd, type Berthd } from '../fixtures/berthd.js';
 import { buildDockerSaveTar } from '../fixtures/image.js';
 import { freePort, registrySkipReason, startRegistry, type Registry } from '../fixtures/registry.js';
@@ -782,6 +783,23 @@ describe('docker CLI against berthd', { skip }, () => {
         // docker stats --no-stream computes CPU % from the two samples.
         const pct = Number(ok(['stats', '--no-stream', '--format', '{{.CPUPerc}}', c]).trim().replace('%', ''));
         assert.ok(pct > 0, `CPU % ${pct}`);
+      } finally {
+        ok(['rm', '-f', c]);
+      }
+    });
+
+    test('docker stats --no-stream: BLOCK I/O shows the 20MB a container wrote with O_DIRECT to its rootfs', async (t) => {
+      const disk = diskOf(d.dataRoot);
+      if (!disk) return t.skip(`no block device under ${d.dataRoot}`);
+      const c = name('e2e-blkio');
+      ok(['run', '-d', '--name', c, ...NONE, ...countingLimit(disk), IMAGE, 'sh', '-c', 'dd if=/dev/zero of=/x bs=1M count=20 oflag=direct && echo written; exec sleep 300']);
+      try {
+        await waitFor('the write', () => ok(['logs', c]).includes('written'), 30000);
+        const io = ok(['stats', '--no-stream', '--format', '{{.BlockIO}}', c]).trim();
+        const m = /^(\S+) \/ (\d+(?:\.\d+)?)MB$/.exec(io);
+        assert.ok(m && Number(m[2]) >= 20.9, `BLOCK I/O ${io}`);
+        // Inspect's limit is what made the kernel count: on the disk under the data root.
+        assert.equal(ok(['inspect', '-f', '{{range .HostConfig.BlkioDeviceWriteBps}}{{.Path}} {{.Rate}}{{end}}', c]).trim(), `${disk.node} ${10 * 1024 ** 3}`);
       } finally {
         ok(['rm', '-f', c]);
       }

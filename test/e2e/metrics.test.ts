@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSyn
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { countingLimit, diskOf } from '../fixtures/block-device.js';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
 import { buildDockerSaveTar } from '../fixtures/image.js';
 import { freePort, registrySkipReason, startRegistry, type Registry } from '../fixtures/registry.js';
@@ -106,18 +107,26 @@ describe('berthd --metrics-addr', { skip }, () => {
   });
 
   test('a running container: memory against --memory, pids, cpu, containers by state, shims, API latency by route', async () => {
-    ok(['run', '-d', ...NONE, '--name', 'met-run', '--memory', '64m', '--pids-limit', '50', IMAGE, 'sh', '-c', 'sleep 1 & sleep 300']);
+    // 20MB written with O_DIRECT, on the data root's disk with a write limit so that cgroup v1 counts it (block-device.ts).
+    const disk = diskOf(d.dataRoot);
+    assert.ok(disk, `a block device under ${d.dataRoot}`);
+    ok(['run', '-d', ...NONE, '--name', 'met-run', '--memory', '64m', '--pids-limit', '50', ...countingLimit(disk), IMAGE, 'sh', '-c', 'dd if=/dev/zero of=/x bs=1M count=20 oflag=direct; sleep 1 & sleep 300']);
     ok(['create', ...NONE, '--name', 'met-created', IMAGE, 'true']);
     assert.equal(d.docker(['run', ...NONE, '--name', 'met-exited', IMAGE, 'sh', '-c', 'exit 3']).status, 3);
     const id = ok(['inspect', '-f', '{{.Id}}', 'met-run']).trim();
-    const s = await scrape();
     const c = { id, name: 'met-run' };
+    let s = await scrape();
+    for (let i = 0; i < 100 && one(s, 'berth_container_block_write_bytes_total', c) < 20 << 20; i++) {
+      await sleep(200);
+      s = await scrape();
+    }
     assert.ok(one(s, 'berth_container_memory_usage_bytes', c) > 0);
     assert.equal(one(s, 'berth_container_memory_limit_bytes', c), 64 * 1024 * 1024);
     assert.ok(one(s, 'berth_container_pids', c) >= 2, 'sh and its sleeps');
     assert.equal(one(s, 'berth_container_pids_limit', c), 50);
     assert.ok(one(s, 'berth_container_cpu_usage_seconds_total', c) > 0);
-    assert.ok(one(s, 'berth_container_block_read_bytes_total', c) >= 0);
+    assert.ok(one(s, 'berth_container_block_write_bytes_total', c) >= 20 << 20);
+    assert.ok(one(s, 'berth_container_block_read_bytes_total', c) >= 0, 'a read series too');
     // --network none: no interface but lo, so no network series for it.
     assert.equal(s.filter((x) => x.name === 'berth_container_network_receive_bytes_total' && x.labels.id === id).length, 0);
     // Figures exist only for live containers.
