@@ -24,7 +24,10 @@ import { registerVolumeRoutes } from './api/routes/volumes.js';
 import { registerTraceRoutes } from './api/routes/traces.js';
 import { startApiServer, type ApiServer, type RequestRecord, type TlsOptions } from './api/server.js';
 import type { ComponentVersion } from './api/version.js';
+import { componentVersions } from './engine/component-versions.js';
 import { openEngine, type Engine } from './engine/engine.js';
+import { shimBinaryPath } from './lifecycle/shim-client.js';
+import { initBinaryPath } from './runtime/container/init-process.js';
 import type { RegistryClientOptions } from './images/distribution/registry-client.js';
 import type { EngineMetrics } from './metrics/engine-metrics.js';
 import type { MetricsServer } from './metrics/metrics-server.js';
@@ -144,12 +147,12 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     const router = new Router();
     registerPingRoutes(router);
     const runtimePath = join(repoRoot, 'bin', 'berth-runc.cjs');
-    const components = (): ComponentVersion[] => [
-      { Name: 'berth-lifecycle', Version: version, Details: { GitCommit: '' } },
-      { Name: 'berth-shim', Version: version, Details: { GitCommit: '' } },
-      { Name: 'berth-runtime', Version: version, Details: { GitCommit: '' } },
-      { Name: 'berth-init', Version: version, Details: { GitCommit: '' } },
-    ];
+    // Asked once, now; /version waits for the answers only if it comes first.
+    const componentsAsked = componentVersions(
+      { shim: shimBinaryPath(), init: initBinaryPath(), defaultRuntime: config.defaultRuntime, runtimes: config.runtimes },
+      (name, e) => log.warn('version: could not ask a component its version', { component: name, err: e.message }),
+    );
+    const components = (): Promise<ComponentVersion[]> => componentsAsked;
     registerSystemRoutes(router, {
       images: eng.images,
       containers,

@@ -1,8 +1,11 @@
 /* berth-init: executes one init plan (docs/plan.md). Usage: berth-init [--detach] PLAN-FILE */
 #include "init.h"
+#include "version.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -46,6 +49,12 @@ int main(int argc, char **argv)
   size_t len;
   int i = 1;
 
+  /* runc's --version shape, with the libseccomp it runs with (linked statically when it could be). */
+  if (argc == 2 && !strcmp(argv[1], "--version")) {
+    const struct scmp_version *v = seccomp_version();
+    printf("berth-init version %s\ncommit: %s\nlibseccomp: %u.%u.%u\n", BERTH_VERSION, BERTH_GIT_COMMIT, v->major, v->minor, v->micro);
+    return 0;
+  }
   msg_set_fd(sync_fd_from_env());
   if (i < argc && !strcmp(argv[i], "--detach")) {
     c.detach = 1;

@@ -1,6 +1,7 @@
 /* berth-shim: the per-container supervisor (docs/shim.md). Detaches, starts the container
  * through berth-init, reports one line, then serves its socket until the container is gone. */
 #include "shim.h"
+#include "version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -287,6 +288,11 @@ static int start_container(struct launch *l, struct serr *e)
 int main(int argc, char **argv)
 {
   struct serr e = { 0 };
+  /* runc's --version shape, which berthd parses for /version's Components as dockerd parses runc's. */
+  if (argc == 2 && !strcmp(argv[1], "--version")) {
+    printf("berth-shim version %s\ncommit: %s\n", BERTH_VERSION, BERTH_GIT_COMMIT);
+    return 0;
+  }
   if (parse_args(argc, argv, &e)) {
     report_error(&e);
     return 2;
