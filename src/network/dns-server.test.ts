@@ -30,19 +30,19 @@ let nextId = 1;
 const query = (name: string, type: number, id = nextId++) =>
   encodeMessage({ header: { id, rd: true }, questions: [{ name, type, class: 1 }] });
 
-/** Send raw bytes over UDP; the reply, or undefined after `ms`. */
-function udp(port: number, msg: Buffer, ms = 2000): Promise<Buffer | undefined> {
+/** Send raw bytes over UDP (from `from`, a loopback address); the reply, or undefined after `ms`. */
+function udp(port: number, msg: Buffer, ms = 2000, from = '127.0.0.1'): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
     const sock = createSocket('udp4');
     const timer = setTimeout(() => { sock.close(); resolve(undefined); }, ms);
     sock.on('message', (m) => { clearTimeout(timer); sock.close(); resolve(m); });
-    sock.send(msg, port, '127.0.0.1');
+    sock.bind(0, from, () => sock.send(msg, port, '127.0.0.1'));
   });
 }
 
-async function ask(port: number, name: string, type: number): Promise<DnsMessage> {
+async function ask(port: number, name: string, type: number, from?: string): Promise<DnsMessage> {
   const q = query(name, type);
-  const r = await udp(port, q);
+  const r = await udp(port, q, 2000, from);
   assert.ok(r, `no answer for ${name}`);
   const m = parseMessage(r);
   assert.equal(m.header.id, q.readUInt16BE(0));
@@ -224,6 +224,33 @@ test('dns server: unknown names go to the upstream, whose answer is relayed; a s
   } finally {
     hole.close();
   }
+});
+
+test('dns server: a client with its own upstreams (--dns) has its outside names forwarded there; others get REFUSED; names may depend on the client', { timeout: 20000 }, async () => {
+  // Two clients told apart by source address: 127.0.0.2 has its own upstream (a fake one on loopback) and a
+  // link alias `database`; 127.0.0.1 has neither, and the server has no upstreams of its own.
+  await withServer({ lookup: (n) => (n === 'outside.example' ? ['192.0.2.7'] : []) }, async (up) => {
+    const clientUpstreams = (c: string) => (c === '127.0.0.2' ? [`127.0.0.1:${up.port}`] : undefined);
+    const byClient = (n: string, c: string) => (n === 'database' && c === '127.0.0.2' ? ['10.88.0.3'] : lookup(n));
+    await withServer({ clientUpstreams, lookup: byClient }, async (s) => {
+      const fwd = await ask(s.port, 'outside.example', TYPE.A, '127.0.0.2');
+      assert.equal(fwd.header.rcode, RCODE.NOERROR);
+      assert.deepEqual(fwd.answers.map((a) => a.address), ['192.0.2.7']);
+      assert.equal((await ask(s.port, 'web', TYPE.A, '127.0.0.2')).answers[0]!.address, '10.88.0.2');
+      assert.equal((await ask(s.port, 'database', TYPE.A, '127.0.0.2')).answers[0]!.address, '10.88.0.3');
+      assert.equal((await ask(s.port, 'outside.example', TYPE.A, '127.0.0.1')).header.rcode, RCODE.REFUSED);
+      assert.equal((await ask(s.port, 'database', TYPE.A, '127.0.0.1')).header.rcode, RCODE.REFUSED);
+      // Over TCP the client is told apart the same way.
+      const c = connect({ host: '127.0.0.1', port: s.port, localAddress: '127.0.0.2' });
+      const reader = new FrameReader();
+      const reply = await new Promise<Buffer>((resolve) => {
+        c.on('data', (chunk: Buffer) => { const [r] = reader.push(chunk); if (r) resolve(r); });
+        c.write(frame(query('outside.example', TYPE.A)));
+      });
+      c.destroy();
+      assert.equal(parseMessage(reply).answers[0]!.address, '192.0.2.7');
+    });
+  });
 });
 
 test('dns server: a port in use is an error naming the address; close() frees the port', { timeout: 20000 }, async () => {

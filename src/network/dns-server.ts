@@ -4,7 +4,8 @@
 // resolver (moby/libnetwork/resolver.go): A records of the network's names with TTL 600 (shuffled, as dockerd does, so
 // clients spread over the aliases' containers), an empty NOERROR for AAAA of a known name (the network has no IPv6),
 // PTR for the network's addresses; every other question goes to the upstream resolvers, or gets REFUSED when there
-// are none (what the tests use: no recursion to the outside).
+// are none (what the tests use: no recursion to the outside). A container with its own --dns servers has its
+// questions forwarded to those, told apart by the query's source address.
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv4, isIPv6, type Server, type Socket } from 'node:net';
 import { errInvalid, errUnavailable } from '../common/errors.js';
@@ -19,12 +20,20 @@ export interface DnsServerOptions {
   address: string;
   /** Default 53; 0 picks a free port (the same one for UDP and TCP). */
   port?: number;
-  /** Names of this network -> IPv4 addresses (container names, aliases, short ids). Called per query; case-insensitive names without trailing dot. */
-  lookup(name: string): string[];
+  /**
+   * Names of this network -> IPv4 addresses (container names, aliases, short ids). Called per query with the
+   * asking client's address (a legacy link is a name only its container sees); names lower-case, without trailing dot.
+   */
+  lookup(name: string, client: string): string[];
   /** An address of this network -> the name it answers for PTR (without trailing dot), or undefined. */
   reverse?(ip: string): string | undefined;
   /** Upstream resolvers (`ip` or `ip:port`) for names not in the network; none (default) = answer REFUSED. */
   upstreams?: string[];
+  /**
+   * A client's own upstreams (a container's --dns), used for its queries instead of `upstreams`, as dockerd's
+   * per-container resolver forwards to the container's --dns servers; undefined or empty: `upstreams`.
+   */
+  clientUpstreams?(client: string): string[] | undefined;
   /** How long to wait for each upstream, in ms (default 4000, dockerd's extIOTimeout). */
   upstreamTimeoutMs?: number;
   log?: { warn(msg: string, f?: object): void; debug?(msg: string, f?: object): void };
@@ -120,7 +129,7 @@ export class DnsServer {
   }
 
   private onDatagram(sock: UdpSocket, msg: Buffer, rinfo: RemoteInfo): void {
-    this.answer(msg, 'udp').then((reply) => {
+    this.answer(msg, 'udp', rinfo.address).then((reply) => {
       if (reply && !this.closed) sock.send(reply, rinfo.port, rinfo.address);
     }, (e: unknown) => this.o.log?.warn('dns server: query failed', { error: String(e) }));
   }
@@ -137,7 +146,7 @@ export class DnsServer {
     c.on('data', (chunk: Buffer) => {
       for (const msg of reader.push(chunk)) {
         pending++;
-        this.answer(msg, 'tcp').then((reply) => {
+        this.answer(msg, 'tcp', c.remoteAddress ?? '').then((reply) => {
           if (reply && !c.destroyed && !c.writableEnded) c.write(frame(reply));
         }, (e: unknown) => this.o.log?.warn('dns server: query failed', { error: String(e) })).finally(() => {
           pending--;
@@ -151,7 +160,7 @@ export class DnsServer {
   }
 
   /** The reply to one query, or undefined to drop it (not a query, or too mangled to reply to). */
-  async answer(query: Buffer, proto: Proto): Promise<Buffer | undefined> {
+  async answer(query: Buffer, proto: Proto, client = ''): Promise<Buffer | undefined> {
     const h = parseHeader(query);
     if (!h || h.qr) return undefined; // no id to answer to, or a response: never answer those (loops)
     let m: DnsMessage;
@@ -164,7 +173,7 @@ export class DnsServer {
     if (h.opcode !== OPCODE_QUERY) return this.error(h.id, h.opcode, h.rd, RCODE.NOTIMP, m.questions);
     const q = m.questions[0];
     if (m.questions.length !== 1 || !q) return this.error(h.id, h.opcode, h.rd, RCODE.FORMERR, m.questions);
-    const local = q.class === CLASS_IN ? this.local(q) : undefined;
+    const local = q.class === CLASS_IN ? this.local(q, client) : undefined;
     if (local) {
       const max = proto === 'tcp' ? 65535 : udpLimit(m);
       try {
@@ -176,14 +185,14 @@ export class DnsServer {
         return this.error(h.id, h.opcode, h.rd, RCODE.SERVFAIL, m.questions);
       }
     }
-    return this.forward(query, m, proto);
+    return this.forward(query, m, proto, client);
   }
 
   /** The network's own answer, or undefined when the name is not the network's. */
-  private local(q: DnsQuestion): RecordInput[] | undefined {
+  private local(q: DnsQuestion, client: string): RecordInput[] | undefined {
     const name = q.name.toLowerCase();
     if (q.type === TYPE.A || q.type === TYPE.AAAA) {
-      const ips = this.o.lookup(name);
+      const ips = this.o.lookup(name, client);
       if (ips.length === 0) return undefined;
       // The network has no IPv6: a known name has no AAAA, which is an empty NOERROR, not NXDOMAIN.
       if (q.type === TYPE.AAAA) return [];
@@ -197,9 +206,11 @@ export class DnsServer {
     return undefined;
   }
 
-  private async forward(query: Buffer, m: DnsMessage, proto: Proto): Promise<Buffer | undefined> {
+  private async forward(query: Buffer, m: DnsMessage, proto: Proto, client: string): Promise<Buffer | undefined> {
     const { id, opcode, rd } = m.header;
-    if (this.upstreams.length === 0) return this.error(id, opcode, rd, RCODE.REFUSED, m.questions);
+    const own = client ? this.o.clientUpstreams?.(client) : undefined;
+    const upstreams = own?.length ? own.map(parseUpstream) : this.upstreams;
+    if (upstreams.length === 0) return this.error(id, opcode, rd, RCODE.REFUSED, m.questions);
     if (this.forwards >= MAX_FORWARDS) {
       this.o.log?.warn('dns server: too many queries being forwarded', { max: MAX_FORWARDS });
       return this.error(id, opcode, rd, RCODE.SERVFAIL, m.questions);
@@ -207,7 +218,7 @@ export class DnsServer {
     this.forwards++;
     try {
       const timeout = this.o.upstreamTimeoutMs ?? 4000;
-      for (const up of this.upstreams) {
+      for (const up of upstreams) {
         if (up.port === this.boundPort && up.host === this.address) continue; // never ourselves
         let reply = await forwardUdp(query, up, timeout);
         // A truncated answer is what a UDP client gets anyway; a TCP client asked for the whole of it.

@@ -44,8 +44,8 @@ export interface NetworkManagerOptions {
   cniPath?: string[];
 }
 
-/** One network a container is to be attached to. */
-export interface AttachNetwork { name: string; aliases?: string[]; ipv4?: string }
+/** One network a container is to be attached to; `links`: legacy link alias -> container name, names only this container resolves. */
+export interface AttachNetwork { name: string; aliases?: string[]; ipv4?: string; links?: Record<string, string> }
 
 /** A container's endpoint on one network, as CNI made it. */
 export interface EndpointState {
@@ -62,6 +62,9 @@ export interface EndpointState {
   result: CniResult;
 }
 
+/** A running container as a network's DNS server knows it. */
+interface DnsMember { names: string[]; ip: string; dns?: string[]; links?: Map<string, string> }
+
 /** A published port as bound (hostPort is the real one when 0 was asked). */
 export interface PublishedPort { proto: 'tcp' | 'udp'; hostIp: string; hostPort: number; containerPort: number }
 
@@ -74,6 +77,8 @@ export interface AttachRequest {
   name: string;
   hostname: string;
   networks: AttachNetwork[];
+  /** HostConfig.Dns: where the embedded DNS forwards this container's outside names (instead of the daemon's upstreams). */
+  dns?: string[];
   /** HostConfig.PortBindings (`"80/tcp": [{HostIp, HostPort}]`). */
   ports: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null>;
   publishAll: boolean;
@@ -135,7 +140,7 @@ export class NetworkManager {
   private readonly ipamDir: string;
   private readonly netnsDir: string;
   /** Per user network: its DNS server and the running members' names. */
-  private readonly dns = new Map<string, { server?: DnsServer; starting?: Promise<void>; members: Map<string, { names: string[]; ip: string }> }>();
+  private readonly dns = new Map<string, { server?: DnsServer; starting?: Promise<void>; members: Map<string, DnsMember> }>();
 
   constructor(private readonly o: NetworkManagerOptions) {
     this.store = new NetworkStore(o.db);
@@ -337,7 +342,7 @@ export class NetworkManager {
       for (const { a, n } of nets) sb.endpoints.push(await this.addEndpoint(req, sb, n, a));
       crashPoint('network:after-cni-add');
       if (sb.endpoints.length) sb.ports = await this.publish(req, sb.endpoints[0]!.ip);
-      for (const ep of sb.endpoints) await this.joinDns(req.id, ep);
+      for (const [i, ep] of sb.endpoints.entries()) await this.joinDns(req, ep, nets[i]!.a);
       return sb;
     } catch (e) {
       await this.detach(req.id, sb).catch((de) => this.log.warn('network: undo attach', { id: req.id, err: (de as Error).message }));
@@ -410,7 +415,8 @@ export class NetworkManager {
     }
   }
 
-  private async joinDns(id: string, ep: EndpointState): Promise<void> {
+  /** Register the endpoint's names with its network's DNS server, started with the first member; a server that cannot bind fails the join. */
+  private async joinDns(req: AttachRequest, ep: EndpointState, a?: AttachNetwork): Promise<void> {
     const n = this.store.find(ep.networkId);
     if (!n || n.builtin) return; // Docker's default bridge has no embedded DNS
     let d = this.dns.get(n.id);
@@ -418,22 +424,32 @@ export class NetworkManager {
       d = { members: new Map() };
       this.dns.set(n.id, d);
     }
-    d.members.set(id, { names: ep.dnsNames.map((s) => s.toLowerCase()), ip: ep.ip });
+    const links = Object.entries(a?.links ?? {}).map(([k, v]) => [k.toLowerCase(), v.toLowerCase()] as const);
+    d.members.set(req.id, {
+      names: ep.dnsNames.map((s) => s.toLowerCase()), ip: ep.ip,
+      ...(req.dns?.length ? { dns: req.dns } : {}), ...(links.length ? { links: new Map(links) } : {}),
+    });
     if (d.server || d.starting) return d.starting;
     const members = d.members;
     const entry = d;
+    const member = (ip: string) => [...members.values()].find((m) => m.ip === ip);
     d.starting = import('./dns-server.js').then(({ DnsServer }) => new DnsServer({
       address: n.gateway!, ...(this.o.dnsPort ? { port: this.o.dnsPort } : {}),
-      lookup: (name) => [...members.values()].filter((m) => m.names.includes(name.toLowerCase())).map((m) => m.ip),
+      // A legacy link's alias stands for the linked container's name, for the linking container only (libnetwork's endpoint aliases).
+      lookup: (name, client) => {
+        const want = member(client)?.links?.get(name) ?? name;
+        return [...members.values()].filter((m) => m.names.includes(want)).map((m) => m.ip);
+      },
       // PTR: the container's name on this network (dockerd answers `name.network`; the name alone is what /etc/hosts-style tools print).
-      reverse: (ip) => [...members.values()].find((m) => m.ip === ip)?.names[0],
+      reverse: (ip) => member(ip)?.names[0],
       upstreams: this.o.dnsUpstreams ?? dnsUpstreams(),
+      clientUpstreams: (ip) => member(ip)?.dns,
       log: this.log,
     })).then(async (server) => {
       await server.start();
       entry.server = server;
-    }).catch((e) => {
-      this.log.warn('network: DNS server did not start', { network: n.name, address: n.gateway, err: (e as Error).message });
+    }).catch((e: unknown) => {
+      throw new BerthError(errorCode(e) ?? 'unavailable', `network ${n.name}: cannot start its embedded DNS server: ${(e as Error).message}`, { cause: e });
     }).finally(() => { entry.starting = undefined; });
     return d.starting;
   }
@@ -447,8 +463,14 @@ export class NetworkManager {
     const n = this.resolve(a.name);
     if (sb.endpoints.some((e) => e.networkId === n.id)) throw new BerthError('permission-denied', `endpoint with name ${req.name} already exists in network ${n.name}`);
     const ep = await this.addEndpoint(req, sb, n, a);
+    try {
+      await this.joinDns(req, ep, a);
+    } catch (e) {
+      this.leaveDns(req.id, ep);
+      await this.delEndpoint(req.id, sb, ep).catch((de) => this.log.warn('network: undo connect', { id: req.id, err: (de as Error).message }));
+      throw e;
+    }
     sb.endpoints.push(ep);
-    await this.joinDns(req.id, ep);
     return ep;
   }
 
@@ -539,7 +561,11 @@ export class NetworkManager {
           .catch((e) => this.log.warn('network: restore port', { id: req.id, port: p.hostPort, err: (e as Error).message }));
       }
     }
-    for (const ep of sb.endpoints) await this.joinDns(req.id, ep);
+    for (const ep of sb.endpoints) {
+      // The container runs on: a DNS server that cannot come back is reported, as a broken endpoint is.
+      await this.joinDns(req, ep, req.networks.find((a) => a.name === ep.networkId || a.name === ep.network))
+        .catch((e) => this.log.warn('network: DNS after restart', { container: req.name, network: ep.network, err: (e as Error).message }));
+    }
   }
 
   async close(): Promise<void> {
