@@ -130,6 +130,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
       defaultShmSize: config.defaultShmSize,
       runtimes: config.runtimes,
       defaultRuntime: config.defaultRuntime,
+      ...(config.hostGatewayIp ? { hostGatewayIp: config.hostGatewayIp } : {}),
       network: {
         ...(config.bridge ? { defaultBridge: config.bridge } : {}), ...(config.bip ? { bip: config.bip } : {}), ipMasq: config.ipMasq,
         ...(config.dnsForward ? {} : { dnsUpstreams: [] }), ...(config.defaultAddressPools.length ? { pools: config.defaultAddressPools } : {}),

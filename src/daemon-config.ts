@@ -78,8 +78,10 @@ export interface DaemonConfig {
   bip?: string;
   /** dockerd --ip-masq: masquerade traffic leaving bridge networks. */
   ipMasq: boolean;
-  /** Berth: the embedded DNS forwards names it does not know to the host's resolvers. */
+  /** Berth: the embedded DNS forwards names it does not know to the host's resolvers (a container's own --dns servers are asked either way). */
   dnsForward: boolean;
+  /** dockerd --host-gateway-ip: the address `--add-host x:host-gateway` stands for (default: the default bridge's gateway). */
+  hostGatewayIp?: string;
 }
 
 type Fields = Partial<DaemonConfig>;
@@ -194,6 +196,13 @@ function checkPool(p: AddressPool): AddressPool {
 }
 
 /** host:port, as dockerd's metrics listener takes it. */
+/** An IP address, with pflag's IP flag text when it is not one. */
+function ipAddress(v: unknown): string {
+  const s = str(v);
+  if (!isIP(s)) throw new ValueError(`invalid string being converted to IP address: ${s}`);
+  return s;
+}
+
 function metricsAddr(v: unknown): string {
   const s = str(v);
   if (s === '') return s;
@@ -291,6 +300,7 @@ const OPTIONS: Option[] = [
   { key: 'bip', field: 'bip', flags: ['--bip'], file: nonEmpty },
   { key: 'ip-masq', field: 'ipMasq', flags: ['--ip-masq'], bool: true, file: bool },
   { key: 'dns-forward', field: 'dnsForward', flags: ['--dns-forward'], bool: true, file: bool },
+  { key: 'host-gateway-ip', field: 'hostGatewayIp', flags: ['--host-gateway-ip'], file: ipAddress, flag: ipAddress },
   { key: 'shutdown-containers', field: 'shutdownContainers', flags: ['--shutdown-containers'], bool: true, file: bool },
   // Berth always restores containers; accepted so a Docker daemon.json with it set carries over.
   { key: 'live-restore', flags: ['--live-restore'], bool: true, file: liveRestore, flag: (v) => liveRestore(parseBoolFlag(v)) },
@@ -319,12 +329,15 @@ Options:
       --config-file string                    Daemon configuration file (default "${DEFAULT_CONFIG_FILE}")
       --data-root string                      Root directory of persistent Berth state (default "${DEFAULT_DATA_ROOT}")
   -D, --debug                                 Enable debug mode
-      --dns-forward                           Let the embedded DNS forward unknown names to the host's resolvers (default true)
+      --dns-forward                           Let the embedded DNS forward unknown names to the host's resolvers (default true;
+                                              a container's own --dns servers are asked either way)
       --default-address-pool pool-options     Default address pools for node specific local networks
       --default-runtime string                Default OCI runtime for containers (default "${BERTH_RUNTIME}")
       --default-shm-size bytes                Default shm size for containers (default 64MiB)
       --default-ulimit ulimit                 Default ulimits for containers (default [])
       --exec-root string                      Root directory for execution state files (default "${DEFAULT_EXEC_ROOT}")
+      --host-gateway-ip ip                    IP address that the special 'host-gateway' string in --add-host resolves to
+                                              (default: the default bridge's gateway)
   -H, --host list                             Daemon socket(s) to connect to (default ${DEFAULT_HOST})
       --insecure-registry list                Enable insecure registry communication
       --ip-masq                               Enable IP masquerading for bridge networks (default true)
@@ -517,6 +530,7 @@ export function mergeConfig(args: Pick<ParsedArgs, 'flags' | 'given'>, file: Fil
     bip: m.bip,
     ipMasq: m.ipMasq ?? true,
     dnsForward: m.dnsForward ?? true,
+    ...(m.hostGatewayIp ? { hostGatewayIp: m.hostGatewayIp } : {}),
   };
   validateConfig(config);
   return config;

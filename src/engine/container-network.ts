@@ -1,10 +1,14 @@
 // A container's side of networking: the mode chosen at create, the sandbox made at start and undone at exit, and Docker's NetworkSettings/Ports views.
 import { writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { BerthError, errInvalid, isNotFound } from '../common/errors.js';
 import type { AttachRequest, NetworkManager, NetworkRecord, SandboxState } from '../network/networks.js';
-import { hostResolvConf } from '../network/resolv-conf.js';
+import { containerResolvConf, hostResolvConf } from '../network/resolv-conf.js';
 import type { ContainerRecord, NetworkAttachment } from './store.js';
-import type { ContainerCreateRequest, EndpointSettings, HostConfig, NetworkSettings, PortMap } from './types.js';
+import type { ContainerConfig, ContainerCreateRequest, EndpointSettings, HostConfig, NetworkSettings, PortMap } from './types.js';
+
+/** The --add-host address dockerd replaces with its host gateway IP. */
+export const HOST_GATEWAY = 'host-gateway';
 
 /** Names Docker accepts for the default bridge in NetworkMode. */
 const isDefaultBridge = (m: string) => m === 'bridge' || m === 'default';
@@ -53,7 +57,11 @@ export function planNetwork(nets: NetworkManager, req: ContainerCreateRequest, h
     if (n.driver === 'host' || n.driver === 'null') throw errInvalid(`container cannot be connected to multiple networks with one of the networks in private (none) mode`);
     if (ep?.Aliases?.length && n.builtin) throw errInvalid('network-scoped alias is supported only for containers in user defined networks');
     const ipv4 = ep?.IPAMConfig?.IPv4Address || undefined;
-    attachments[n.name] = { networkId: n.id, ...(ep?.Aliases?.length ? { aliases: [...ep.Aliases] } : {}), ...(ipv4 ? { ipv4 } : {}), ...(ep?.GwPriority ? { gwPriority: ep.GwPriority } : {}) };
+    attachments[n.name] = {
+      networkId: n.id, ...(ep?.Aliases?.length ? { aliases: [...ep.Aliases] } : {}), ...(ipv4 ? { ipv4 } : {}), ...(ep?.GwPriority ? { gwPriority: ep.GwPriority } : {}),
+      // On the default bridge a link is HostConfig.Links' (dockerd takes no endpoint links there).
+      ...(ep?.Links?.length && !n.builtin ? { links: ep.Links.map((l) => (parseLink(l), l)) } : {}),
+    };
   };
   add(isDefaultBridge(mode) ? 'bridge' : mode, eps[mode] ?? (isDefaultBridge(mode) ? eps.bridge ?? eps.default : undefined));
   for (const [k, ep] of Object.entries(eps)) {
@@ -63,36 +71,89 @@ export function planNetwork(nets: NetworkManager, req: ContainerCreateRequest, h
   return { kind: 'bridge', attachments };
 }
 
+/** dockerd's ParseLink: `name:alias`, `name` (its own alias) or the stored `/name:/parent/alias`; [name, alias]. */
+export function parseLink(s: string): [string, string] {
+  if (!s) throw errInvalid('empty string specified for links');
+  const parts = s.split(':');
+  if (parts.length > 2) throw errInvalid(`bad format for links: ${s}`);
+  if (parts.length === 1) return [s, s];
+  if (parts[0]!.startsWith('/')) return [parts[0]!.slice(1), parts[1]!.slice(parts[1]!.lastIndexOf('/') + 1)];
+  return [parts[0]!, parts[1]!];
+}
+
 /** What attach needs to know about a container. */
 export function attachRequest(c: ContainerRecord): AttachRequest {
   return {
     id: c.id, name: c.name.slice(1), hostname: c.config.Hostname ?? c.id.slice(0, 12),
-    networks: Object.entries(c.networks ?? {}).map(([name, a]) => ({ name: a.networkId || name, ...(a.aliases ? { aliases: a.aliases } : {}), ...(a.ipv4 ? { ipv4: a.ipv4 } : {}) })),
+    networks: Object.entries(c.networks ?? {}).map(([name, a]) => ({
+      name: a.networkId || name, ...(a.aliases ? { aliases: a.aliases } : {}), ...(a.ipv4 ? { ipv4: a.ipv4 } : {}),
+      ...(a.links?.length ? { links: Object.fromEntries(a.links.map((l) => parseLink(l).reverse())) } : {}),
+    })),
+    ...(c.hostConfig.Dns?.length ? { dns: c.hostConfig.Dns } : {}),
     ports: c.hostConfig.PortBindings ?? {},
     publishAll: !!c.hostConfig.PublishAllPorts,
     exposed: Object.keys(c.config.ExposedPorts ?? {}),
   };
 }
 
-/** /etc/hosts and /etc/resolv.conf of a container on bridge networks, written before each start (the IP changes). */
-export function writeNetworkFiles(c: ContainerRecord, sb: SandboxState, hostsHeader: string): void {
-  const ep = sb.endpoints[0];
-  let hosts = hostsHeader;
-  for (const eh of c.hostConfig.ExtraHosts ?? []) {
+/** dockerd's ValidateExtraHost, at create: `name:ip` (split at the first colon, so IPv6 works) or `name:host-gateway`. */
+export function validateExtraHosts(hc: HostConfig): void {
+  for (const eh of hc.ExtraHosts ?? []) {
     const i = eh.indexOf(':');
-    if (i > 0) hosts += `${eh.slice(i + 1)}\t${eh.slice(0, i)}\n`;
+    if (i <= 0) throw errInvalid(`bad format for add-host: ${JSON.stringify(eh)}`);
+    const ip = eh.slice(i + 1);
+    if (ip !== HOST_GATEWAY && !isIP(ip)) throw errInvalid(`invalid IP address in add-host: ${JSON.stringify(ip)}`);
   }
-  if (ep) hosts += `${ep.ip}\t${c.config.Hostname}\n`;
+}
+
+/** The /etc/hosts lines of --add-host; `host-gateway` is the daemon's host gateway address, as dockerd's buildSandboxOptions. */
+export function extraHostLines(hc: HostConfig, hostGateway: string | undefined): string {
+  let out = '';
+  for (const eh of hc.ExtraHosts ?? []) {
+    const i = eh.indexOf(':');
+    if (i <= 0) continue;
+    let ip = eh.slice(i + 1);
+    if (ip === HOST_GATEWAY) {
+      if (!hostGateway) throw errInvalid('unable to derive the IP value for host-gateway');
+      ip = hostGateway;
+    }
+    out += `${ip}\t${eh.slice(0, i)}\n`;
+  }
+  return out;
+}
+
+/** The names on the container's own /etc/hosts lines: `fqdn short` when it has a domain (-h a.b or --domainname), as moby's etc-hosts record. */
+export function ownHostNames(config: ContainerConfig): string {
+  const fqdn = config.Domainname ? `${config.Hostname}.${config.Domainname}` : config.Hostname ?? '';
+  const dot = fqdn.indexOf('.');
+  return dot > 0 ? `${fqdn} ${fqdn.slice(0, dot)}` : fqdn;
+}
+
+/** What the network files need besides the container: the hosts header, the host gateway IP, the legacy links' lines (`ip`, `names`). */
+export interface NetworkFilesContext { hostsHeader: string; hostGateway?: string; links?: Array<{ ip: string; names: string }> }
+
+/**
+ * /etc/hosts and /etc/resolv.conf of a container on bridge networks, from its endpoints now: written before each
+ * start (the IPs change) and again on network connect and disconnect, as dockerd rebuilds them. They are bind
+ * mounted into the running container, so they are rewritten in place (same inode), never replaced.
+ */
+export function writeNetworkFiles(c: ContainerRecord, sb: SandboxState, o: NetworkFilesContext): void {
+  let hosts = o.hostsHeader + extraHostLines(c.hostConfig, o.hostGateway);
+  for (const l of o.links ?? []) hosts += `${l.ip}\t${l.names}\n`;
+  for (const ep of sb.endpoints) hosts += `${ep.ip}\t${ownHostNames(c.config)}\n`;
   writeFileSync(c.hostsPath, hosts);
-  // On a user network the embedded DNS (on the gateway) answers first; the default bridge has none, as Docker's.
+  const h = c.hostConfig;
+  // On a user network the embedded DNS (on the gateway) answers, and forwards the rest to the container's --dns
+  // servers if it has any (dockerd keeps its resolver too); the default bridge has none, as Docker's.
   const dnsEp = sb.endpoints.find((e) => e.dnsNames.length);
-  if (dnsEp && !c.hostConfig.Dns?.length) {
-    const keep = hostResolvConf(false).split('\n').filter((l) => /^\s*(search|domain|options)\s/.test(l));
-    const h = c.hostConfig;
-    const search = h.DnsSearch?.length ? [`search ${h.DnsSearch.join(' ')}`] : keep.filter((l) => /^\s*(search|domain)\s/.test(l));
-    const options = h.DnsOptions?.length ? [`options ${h.DnsOptions.join(' ')}`] : keep.filter((l) => /^\s*options\s/.test(l));
-    writeFileSync(c.resolvConfPath, [`nameserver ${dnsEp.gateway}`, ...search, ...options].join('\n') + '\n');
+  if (!dnsEp) {
+    writeFileSync(c.resolvConfPath, containerResolvConf(hostResolvConf(false), { dns: h.Dns, search: h.DnsSearch, options: h.DnsOptions }, false));
+    return;
   }
+  const keep = hostResolvConf(false).split('\n').filter((l) => /^\s*(search|domain|options)\s/.test(l));
+  const search = h.DnsSearch?.length ? [`search ${h.DnsSearch.join(' ')}`] : keep.filter((l) => /^\s*(search|domain)\s/.test(l));
+  const options = h.DnsOptions?.length ? [`options ${h.DnsOptions.join(' ')}`] : keep.filter((l) => /^\s*options\s/.test(l));
+  writeFileSync(c.resolvConfPath, [`nameserver ${dnsEp.gateway}`, ...search, ...options].join('\n') + '\n');
 }
 
 const emptyEndpoint = (): EndpointSettings => ({

@@ -39,7 +39,7 @@ import { RestartManager, policyWantsRestart, validateRestartPolicy } from './res
 import { logDiskUsage, readLogs } from './logs.js';
 import { readExitFile } from '../lifecycle/shim-client.js';
 import { generateName, newContainerId, normalizeName, noSuchContainer } from './names.js';
-import { attachRequest, checkConnectable, checkDisconnectable, endpointSettings, networkSettings, planNetwork, summaryPorts, writeNetworkFiles } from './container-network.js';
+import { attachRequest, checkConnectable, checkDisconnectable, endpointSettings, extraHostLines, networkSettings, parseLink, planNetwork, summaryPorts, validateExtraHosts, writeNetworkFiles, type NetworkFilesContext } from './container-network.js';
 import { parsePortBindings, type NetworkManager, type NetworkRecord } from '../network/networks.js';
 import { containerResolvConf, hostResolvConf } from '../network/resolv-conf.js';
 import { buildContainerSpec, DEFAULT_SHM_SIZE, detectSpecHost, type SpecInput } from './spec-builder.js';
@@ -86,6 +86,8 @@ export interface ContainerManagerOptions {
   runtimeNames?: string[];
   /** The runtime of containers that name none (dockerd's default-runtime). Default `berth`. */
   defaultRuntime?: string;
+  /** The address `--add-host x:host-gateway` stands for (dockerd's host-gateway-ip). Default: the default bridge's gateway. */
+  hostGatewayIp?: string;
   /** Where removed containers' dirs go to be deleted in the background. */
   trash: Trash;
 }
@@ -414,8 +416,10 @@ export class ContainerManager implements ContainerService {
       try { joined = this.resolve(netPlan.ref); } catch (e) { throw isNotFound(e) ? errInvalid((e as Error).message, e) : e; }
       config.Hostname = joined.config.Hostname;
     }
-    // dockerd refuses a bad port spec at create, whatever the network mode.
+    // dockerd refuses a bad port spec and a bad --add-host at create, whatever the network mode.
     parsePortBindings(hostConfig.PortBindings ?? {}, []);
+    validateExtraHosts(hostConfig);
+    if (netPlan.kind === 'bridge' && hostConfig.NetworkMode === 'bridge' && hostConfig.Links?.length) hostConfig.Links = this.registerLinks(hostConfig.Links, name);
     if (netPlan.kind === 'host' && Object.keys(hostConfig.PortBindings ?? {}).length) {
       warnings.push('Published ports are discarded when using host network mode');
     }
@@ -448,12 +452,8 @@ export class ContainerManager implements ContainerService {
       undo.push(() => rmSync(dir, { recursive: true, force: true }));
       if (!joined) {
         writeFileSync(rec.hostnamePath, `${config.Hostname}\n`);
-        let hosts = hostNet ? (existsSync('/etc/hosts') ? readFileSync('/etc/hosts', 'utf8') : HOSTS_HEADER) : HOSTS_HEADER;
-        for (const eh of hostConfig.ExtraHosts ?? []) {
-          const i = eh.indexOf(':');
-          if (i > 0) hosts += `${eh.slice(i + 1)}\t${eh.slice(0, i)}\n`;
-        }
-        writeFileSync(rec.hostsPath, hosts);
+        const hosts = hostNet ? (existsSync('/etc/hosts') ? readFileSync('/etc/hosts', 'utf8') : HOSTS_HEADER) : HOSTS_HEADER;
+        writeFileSync(rec.hostsPath, hosts + extraHostLines(hostConfig, this.hostGateway()));
         writeFileSync(rec.resolvConfPath, containerResolvConf(hostResolvConf(hostNet), { dns: hostConfig.Dns, search: hostConfig.DnsSearch, options: hostConfig.DnsOptions }, hostNet));
       }
       crashPoint('create:after-dir');
@@ -645,9 +645,51 @@ export class ContainerManager implements ContainerService {
       await this.teardownNetwork(id); // a sandbox left by a crash: recorded or not
       const sb = await this.o.networks.attach(attachRequest(c));
       const rec = this.store.update(id, (r) => { r.sandbox = sb; });
-      writeNetworkFiles(rec, sb, HOSTS_HEADER);
+      writeNetworkFiles(rec, sb, this.networkFilesContext(rec, true));
       for (const ep of sb.endpoints) this.publishNetwork(ep.networkId, ep.network, 'connect', id);
     });
+  }
+
+  /** dockerd's host gateway address: its host-gateway-ip, else the default bridge's gateway. */
+  private hostGateway(): string | undefined {
+    if (this.o.hostGatewayIp) return this.o.hostGatewayIp;
+    try { return this.o.networks.resolve('bridge').gateway; } catch { return undefined; }
+  }
+
+  /**
+   * Legacy links on the default bridge, at create as dockerd's registerLinks: each target must exist and not use the
+   * host's network; stored as dockerd shows them (`/db:/web/database`).
+   */
+  private registerLinks(links: string[], parent: string): string[] {
+    return links.map((l) => {
+      const [name, alias] = parseLink(l);
+      let child: ContainerRecord;
+      try { child = this.resolve(name); } catch (e) { throw isNotFound(e) ? errInvalid(`could not get container for ${name}: ${(e as Error).message}`, e) : e; }
+      if (child.hostConfig.NetworkMode === 'host') throw errInvalid('conflicting options: host type networking can\'t be used with links. This would result in undefined behavior');
+      return `${child.name}:${parent}/${alias}`;
+    });
+  }
+
+  /**
+   * The host gateway and the /etc/hosts lines of the container's legacy links: `ip alias hostname name` of each
+   * linked container on the default bridge (dockerd's addLegacyLinks). `strict` (at start): a linked container that
+   * is not running fails the start with dockerd's text; else (connect, disconnect) its line is left out.
+   */
+  private networkFilesContext(c: ContainerRecord, strict: boolean): NetworkFilesContext {
+    const links: Array<{ ip: string; names: string }> = [];
+    const onBridge = c.sandbox?.endpoints.some((e) => e.network === 'bridge');
+    for (const l of onBridge ? c.hostConfig.Links ?? [] : []) {
+      const [name, alias] = parseLink(l);
+      const child = this.store.find(this.store.byName(`/${name}`) ?? '');
+      const ip = child && isLive(child.state.status) ? child.sandbox?.endpoints.find((e) => e.network === 'bridge')?.ip : undefined;
+      if (!ip) {
+        if (strict) throw errInvalid(`Cannot link to a non running container: /${name} AS ${c.name}/${alias}`);
+        continue;
+      }
+      links.push({ ip, names: [alias, child!.config.Hostname, ...(alias !== name ? [name] : [])].join(' ') });
+    }
+    const hostGateway = this.hostGateway();
+    return { hostsHeader: HOSTS_HEADER, ...(hostGateway ? { hostGateway } : {}), links };
   }
 
   /**
@@ -719,7 +761,7 @@ export class ContainerManager implements ContainerService {
   }
 
   /** docker network connect: recorded for the next starts, and made now if the container runs. */
-  async connectNetwork(netRef: string, ref: string, cfg: { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null; GwPriority?: number } = {}): Promise<void> {
+  async connectNetwork(netRef: string, ref: string, cfg: { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null; GwPriority?: number; Links?: string[] | null } = {}): Promise<void> {
     const n = this.o.networks.resolve(netRef);
     const id = this.resolve(ref).id;
     await this.lock(id, async () => {
@@ -728,11 +770,17 @@ export class ContainerManager implements ContainerService {
       if (c.networks?.[n.name]) throw new BerthError('permission-denied', `endpoint with name ${c.name.slice(1)} already exists in network ${n.name}`);
       if (cfg.Aliases?.length && n.builtin) throw errInvalid('network-scoped alias is supported only for containers in user defined networks');
       const ipv4 = cfg.IPAMConfig?.IPv4Address || undefined;
-      const att = { networkId: n.id, ...(cfg.Aliases?.length ? { aliases: [...cfg.Aliases] } : {}), ...(ipv4 ? { ipv4 } : {}), ...(cfg.GwPriority ? { gwPriority: cfg.GwPriority } : {}) };
+      for (const l of cfg.Links ?? []) parseLink(l);
+      const links = cfg.Links?.length && !n.builtin ? [...cfg.Links] : undefined;
+      const att = { networkId: n.id, ...(cfg.Aliases?.length ? { aliases: [...cfg.Aliases] } : {}), ...(ipv4 ? { ipv4 } : {}), ...(cfg.GwPriority ? { gwPriority: cfg.GwPriority } : {}), ...(links ? { links } : {}) };
       if (c.sandbox && isLive(c.state.status)) {
         const sb = c.sandbox;
-        await this.o.networks.connect(attachRequest(c), sb, { name: n.id, ...(att.aliases ? { aliases: att.aliases } : {}), ...(ipv4 ? { ipv4 } : {}) });
-        this.store.update(id, (r) => { r.sandbox = sb; r.networks = { ...(r.networks ?? {}), [n.name]: att }; });
+        const a = { ...c, networks: { ...(c.networks ?? {}), [n.name]: att } };
+        const net = attachRequest(a).networks.find((x) => x.name === n.id)!;
+        await this.o.networks.connect(attachRequest(c), sb, net);
+        const rec = this.store.update(id, (r) => { r.sandbox = sb; r.networks = { ...(r.networks ?? {}), [n.name]: att }; });
+        // As dockerd: the new address goes into /etc/hosts, and a first user network brings its DNS into resolv.conf.
+        writeNetworkFiles(rec, sb, this.networkFilesContext(rec, false));
       } else {
         this.store.update(id, (r) => { r.networks = { ...(r.networks ?? {}), [n.name]: att }; });
       }
@@ -751,7 +799,8 @@ export class ContainerManager implements ContainerService {
       if (c.sandbox && isLive(c.state.status)) {
         const sb = c.sandbox;
         await this.o.networks.disconnect(id, sb, n.id);
-        this.store.update(id, (r) => { r.sandbox = sb; delete r.networks![n.name]; });
+        const rec = this.store.update(id, (r) => { r.sandbox = sb; delete r.networks![n.name]; });
+        writeNetworkFiles(rec, sb, this.networkFilesContext(rec, false));
       } else {
         this.store.update(id, (r) => { delete r.networks![n.name]; });
       }

@@ -50,6 +50,8 @@ export interface EngineOptions {
   runtimes?: Record<string, RuntimeConfig>;
   /** The runtime of containers that name none. Default `berth`. */
   defaultRuntime?: string;
+  /** dockerd's host-gateway-ip (`--add-host x:host-gateway`). Default: the default bridge's gateway. */
+  hostGatewayIp?: string;
   /** Docker's `--init` binary (HostConfig.Init). */
   initBinary?: string;
   /** Parent of the container cgroups; relative paths nest under berthd's own cgroup. Default `berth`. */
@@ -166,6 +168,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
       ...(opts.defaultShmSize ? { defaultShmSize: opts.defaultShmSize } : {}),
       runtimeNames: Object.keys(opts.runtimes ?? {}),
       ...(opts.defaultRuntime ? { defaultRuntime: opts.defaultRuntime } : {}),
+      ...(opts.hostGatewayIp ? { hostGatewayIp: opts.hostGatewayIp } : {}),
     });
     // Task events for clients that ask for them (`type=task`); the container's name and labels are the engine's.
     const onLifecycleEvent = (e: LifecycleEvent) => {

@@ -62,7 +62,8 @@ export interface ContainerRecord {
 }
 
 /** A container's configured endpoint on one network: what each start asks CNI for. */
-export interface NetworkAttachment { networkId: string; aliases?: string[]; ipv4?: string; gwPriority?: number }
+/** `links`: the endpoint's legacy links (`name:alias`), on a user network names only this container resolves. */
+export interface NetworkAttachment { networkId: string; aliases?: string[]; ipv4?: string; gwPriority?: number; links?: string[] }
 
 /** Docker's zero time, which inspect shows for times not set. */
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

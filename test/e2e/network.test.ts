@@ -12,7 +12,8 @@ import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
 import { buildDockerSaveTar } from '../fixtures/image.js';
-import { daemonInterfaces, existingInterfaces, testBridge } from '../fixtures/network.js';
+import { daemonInterfaces, existingInterfaces, removeBridge, testBridge } from '../fixtures/network.js';
+import { RCODE, TYPE, encodeMessage, parseMessage } from '../../src/network/dns-message.js';
 import { freePort } from '../fixtures/registry.js';
 
 const skip = berthdSkipReason() ?? (existsSync('/usr/lib/cni/bridge') ? undefined : 'needs containernetworking-plugins (/usr/lib/cni/bridge)');
@@ -168,6 +169,146 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
       assert.match(rest, /^box1\n/);
     } finally {
       ok(['network', 'rm', 'files']);
+    }
+  });
+
+  test('--dns, --dns-search, --dns-option on a user network: resolv.conf keeps the network\'s DNS with the search and options; the network\'s names resolve; outside names go to the container\'s --dns server', async () => {
+    // The container's --dns server is a fake one on the host, on the default bridge's gateway (which has no
+    // embedded DNS of ours), so nothing is asked outside the machine.
+    ok(['run', '--rm', IMAGE, 'true']);
+    const bgw = JSON.parse(ok(['network', 'inspect', 'bridge', '-f', '{{json .IPAM.Config}}']))[0].Gateway as string;
+    // It knows one name; any other is NXDOMAIN, as a real resolver says (so the search list is walked on).
+    const upstream = createSocket('udp4');
+    upstream.on('message', (msg, from) => {
+      const q = parseMessage(msg);
+      const known = q.questions[0]?.name.toLowerCase() === 'ext.example.test' && q.questions[0].type === TYPE.A;
+      upstream.send(encodeMessage({
+        header: { id: q.header.id, qr: true, rd: q.header.rd, ra: true, rcode: known ? RCODE.NOERROR : RCODE.NXDOMAIN }, questions: q.questions,
+        answers: known ? [{ name: q.questions[0]!.name, type: TYPE.A, ttl: 60, address: '192.0.2.99' }] : [],
+      }), from.port, from.address);
+    });
+    await new Promise<void>((res, rej) => { upstream.once('error', rej); upstream.bind(53, bgw, () => res()); });
+    ok(['network', 'create', 'dnsnet']);
+    try {
+      ok(['run', '-d', '--name', 'dnspeer', '--network', 'dnsnet', IMAGE, 'sleep', '300']);
+      note();
+      const peerIp = ok(['inspect', '-f', '{{.NetworkSettings.Networks.dnsnet.IPAddress}}', 'dnspeer']).trim();
+      const gw = ok(['inspect', '-f', '{{.NetworkSettings.Networks.dnsnet.Gateway}}', 'dnspeer']).trim();
+      // Async: the fake server answers from this process, which a synchronous docker call would block.
+      const r = await d.dockerAsync(['run', '--rm', '--network', 'dnsnet', '--dns', bgw, '--dns-search', 'example.test', '--dns-option', 'ndots:2', IMAGE, 'sh', '-c',
+        'cat /etc/resolv.conf; echo ===; ping -c1 -W1 dnspeer 2>&1; echo ===; nslookup ext.example.test 2>&1; true']);
+      assert.equal(r.status, 0, r.stderr);
+      const out = r.stdout;
+      const [resolv, peer, ext] = out.split('===\n') as [string, string, string];
+      assert.deepEqual(resolv.split('\n').filter((l) => /^(nameserver|search|options)\s/.test(l)), [`nameserver ${gw}`, 'search example.test', 'options ndots:2']);
+      // The libc resolver walks the search list (dnspeer.example.test is NXDOMAIN upstream), then the name alone.
+      assert.match(peer, new RegExp(`PING dnspeer \\(${peerIp.replace(/\./g, '\\.')}\\)`));
+      assert.match(ext, /Address: 192\.0\.2\.99/);
+      // Without --dns the daemon's upstreams (none in tests) answer: refused.
+      assert.doesNotMatch((await d.dockerAsync(['run', '--rm', '--network', 'dnsnet', IMAGE, 'sh', '-c', 'nslookup ext.example.test 2>&1; true'])).stdout, /192\.0\.2\.99/);
+    } finally {
+      d.docker(['rm', '-f', 'dnspeer']);
+      ok(['network', 'rm', 'dnsnet']);
+      upstream.close();
+    }
+  });
+
+  test('network connect of a running container rewrites its /etc/resolv.conf and /etc/hosts in place: it resolves its new peers by name; disconnect undoes it', () => {
+    ok(['network', 'create', 'joinnet']);
+    try {
+      ok(['run', '-d', '--name', 'solo', '--hostname', 'solo', IMAGE, 'sleep', '300']);
+      ok(['run', '-d', '--name', 'peer2', '--network', 'joinnet', IMAGE, 'sleep', '300']);
+      note();
+      const peerIp = ok(['inspect', '-f', '{{.NetworkSettings.Networks.joinnet.IPAddress}}', 'peer2']).trim();
+      const gw = ok(['inspect', '-f', '{{.NetworkSettings.Networks.joinnet.Gateway}}', 'peer2']).trim();
+      const bridgeIp = ok(['inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'solo']).trim();
+      assert.doesNotMatch(ok(['exec', 'solo', 'cat', '/etc/resolv.conf']), new RegExp(`nameserver ${gw}\\n`));
+      ok(['network', 'connect', 'joinnet', 'solo']);
+      const ip = ok(['inspect', '-f', '{{.NetworkSettings.Networks.joinnet.IPAddress}}', 'solo']).trim();
+      const out = ok(['exec', 'solo', 'sh', '-c', 'cat /etc/resolv.conf; echo ---; cat /etc/hosts; echo ---; nslookup peer2']);
+      const [resolv, hosts, look] = out.split('---\n') as [string, string, string];
+      assert.match(resolv, new RegExp(`^nameserver ${gw.replace(/\./g, '\\.')}$`, 'm'));
+      for (const l of [`${bridgeIp}\tsolo`, `${ip}\tsolo`]) assert.ok(hosts.split('\n').includes(l), `/etc/hosts lacks ${JSON.stringify(l)}:\n${hosts}`);
+      assert.match(look, new RegExp(`Address: ${peerIp.replace(/\./g, '\\.')}`));
+      ok(['network', 'disconnect', 'joinnet', 'solo']);
+      const after = ok(['exec', 'solo', 'sh', '-c', 'cat /etc/resolv.conf; echo ---; cat /etc/hosts']);
+      assert.doesNotMatch(after, new RegExp(`nameserver ${gw.replace(/\./g, '\\.')}\\n`));
+      assert.doesNotMatch(after, new RegExp(`${ip.replace(/\./g, '\\.')}\\t`));
+      assert.ok(after.includes(`${bridgeIp}\tsolo\n`), after);
+    } finally {
+      d.docker(['rm', '-f', 'solo', 'peer2']);
+      ok(['network', 'rm', 'joinnet']);
+    }
+  });
+
+  test('--add-host NAME:host-gateway is the default bridge\'s gateway in /etc/hosts; a bad --add-host address is refused at create with dockerd\'s text', async () => {
+    const bgw = JSON.parse(ok(['network', 'inspect', 'bridge', '-f', '{{json .IPAM.Config}}']))[0].Gateway as string;
+    const hosts = ok(['run', '--rm', '--add-host', 'hg.internal:host-gateway', IMAGE, 'cat', '/etc/hosts']);
+    assert.ok(hosts.split('\n').includes(`${bgw}\thg.internal`), hosts);
+    assert.doesNotMatch(hosts, /host-gateway/);
+    // The docker CLI checks it too; the daemon is the one other clients meet.
+    const r = await api('POST', '/containers/create', { Image: IMAGE, Cmd: ['true'], HostConfig: { ExtraHosts: ['x:not-an-ip'] } });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.message, 'invalid IP address in add-host: "not-an-ip"');
+    const b = await api('POST', '/containers/create', { Image: IMAGE, Cmd: ['true'], HostConfig: { ExtraHosts: ['noaddress'] } });
+    assert.equal(b.json.message, 'bad format for add-host: "noaddress"');
+  });
+
+  test('/etc/hosts names the container by its FQDN and short name with --domainname or a dotted -h, as Docker', () => {
+    const out = ok(['run', '--rm', '-h', 'web', '--domainname', 'example.test', IMAGE, 'sh', '-c', 'cat /etc/hosts; ip -4 -o addr show eth0']);
+    const ip = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(out)?.[1];
+    assert.ok(out.split('\n').includes(`${ip}\tweb.example.test web`), out);
+    const dotted = ok(['run', '--rm', '-h', 'a.b', IMAGE, 'sh', '-c', 'cat /etc/hosts; ip -4 -o addr show eth0']);
+    const ip2 = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(dotted)?.[1];
+    assert.ok(dotted.split('\n').includes(`${ip2}\ta.b a`), dotted);
+  });
+
+  test('legacy links: on the default bridge /etc/hosts gets "IP alias hostname name"; on a user network the alias resolves for the linking container only', () => {
+    ok(['network', 'create', 'linknet']);
+    try {
+      ok(['run', '-d', '--name', 'db', '--hostname', 'dbhost', IMAGE, 'sleep', '300']);
+      note();
+      const dbIp = ok(['inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'db']).trim();
+      const hosts = ok(['run', '--rm', '--name', 'linker', '--link', 'db:database', IMAGE, 'cat', '/etc/hosts']);
+      assert.ok(hosts.split('\n').includes(`${dbIp}\tdatabase dbhost db`), hosts);
+      // A link under the container's own name has it once; inspect shows links as dockerd stores them.
+      ok(['create', '--name', 'linker2', '--link', 'db', IMAGE, 'true']);
+      assert.deepEqual(JSON.parse(ok(['inspect', '-f', '{{json .HostConfig.Links}}', 'linker2'])), ['/db:/linker2/db']);
+      assert.match(fails(['create', '--link', 'nosuch:x', IMAGE, 'true']), /could not get container for nosuch/);
+      ok(['stop', '-t', '0', 'db']);
+      assert.match(fails(['start', 'linker2']), /Cannot link to a non running container: \/db AS \/linker2\/db/);
+      ok(['run', '-d', '--name', 'db2', '--network', 'linknet', IMAGE, 'sleep', '300']);
+      const db2Ip = ok(['inspect', '-f', '{{.NetworkSettings.Networks.linknet.IPAddress}}', 'db2']).trim();
+      const look = ok(['run', '--rm', '--network', 'linknet', '--link', 'db2:store', IMAGE, 'nslookup', 'store']);
+      assert.match(look, new RegExp(`Address: ${db2Ip.replace(/\./g, '\\.')}`));
+      assert.doesNotMatch(ok(['run', '--rm', '--network', 'linknet', IMAGE, 'sh', '-c', 'nslookup store 2>&1; true']), new RegExp(db2Ip.replace(/\./g, '\\.')));
+    } finally {
+      d.docker(['rm', '-f', 'db', 'db2', 'linker2']);
+      ok(['network', 'rm', 'linknet']);
+    }
+  });
+
+  test('a user network whose DNS port on the gateway is taken fails the start with a clear error (no container with a dead resolver)', async () => {
+    // The network's bridge is made first by the test, with the gateway address, so the port can be taken before berthd binds it.
+    const b = testBridge('bd');
+    const gw = b.bip.split('/')[0]!;
+    const ip = (args: string[]) => assert.equal(spawnSync('ip', args).status, 0, `ip ${args.join(' ')}`);
+    ok(['network', 'create', '--subnet', b.subnet, '-o', `com.docker.network.bridge.name=${b.name}`, 'taken']);
+    ours.add(b.name);
+    const squatter = createSocket('udp4');
+    try {
+      ip(['link', 'add', 'name', b.name, 'type', 'bridge']);
+      ip(['addr', 'add', b.bip, 'dev', b.name]);
+      ip(['link', 'set', b.name, 'up']);
+      await new Promise<void>((res, rej) => { squatter.once('error', rej); squatter.bind(53, gw, () => res()); });
+      const err = fails(['run', '--rm', '--network', 'taken', IMAGE, 'true']);
+      assert.match(err, new RegExp(`network taken: cannot start its embedded DNS server: dns server: listen udp ${gw.replace(/\./g, '\\.')}:53: .*EADDRINUSE`));
+      squatter.close();
+      ok(['run', '--rm', '--network', 'taken', IMAGE, 'true']);
+    } finally {
+      try { squatter.close(); } catch { /* closed */ }
+      d.docker(['network', 'rm', 'taken']);
+      removeBridge(b.name);
     }
   });
 
