@@ -139,4 +139,12 @@ describe('daemon config', () => {
     assert.throws(() => parseArgs(['--frobnicate']), /unknown flag: --frobnicate/);
     assert.throws(() => parseArgs(['--data-root']), /flag needs an argument: --data-root/);
   });
+
+  test('host-gateway-ip: from the file or --host-gateway-ip (the flag wins); not an IP is refused, naming the key or the flag', () => {
+    assert.equal(load([], {}).hostGatewayIp, undefined);
+    assert.equal(load([], { 'host-gateway-ip': '192.0.2.1' }).hostGatewayIp, '192.0.2.1');
+    assert.equal(load(['--host-gateway-ip', '198.51.100.1'], { 'host-gateway-ip': '192.0.2.1' }).hostGatewayIp, '198.51.100.1');
+    assert.throws(() => file({ 'host-gateway-ip': 'gateway' }), /host-gateway-ip: invalid value "gateway": invalid string being converted to IP address: gateway/);
+    assert.throws(() => parseArgs(['--host-gateway-ip', 'gateway']), /invalid argument "gateway" for "--host-gateway-ip" flag: invalid string being converted to IP address: gateway/);
+  });
 });

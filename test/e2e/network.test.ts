@@ -662,3 +662,21 @@ describe('default-address-pools (daemon.json)', { skip, concurrency: false }, ()
     }
   });
 });
+
+describe('host-gateway-ip (daemon.json)', { skip, concurrency: false }, () => {
+  test('--add-host NAME:host-gateway is the configured address', async () => {
+    const p = await startBerthd({ prefix: 'berthd-hgw-', config: { 'host-gateway-ip': '192.0.2.1' } });
+    try {
+      const run = (args: string[]) => {
+        const r = p.docker(args);
+        assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+        return r.stdout;
+      };
+      run(['load', '-i', buildDockerSaveTar(p.dir, `docker.io/library/${IMAGE}`)]);
+      const hosts = run(['run', '--rm', '--network', 'none', '--add-host', 'hg.internal:host-gateway', IMAGE, 'cat', '/etc/hosts']);
+      assert.ok(hosts.split('\n').includes('192.0.2.1\thg.internal'), hosts);
+    } finally {
+      await p.stop();
+    }
+  });
+});

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlagSet } from '../../flags.js';
 import { addContainerFlags } from './opts.js';
-import { buildEndpoints, isUserDefined, isValidMac, parseNetworkFlag } from './network-opts.js';
+import { buildEndpoints, isUserDefined, isValidMac, parseNetworkFlag, validateExtraHost } from './network-opts.js';
 
 function endpoints(args: string[]) {
   const fs = new FlagSet();
@@ -42,4 +42,15 @@ test('isUserDefined and MAC forms', () => {
   assert.equal(isUserDefined('mynet'), true);
   for (const ok of ['92:d0:c6:0a:29:33', '92-D0-C6-0A-29-33', '92d0.c60a.2933', '00:00:00:00:fe:80:00:00']) assert.equal(isValidMac(ok), true, ok);
   for (const bad of ['zz', '92:d0:c6:0a:29', '92:d0:c6:0a:29:3']) assert.equal(isValidMac(bad), false, bad);
+});
+
+test('--add-host as the docker CLI takes it: name:ip, name=ip, [v6] and host-gateway, sent as name:ip; its error texts', () => {
+  assert.equal(validateExtraHost('db:10.0.0.2'), 'db:10.0.0.2');
+  assert.equal(validateExtraHost('db=10.0.0.2'), 'db:10.0.0.2');
+  assert.equal(validateExtraHost('v6=[::1]'), 'v6:::1');
+  assert.equal(validateExtraHost('v6:::1'), 'v6:::1');
+  assert.equal(validateExtraHost('gw:host-gateway'), 'gw:host-gateway');
+  assert.throws(() => validateExtraHost('db:nope'), /^Error: invalid IP address in add-host: "nope"$/);
+  assert.throws(() => validateExtraHost('noaddress'), /^Error: bad format for add-host: "noaddress"$/);
+  assert.throws(() => validateExtraHost(':1.2.3.4'), /^Error: bad format for add-host: ":1.2.3.4"$/);
 });

@@ -1,4 +1,5 @@
 // run/create networking flags (--network with docker's csv syntax, --ip, --network-alias...) as the create body's EndpointsConfig.
+import { isIP } from 'node:net';
 import { csvFields } from '../../csv-fields.js';
 import type { FlagValues } from '../../flags.js';
 import type { EndpointSettings } from '../../../engine/types.js';
@@ -93,6 +94,23 @@ export function validateLink(s: string): string {
   if (s === '') throw new Error('empty string specified for links');
   if (s.split(':').length > 2) throw new Error(`bad format for links: ${s}`);
   return s;
+}
+
+/**
+ * The docker CLI's ValidateExtraHost: `name:ip` or `name=ip`, the address optionally in brackets, or `host-gateway`;
+ * sent as `name:ip`, the one form the daemon takes.
+ */
+export function validateExtraHost(s: string): string {
+  let i = s.indexOf('=');
+  if (i < 0) i = s.indexOf(':');
+  const name = i < 0 ? '' : s.slice(0, i);
+  if (!name || name.includes(':')) throw new Error(`bad format for add-host: ${JSON.stringify(s)}`);
+  let ip = s.slice(i + 1);
+  if (ip !== 'host-gateway') {
+    if (ip.length > 2 && ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1);
+    if (!isIP(ip)) throw new Error(`invalid IP address in add-host: ${JSON.stringify(ip)}`);
+  }
+  return `${name}:${ip}`;
 }
 
 /** moby's NetworkMode.IsUserDefined on Linux: anything but default, bridge, host, none and container:<id>. */

@@ -5,7 +5,7 @@ import type { ContainerCreateRequest, DeviceMapping, HealthConfig, MountSpec, Po
 import { FlagSet, UsageError, parseGoInt, type FlagValues } from '../../flags.js';
 import { StatusError } from '../../command.js';
 import { parseGoDuration } from '../../../common/units.js';
-import { buildEndpoints, isValidMac, parseNetworkFlag, validateLink } from './network-opts.js';
+import { buildEndpoints, isValidMac, parseNetworkFlag, validateExtraHost, validateLink } from './network-opts.js';
 
 /** Thrown for a run/create option the docker CLI rejects after flag parsing (`docker: ...`, exit 125). */
 export class OptionError extends Error {
@@ -302,7 +302,7 @@ const ATTACH_STREAMS = ['stdin', 'stdout', 'stderr'];
 export function addContainerFlags(fs: FlagSet): void {
   const bytes = (name: string, short: string | undefined, usage: string, parse: (s: string) => number = parseRamBytes) =>
     fs.add({ name, short, kind: 'value', typeName: 'bytes', usage, parse });
-  fs.list('add-host', undefined, 'Add a custom host-to-IP mapping (host:ip)');
+  fs.list('add-host', undefined, 'Add a custom host-to-IP mapping (host:ip)', 'list', validateExtraHost);
   fs.add({ name: 'annotation', kind: 'list', typeName: 'map', usage: 'Add an annotation to the container (passed through to the OCI runtime)', defText: 'map[]' });
   fs.list('attach', 'a', 'Attach to STDIN, STDOUT or STDERR', 'list', (s) => {
     if (!ATTACH_STREAMS.includes(s.toLowerCase())) throw new Error(`valid streams are STDIN, STDOUT and STDERR`);
