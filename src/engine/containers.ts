@@ -681,10 +681,11 @@ export class ContainerManager implements ContainerService {
     for (const l of onBridge ? c.hostConfig.Links ?? [] : []) {
       const [name, alias] = parseLink(l);
       const child = this.store.find(this.store.byName(`/${name}`) ?? '');
-      const ip = child && isLive(child.state.status) ? child.sandbox?.endpoints.find((e) => e.network === 'bridge')?.ip : undefined;
+      const running = !!child && isLive(child.state.status);
+      const ip = running ? child.sandbox?.endpoints.find((e) => e.network === 'bridge')?.ip : undefined;
       if (!ip) {
-        if (strict) throw errInvalid(`Cannot link to a non running container: /${name} AS ${c.name}/${alias}`);
-        continue;
+        if (!strict) continue;
+        throw errInvalid(running ? `Cannot link to /${name}, as it does not belong to the default network` : `Cannot link to a non running container: /${name} AS ${c.name}/${alias}`);
       }
       links.push({ ip, names: [alias, child!.config.Hostname, ...(alias !== name ? [name] : [])].join(' ') });
     }

@@ -279,6 +279,7 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
       assert.match(fails(['start', 'linker2']), /Cannot link to a non running container: \/db AS \/linker2\/db/);
       ok(['run', '-d', '--name', 'db2', '--network', 'linknet', IMAGE, 'sleep', '300']);
       const db2Ip = ok(['inspect', '-f', '{{.NetworkSettings.Networks.linknet.IPAddress}}', 'db2']).trim();
+      assert.match(fails(['run', '--rm', '--link', 'db2:x', IMAGE, 'true']), /Cannot link to \/db2, as it does not belong to the default network/);
       const look = ok(['run', '--rm', '--network', 'linknet', '--link', 'db2:store', IMAGE, 'nslookup', 'store']);
       assert.match(look, new RegExp(`Address: ${db2Ip.replace(/\./g, '\\.')}`));
       assert.doesNotMatch(ok(['run', '--rm', '--network', 'linknet', IMAGE, 'sh', '-c', 'nslookup store 2>&1; true']), new RegExp(db2Ip.replace(/\./g, '\\.')));
