@@ -646,8 +646,22 @@ export class ContainerManager implements ContainerService {
       const sb = await this.o.networks.attach(attachRequest(c));
       const rec = this.store.update(id, (r) => { r.sandbox = sb; });
       writeNetworkFiles(rec, sb, this.networkFilesContext(rec, true));
+      if (sb.endpoints.some((e) => e.network === 'bridge')) this.refreshLinkers(rec);
       for (const ep of sb.endpoints) this.publishNetwork(ep.networkId, ep.network, 'connect', id);
     });
+  }
+
+  /** dockerd's updateParentHosts: running containers with a legacy link to `child` get its address now (a start gives it a new one). */
+  private refreshLinkers(child: ContainerRecord): void {
+    for (const p of this.store.list()) {
+      if (p.id === child.id || !p.sandbox || !isLive(p.state.status)) continue;
+      if (!p.hostConfig.Links?.some((l) => `/${parseLink(l)[0]}` === child.name)) continue;
+      try {
+        writeNetworkFiles(p, p.sandbox, this.networkFilesContext(p, false));
+      } catch (e) {
+        this.log.warn('legacy link: cannot update /etc/hosts', { id: p.id, link: child.name, err: (e as Error).message });
+      }
+    }
   }
 
   /** dockerd's host gateway address: its host-gateway-ip, else the default bridge's gateway. */
@@ -681,12 +695,13 @@ export class ContainerManager implements ContainerService {
     for (const l of onBridge ? c.hostConfig.Links ?? [] : []) {
       const [name, alias] = parseLink(l);
       const child = this.store.find(this.store.byName(`/${name}`) ?? '');
-      const running = !!child && isLive(child.state.status);
-      const ip = running ? child.sandbox?.endpoints.find((e) => e.network === 'bridge')?.ip : undefined;
-      if (!ip) {
-        if (!strict) continue;
-        throw errInvalid(running ? `Cannot link to /${name}, as it does not belong to the default network` : `Cannot link to a non running container: /${name} AS ${c.name}/${alias}`);
+      // Its sandbox is there from the network setup of its start (when refreshLinkers runs) to its exit.
+      const ip = child?.sandbox?.endpoints.find((e) => e.network === 'bridge')?.ip;
+      if (strict) {
+        if (!child || !isLive(child.state.status)) throw errInvalid(`Cannot link to a non running container: /${name} AS ${c.name}/${alias}`);
+        if (!ip) throw errInvalid(`Cannot link to /${name}, as it does not belong to the default network`);
       }
+      if (!ip) continue;
       links.push({ ip, names: [alias, child!.config.Hostname, ...(alias !== name ? [name] : [])].join(' ') });
     }
     const hostGateway = this.hostGateway();

@@ -271,6 +271,15 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
       const dbIp = ok(['inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'db']).trim();
       const hosts = ok(['run', '--rm', '--name', 'linker', '--link', 'db:database', IMAGE, 'cat', '/etc/hosts']);
       assert.ok(hosts.split('\n').includes(`${dbIp}\tdatabase dbhost db`), hosts);
+      // A restart of the linked container gives it a new address, which the linking one's /etc/hosts follows.
+      ok(['run', '-d', '--name', 'linker3', '--link', 'db:database', IMAGE, 'sleep', '300']);
+      ok(['run', '-d', '--name', 'filler', IMAGE, 'sleep', '300']);
+      ok(['restart', '-t', '0', 'db']);
+      const dbIp2 = ok(['inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'db']).trim();
+      assert.notEqual(dbIp2, dbIp);
+      const hosts3 = ok(['exec', 'linker3', 'cat', '/etc/hosts']);
+      assert.ok(hosts3.split('\n').includes(`${dbIp2}\tdatabase dbhost db`), hosts3);
+      assert.ok(!hosts3.includes(`${dbIp}\t`), hosts3);
       // A link under the container's own name has it once; inspect shows links as dockerd stores them.
       ok(['create', '--name', 'linker2', '--link', 'db', IMAGE, 'true']);
       assert.deepEqual(JSON.parse(ok(['inspect', '-f', '{{json .HostConfig.Links}}', 'linker2'])), ['/db:/linker2/db']);
@@ -284,7 +293,7 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
       assert.match(look, new RegExp(`Address: ${db2Ip.replace(/\./g, '\\.')}`));
       assert.doesNotMatch(ok(['run', '--rm', '--network', 'linknet', IMAGE, 'sh', '-c', 'nslookup store 2>&1; true']), new RegExp(db2Ip.replace(/\./g, '\\.')));
     } finally {
-      d.docker(['rm', '-f', 'db', 'db2', 'linker2']);
+      d.docker(['rm', '-f', 'db', 'db2', 'linker2', 'linker3', 'filler']);
       ok(['network', 'rm', 'linknet']);
     }
   });
