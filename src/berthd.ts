@@ -218,12 +218,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Da
     let stopping: Promise<void> | undefined;
     const stop = () => (stopping ??= (async () => {
       if (config.shutdownContainers) {
-        // Asked for: every running container is stopped as `docker stop` would (its stop signal and timeout).
-        const running = await containers.list({});
-        log.info('stopping: stopping containers (shutdown-containers)', { count: running.length });
-        await Promise.allSettled(running.map((c) => containers.stop(c.Id, {}).catch((e: unknown) => {
-          log.warn('shutdown: stop failed', { id: c.Id, err: (e as Error).message });
-        })));
+        await containers.shutdown();
       } else {
         log.info('stopping: containers keep running (live-restore)');
       }

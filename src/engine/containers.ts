@@ -212,6 +212,8 @@ export class ContainerManager implements ContainerService {
   private readonly restarting = new Set<Promise<void>>();
   /** During reconcile: exits are recorded; the policies are applied once, at the end (dockerd's restore). */
   private restoring = false;
+  /** Set by shutdown(): stops are the daemon's, not the user's (dockerd's IsShuttingDown). */
+  private shuttingDown = false;
   private readonly lc: Lifecycle;
   private readonly images: ImageService;
   private readonly store: ContainerStore;
@@ -879,7 +881,9 @@ export class ContainerManager implements ContainerService {
     }
     if (!isLive(c.state.status)) return false;
     this.restarts.cancel(id);
-    c = this.store.update(id, (r) => { r.manuallyStopped = true; });
+    // dockerd's killWithSignal: a stop by the shutting-down daemon is not the user's, so
+    // unless-stopped and on-failure containers come back at the next start.
+    if (!this.shuttingDown) c = this.store.update(id, (r) => { r.manuallyStopped = true; });
     const sig = signalOf(opts.signal ?? c.config.StopSignal, 15);
     const timeout = opts.timeout ?? c.config.StopTimeout ?? 10;
     const exit = this.nextExit(id);
@@ -1108,7 +1112,8 @@ export class ContainerManager implements ContainerService {
     const startedAt = t.startedAt || c.state.startedAt;
     // dockerd's handleContainerExit: the policy decides (and the backoff advances) at each exit.
     // While restoring, exits are only recorded; reconcile applies the policies once at the end.
-    const delay = this.restoring ? undefined
+    // While shutting down, none is restarted: the next start's restore does it.
+    const delay = this.restoring || this.shuttingDown ? undefined
       : this.restarts.decide(id, c.hostConfig.RestartPolicy, code, c.manuallyStopped, c.restartCount, Date.now() - Date.parse(startedAt));
     const rec = this.store.update(id, (r) => {
       r.state = {
@@ -1917,6 +1922,19 @@ export class ContainerManager implements ContainerService {
     const running = all.filter((c) => c.state.status === 'running').length;
     const paused = all.filter((c) => c.state.status === 'paused').length;
     return { total: all.length, running, paused, stopped: all.length - running - paused };
+  }
+
+  /**
+   * The daemon's `--shutdown-containers`: every live container is stopped as `docker stop`
+   * would (its stop signal and timeout), but not as stopped by the user, and none is restarted.
+   */
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    const live = this.store.list().filter((c) => isUp(c.state.status));
+    this.log.info('stopping: stopping containers (shutdown-containers)', { count: live.length });
+    await Promise.allSettled(live.map((c) => this.stop(c.id, {}).catch((e: unknown) => {
+      this.log.warn('shutdown: stop failed', { id: c.id, err: (e as Error).message });
+    })));
   }
 
   /** Stop listening; containers keep running (live-restore). Waits for exits being applied. */

@@ -237,25 +237,34 @@ exit $rc
 });
 
 describe('berthd --shutdown-containers', { skip }, () => {
-  test('stopping berthd stops its containers (the stop signal, then the timeout); without the flag they keep running', async () => {
+  test('stopping berthd stops its containers (the stop signal, then the timeout); restart policies bring them back at the next start', async () => {
     const d = await startBerthd({ prefix: 'berthd-e2e-shut-', args: ['--shutdown-containers'] });
     const tmp = mkdtempSync(join(tmpdir(), 'berth-e2e-shut-'));
     try {
       assert.equal(d.docker(['load', '-i', buildDockerSaveTar(tmp, IMAGE)]).status, 0);
-      const r = d.docker(['run', '-d', ...NONE, IMAGE, 'sh', '-c', 'trap "exit 3" TERM; while true; do sleep 0.1; done']);
-      assert.equal(r.status, 0, r.stderr);
-      const id = r.stdout.trim();
-      const pid = Number(d.docker(['inspect', '-f', '{{.State.Pid}}', id]).stdout.trim());
-      assert.ok(pid > 0);
+      const run = (policy: string) => {
+        const r = d.docker(['run', '-d', ...NONE, '--restart', policy, IMAGE, 'sh', '-c', 'trap "exit 3" TERM; while true; do sleep 0.1; done']);
+        assert.equal(r.status, 0, r.stderr);
+        return r.stdout.trim();
+      };
+      const ids = { no: run('no'), unlessStopped: run('unless-stopped'), always: run('always'), onFailure: run('on-failure'), userStopped: run('unless-stopped') };
+      // Stopped by the user before the daemon went: stays stopped.
+      assert.equal(d.docker(['stop', ids.userStopped]).status, 0);
+      const pids = Object.values(ids).map((id) => Number(d.docker(['inspect', '-f', '{{.State.Pid}}', id]).stdout.trim())).filter((p) => p > 0);
+      assert.equal(pids.length, 4);
       await d.stop({ keepContainers: true });
-      let alive = true;
-      for (let i = 0; i < 100 && alive; i++) {
-        try { process.kill(pid, 0); await sleep(50); } catch { alive = false; }
-      }
-      assert.equal(alive, false, 'the container was stopped with berthd');
+      const alive = () => pids.filter((p) => { try { process.kill(p, 0); return true; } catch { return false; } });
+      for (let i = 0; i < 100 && alive().length; i++) await sleep(50);
+      assert.deepEqual(alive(), [], 'the containers were stopped with berthd');
       const again = await startBerthd({ reuse: { dir: d.dir, execRoot: d.execRoot } });
       try {
-        assert.equal(again.docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', id]).stdout, 'exited 3\n');
+        const state = (id: string) => again.docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', id]).stdout.trim();
+        assert.equal(state(ids.no), 'exited 3');
+        assert.equal(state(ids.userStopped), 'exited 3');
+        // dockerd marks none as stopped by the user when the daemon stops them: all three come back.
+        for (const id of [ids.unlessStopped, ids.always, ids.onFailure]) assert.equal(state(id), 'running 0', id);
+        const r = again.docker(['exec', ids.unlessStopped, 'echo', 'up']);
+        assert.equal(r.stdout, 'up\n', r.stderr);
       } finally {
         await again.stop();
       }
