@@ -55,3 +55,18 @@ test('task events keep a ring of their own: a busy task stream leaves docker eve
   assert.equal(both.at(-1)!.Action, 'start');
   for (let i = 1; i < both.length; i++) assert.ok(both[i]!.timeNano > both[i - 1]!.timeNano, 'in time order');
 });
+
+test('image=: image events by id or name, container events by their image, each with or without the tag (dockerd\'s matchImage)', () => {
+  const ev = (Type: EventMessage['Type'], Actor: EventMessage['Actor']): EventMessage => ({ Type, Action: 'x', Actor, scope: 'local', time: 1, timeNano: 1e9 });
+  const img = ev('image', { ID: 'sha256:' + 'b'.repeat(64), Attributes: { name: 'busybox:latest' } });
+  const ctr = ev('container', { ID, Attributes: { name: 'web', image: 'docker.io/library/busybox:1.36' } });
+  const other = ev('container', { ID, Attributes: { name: 'db', image: 'localhost:5000/db:2' } });
+  const net = ev('network', { ID: 'n'.repeat(64), Attributes: { name: 'busybox' } });
+  for (const v of ['busybox', 'busybox:latest', 'sha256:' + 'b'.repeat(64)]) assert.equal(matchEvent(img, { image: [v] }), true, v);
+  for (const v of ['busybox', 'docker.io/library/busybox:1.36']) assert.equal(matchEvent(ctr, { image: [v] }), true, v);
+  assert.equal(matchEvent(ctr, { image: ['busybox:latest'] }), false);
+  assert.equal(matchEvent(other, { image: ['localhost:5000/db'] }), true);
+  assert.equal(matchEvent(other, { image: ['busybox'] }), false);
+  assert.equal(matchEvent(net, { image: ['busybox'] }), false, 'a network is no image');
+  assert.equal(matchEvent(ctr, { image: ['busybox'], type: ['image'] }), false);
+});

@@ -1,4 +1,5 @@
 // The engine's event bus: Docker's /events messages, a ring buffer of recent ones for `since`, and live subscribers.
+import { familiarString, parseReference, repoName } from '../images/reference.js';
 import { TASK_EVENT_TYPE } from './task-events.js';
 import type { EventMessage, EventService } from './types.js';
 
@@ -21,10 +22,17 @@ export function matchEvent(e: EventMessage, filters: Record<string, string[]> = 
   // docker events --filter event=... matches the action, and for "exec_start: sh" style actions its prefix;
   // a task event's topic (`/tasks/exit`) also by its last part (`exit`).
   if (!any('event', (v) => e.Action === v || e.Action.startsWith(`${v}:`) || (e.Type === TASK_EVENT_TYPE && e.Action === `/tasks/${v}`))) return false;
-  for (const t of ['container', 'image', 'volume', 'network', 'plugin', 'daemon'] as const) {
+  for (const t of ['container', 'volume', 'network', 'plugin', 'daemon'] as const) {
     // A task event's actor is its container.
     const isT = e.Type === t || (t === 'container' && e.Type === TASK_EVENT_TYPE);
     if (filters[t]?.length && !(isT && filters[t]!.some(actorMatch))) return false;
+  }
+  // dockerd's matchImage: an image event by its id or name, and a container event by the image it
+  // was made from, each also without its tag (`busybox` matches busybox:latest).
+  if (filters.image?.length) {
+    const name = e.Type === 'image' ? attrs.name : attrs.image;
+    const keys = [e.Actor.ID, name].filter((x): x is string => !!x);
+    if (!filters.image.some((v) => keys.includes(v) || keys.map(stripTag).includes(v))) return false;
   }
   if (!any('label', (v) => {
     const i = v.indexOf('=');
@@ -32,6 +40,16 @@ export function matchEvent(e: EventMessage, filters: Record<string, string[]> = 
   })) return false;
   if (!any('scope', (v) => v === e.scope)) return false;
   return true;
+}
+
+/** distribution's FamiliarName of a reference (its tag and digest dropped); an id or what does not parse stays as it is. */
+function stripTag(s: string): string {
+  if (s.startsWith('sha256:')) return s;
+  try {
+    return familiarString(repoName(parseReference(s)));
+  } catch {
+    return s;
+  }
 }
 
 /** Seconds (fractional) since the epoch of an event. */

@@ -152,4 +152,69 @@ describe('events: task events for clients that ask', { skip }, () => {
       for (const c of [tasks, plain]) try { process.kill(c.pid!, 'SIGKILL'); } catch { /* gone */ }
     }
   });
+  test('--filter image=: the image\'s own events and those of containers made from it, with or without the tag', async () => {
+    const since = now();
+    await sleep(20);
+    ok(['tag', IMAGE, 'ev-img:1']);
+    ok(['run', '-d', ...NONE, '--name', 'ev-from-img', 'ev-img:1', 'true']);
+    ok(['wait', 'ev-from-img']);
+    ok(['rm', 'ev-from-img']);
+    ok(['run', '--rm', ...NONE, '--name', 'ev-from-busybox', IMAGE, 'true']);
+    ok(['rmi', 'ev-img:1']);
+    await sleep(20);
+    const range = ['--since', since, '--until', now()];
+    const fmt = ['--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'];
+    const lines = (f: string[]) => ok(['events', ...range, ...f, ...fmt]).trim().split('\n');
+    const want = ['image tag ev-img:1', 'container create ev-from-img', 'container start ev-from-img', 'container die ev-from-img', 'container destroy ev-from-img', 'image untag ev-img:1'];
+    assert.deepEqual(lines(['--filter', 'image=ev-img:1']), want);
+    assert.deepEqual(lines(['--filter', 'image=ev-img']), want, 'without the tag');
+    assert.deepEqual(lines(['--filter', 'image=ev-img', '--filter', 'type=container']), want.filter((l) => l.startsWith('container ')));
+    const busybox = lines(['--filter', 'image=busybox']);
+    assert.ok(busybox.includes('container start ev-from-busybox'), busybox.join('\n'));
+    assert.ok(!busybox.some((l) => l.includes('ev-from-img')), busybox.join('\n'));
+  });
+
+  test('--filter type=network with network=: create, connect, disconnect, destroy of that network only', async () => {
+    const since = now();
+    await sleep(20);
+    const netId = ok(['network', 'create', 'ev-net']).trim();
+    ok(['network', 'create', 'ev-other']);
+    const id = ok(['run', '-d', '--network', 'ev-net', '--name', 'ev-netc', IMAGE, 'sleep', '300']).trim();
+    ok(['network', 'connect', 'ev-other', 'ev-netc']);
+    ok(['network', 'disconnect', 'ev-net', 'ev-netc']);
+    ok(['rm', '-f', 'ev-netc']);
+    ok(['network', 'rm', 'ev-net', 'ev-other']);
+    await sleep(20);
+    const range = ['--since', since, '--until', now()];
+    const fmt = ['--format', '{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}} {{.Actor.Attributes.type}} {{with .Actor.Attributes.container}}{{.}}{{end}}'];
+    const want = [`network create ${netId} ev-net bridge`, `network connect ${netId} ev-net bridge ${id}`, `network disconnect ${netId} ev-net bridge ${id}`, `network destroy ${netId} ev-net bridge`];
+    for (const f of [['network=ev-net'], [`network=${netId.slice(0, 12)}`], ['type=network', 'network=ev-net']]) {
+      assert.deepEqual(ok(['events', ...range, ...f.flatMap((x) => ['--filter', x]), ...fmt]).trim().split('\n').map((l) => l.trimEnd()), want, f.join(' '));
+    }
+    const other = ok(['events', ...range, '--filter', 'type=network', '--filter', 'network=ev-other', '--format', '{{.Action}}']).trim().split('\n');
+    assert.deepEqual(other, ['create', 'connect', 'disconnect', 'destroy'], 'connected by hand, disconnected at rm');
+  });
+
+  test('--filter type=volume with volume=: create, mount, unmount, destroy of that volume only', async () => {
+    const since = now();
+    await sleep(20);
+    ok(['volume', 'create', 'ev-vol']);
+    const id = ok(['run', '-d', ...NONE, '-v', 'ev-vol:/data:ro', '-v', 'other-vol:/other', '--name', 'ev-volc', IMAGE, 'true']).trim();
+    ok(['wait', 'ev-volc']);
+    ok(['rm', 'ev-volc']);
+    ok(['volume', 'rm', 'ev-vol', 'other-vol']);
+    await sleep(20);
+    const range = ['--since', since, '--until', now()];
+    const out = ok(['events', ...range, '--filter', 'type=volume', '--filter', 'volume=ev-vol', '--format', '{{.Action}} {{.Actor.ID}} {{json .Actor.Attributes}}']).trim().split('\n');
+    assert.deepEqual(out, [
+      'create ev-vol {"driver":"local"}',
+      `mount ev-vol {"container":"${id}","destination":"/data","driver":"local","propagation":"","read/write":"false"}`,
+      `unmount ev-vol {"container":"${id}","driver":"local"}`,
+      'destroy ev-vol {"driver":"local"}',
+    ]);
+    const other = ok(['events', ...range, '--filter', 'volume=other-vol', '--format', '{{.Type}} {{.Action}}']).trim().split('\n');
+    assert.deepEqual(other, ['volume create', 'volume mount', 'volume unmount', 'volume destroy'], 'made by run, then used');
+    // As dockerd's, a name matches by prefix too.
+    assert.equal(ok(['events', ...range, '--filter', 'volume=other-v', '--format', '{{.Action}}']).trim().split('\n').length, 4);
+  });
 });
