@@ -398,6 +398,9 @@ export class ContainerManager implements ContainerService {
     if (hostConfig.RestartPolicy.Name === '') hostConfig.RestartPolicy = { Name: 'no', MaximumRetryCount: 0 };
     validateRestartPolicy(hostConfig.RestartPolicy);
     if (hostConfig.AutoRemove && hostConfig.RestartPolicy.Name !== 'no') throw errInvalid(`can't create 'AutoRemove' container with restart policy`);
+    // dockerd's postContainersCreate: 0 (what the CLI sends by default) and any negative limit mean
+    // "unlimited", stored as none, so the spec sets no pids limit (inspect shows null).
+    if (hostConfig.PidsLimit != null && hostConfig.PidsLimit <= 0) hostConfig.PidsLimit = null;
     hostConfig.IpcMode ||= 'private';
     hostConfig.CgroupnsMode ||= this.cgroupVersion === 2 ? 'private' : 'host';
     const inherited = (hostConfig.VolumesFrom ?? []).map((spec) => {
