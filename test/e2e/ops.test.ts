@@ -6,7 +6,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
+import { removeCgroupTree } from '../fixtures/cgroup.js';
+import { unmountUnder } from '../fixtures/daemons.js';
 import { buildDockerSaveTar } from '../fixtures/image.js';
+import { daemonInterfaces } from '../fixtures/network.js';
 import { repoRoot } from '../fixtures/rootfs.js';
 
 const skip = berthdSkipReason();
@@ -15,6 +18,7 @@ const CRUN = '/usr/bin/crun';
 const IMAGE = 'busybox:latest';
 const NONE = ['--network', 'none'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
 /** `berthd --validate --config-file <json>`: exit status and what it printed. */
 function validate(config: unknown, args: string[] = []): { status: number | null; out: string } {
@@ -292,6 +296,62 @@ describe('berthd --shutdown-containers', { skip }, () => {
         await again.stop();
       }
     } finally {
+      await d.stop();
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('after a reboot', { skip }, () => {
+  test('an always container on a user network runs again with its network when berthd starts, berthd check clean', async () => {
+    const d = await startBerthd({ prefix: 'berthd-e2e-reboot-' });
+    const tmp = mkdtempSync(join(tmpdir(), 'berth-e2e-reboot-'));
+    let again: Berthd | undefined;
+    try {
+      const ok = (b: Berthd, args: string[]) => {
+        const r = b.docker(args);
+        assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+        return r.stdout;
+      };
+      ok(d, ['load', '-i', buildDockerSaveTar(tmp, IMAGE)]);
+      ok(d, ['network', 'create', 'rb-net']);
+      const id = ok(d, ['run', '-d', '--restart', 'always', '--network', 'rb-net', '--name', 'rb-web', IMAGE,
+        'sh', '-c', 'echo hello from rb-web > /tmp/index.html; exec httpd -f -p 8080 -h /tmp']).trim();
+      assert.equal(ok(d, ['run', '--rm', '--network', 'rb-net', IMAGE, 'wget', '-qO-', 'http://rb-web:8080/index.html']), 'hello from rb-web\n');
+      const pid = Number(ok(d, ['inspect', '-f', '{{.State.Pid}}', id]).trim());
+      const shim = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]);
+      const links = daemonInterfaces((a) => d.docker(a));
+      assert.ok(links.some((l) => l.startsWith('veth')), links.join(' '));
+      await d.stop({ keepContainers: true });
+
+      // The reboot: the container's processes and its shim die, /run (a tmpfs) is empty again, mounts and
+      // interfaces are gone.
+      process.kill(shim, 'SIGKILL');
+      process.kill(pid, 'SIGKILL'); // its pid namespace's init: the kernel kills the rest
+      for (let i = 0; i < 100 && [pid, shim].some(alive); i++) await sleep(50);
+      assert.deepEqual([pid, shim].filter(alive), []);
+      unmountUnder(d.execRoot);
+      rmSync(d.execRoot, { recursive: true, force: true });
+      unmountUnder(join(d.dir, 'data'));
+      removeCgroupTree(`berth-e2e-${d.execRoot.slice(-6)}`); // the fixture's --cgroup-parent
+      for (const l of links) spawnSync('ip', ['link', 'delete', l], { stdio: 'ignore' });
+      assert.deepEqual(links.filter((l) => existsSync(`/sys/class/net/${l}`)), []);
+
+      again = await startBerthd({ reuse: { dir: d.dir, execRoot: d.execRoot } });
+      const b = again;
+      let state = '';
+      for (let i = 0; i < 100 && state !== 'running'; i++) {
+        state = b.docker(['inspect', '-f', '{{.State.Status}}', id]).stdout.trim();
+        if (state !== 'running') await sleep(100);
+      }
+      assert.equal(state, 'running', readFileSync(b.log, 'utf8').split('\n').filter((l) => /"level":(40|50)/.test(l)).join('\n'));
+      assert.notEqual(Number(ok(b, ['inspect', '-f', '{{.State.Pid}}', id]).trim()), pid);
+      assert.equal(ok(b, ['run', '--rm', '--network', 'rb-net', IMAGE, 'wget', '-qO-', 'http://rb-web:8080/index.html']), 'hello from rb-web\n');
+      const check = b.check();
+      assert.deepEqual(check.report.findings, []);
+      assert.equal(check.status, 0);
+    } finally {
+      await again?.stop();
       await d.stop();
       rmSync(tmp, { recursive: true, force: true });
     }
