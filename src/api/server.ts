@@ -19,7 +19,9 @@ import { API_MAX_VERSION, checkApiVersion, splitVersionPrefix } from './version.
 /** Where to listen, parsed from a `-H` style host. */
 export type ListenAddress =
   | { kind: 'unix'; path: string }
-  | { kind: 'tcp'; host: string; port: number };
+  | { kind: 'tcp'; host: string; port: number }
+  /** systemd socket activation: `fd://` every socket passed, `fd://N` the one at fd N. */
+  | { kind: 'fd'; fd?: number };
 
 /** TLS for tcp hosts, as dockerd's --tlsverify with --tlscacert/--tlscert/--tlskey (file paths). */
 export interface TlsOptions {
@@ -77,7 +79,29 @@ export function parseHost(spec: string): ListenAddress {
     if (port > 65535) throw errInvalid(`invalid host ${JSON.stringify(spec)}: bad port`);
     return { kind: 'tcp', host, port };
   }
-  throw errInvalid(`invalid host ${JSON.stringify(spec)}: only unix:// and tcp:// are supported`);
+  if (spec.startsWith('fd://')) {
+    const n = spec.slice('fd://'.length);
+    if (n === '' || n === '*') return { kind: 'fd' };
+    if (!/^\d+$/.test(n)) throw errInvalid(`invalid host ${JSON.stringify(spec)}: failed to parse systemd fd address: should be a number: ${n}`);
+    return { kind: 'fd', fd: Number(n) };
+  }
+  throw errInvalid(`invalid host ${JSON.stringify(spec)}: only unix://, tcp:// and fd:// are supported`);
+}
+
+/** The first fd systemd passes (SD_LISTEN_FDS_START). */
+const LISTEN_FDS_START = 3;
+
+/**
+ * The sockets systemd passed this process (sd_listen_fds(3)): fds 3.. when LISTEN_PID names it.
+ * The variables are removed, as go-systemd's activation does for dockerd, so the processes it
+ * starts (shims) do not take them for their own.
+ */
+export function takeActivatedFds(env: NodeJS.ProcessEnv = process.env, pid = process.pid): number[] {
+  const forUs = env.LISTEN_PID !== undefined && Number(env.LISTEN_PID) === pid;
+  const n = Number(env.LISTEN_FDS);
+  for (const k of ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES']) delete env[k];
+  if (!forUs || !Number.isInteger(n) || n <= 0) return [];
+  return Array.from({ length: n }, (_, i) => LISTEN_FDS_START + i);
 }
 
 /** The gid of a group in /etc/group, or undefined. */
@@ -151,18 +175,47 @@ export class ApiServer {
   /** Bind every host. On failure, the hosts already bound are closed again. */
   async listen(): Promise<ListenAddress[]> {
     try {
+      let activated: number[] | undefined;
       for (const h of this.opts.hosts) {
         const address = parseHost(h);
-        const server = await this.createServer(address);
-        const bound = address.kind === 'unix' ? await this.listenUnix(server, address.path) : await this.listenTcp(server, address);
-        this.listeners.push({ server, address: bound });
-        this.log.info('API listening', { addr: bound.kind === 'unix' ? `unix://${bound.path}` : `tcp://${bound.host}:${bound.port}` });
+        if (address.kind === 'fd') {
+          activated ??= takeActivatedFds();
+          for (const fd of this.activatedFor(address.fd, activated)) await this.bind(address, (server) => this.listenFd(server, fd));
+          continue;
+        }
+        await this.bind(address, (server) => address.kind === 'unix' ? this.listenUnix(server, address.path) : this.listenTcp(server, address));
       }
     } catch (e) {
       await this.close({ graceMs: 0 });
       throw e;
     }
     return this.addresses;
+  }
+
+  private async bind(address: ListenAddress, listen: (server: AnyServer) => Promise<ListenAddress>): Promise<void> {
+    const server = await this.createServer(address);
+    const bound = await listen(server);
+    this.listeners.push({ server, address: bound });
+    this.log.info('API listening', { addr: formatAddress(bound) });
+  }
+
+  /** dockerd's listenFD: `fd://` takes every activated socket, `fd://N` only N (the others are closed). */
+  private activatedFor(fd: number | undefined, activated: number[]): number[] {
+    if (activated.length === 0) throw errInvalid('no sockets found via socket activation: make sure the service was started by systemd');
+    if (fd === undefined) return activated;
+    if (!activated.includes(fd)) throw errInvalid(`fd://${fd}: too few socket activated files passed in by systemd`);
+    for (const other of activated) if (other !== fd) fs.closeSync(other);
+    return [fd];
+  }
+
+  private listenFd(server: AnyServer, fd: number): Promise<ListenAddress> {
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ fd }, () => {
+        server.off('error', reject);
+        resolve({ kind: 'fd', fd });
+      });
+    });
   }
 
   private async createServer(address: ListenAddress): Promise<AnyServer> {
@@ -173,7 +226,8 @@ export class ApiServer {
       keepAliveTimeout: 5_000,
     };
     let server: AnyServer;
-    if (address.kind === 'tcp' && this.opts.tls) {
+    // An activated socket may be tcp: TLS when configured, as dockerd's activation.TLSListeners.
+    if ((address.kind === 'tcp' || address.kind === 'fd') && this.opts.tls) {
       const t = this.opts.tls;
       const verify = t.verifyClients ?? true;
       // Loaded only for a TLS listener: TLS and https cost the daemon ~1 MB it needs on unix sockets.
@@ -413,6 +467,13 @@ export class ApiServer {
     }
     this.log.info('API server closed');
   }
+}
+
+/** A bound address as a host spec. */
+function formatAddress(a: ListenAddress): string {
+  if (a.kind === 'unix') return `unix://${a.path}`;
+  if (a.kind === 'tcp') return `tcp://${a.host}:${a.port}`;
+  return `fd://${a.fd ?? ''}`;
 }
 
 function sendErrorSafe(res: ServerResponse, err: unknown): boolean {

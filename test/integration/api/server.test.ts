@@ -529,9 +529,10 @@ describe('api server on a unix socket', () => {
 });
 
 describe('server lifecycle', () => {
-  test('plain tcp is refused without TLS or the explicit insecure flag', () => {
+  test('plain tcp is refused without TLS or the explicit insecure flag; fd:// without sockets from systemd', async () => {
     assert.throws(() => new ApiServer({ router: new Router(), hosts: ['tcp://127.0.0.1:0'] }), /refusing to listen on tcp:\/\/127\.0\.0\.1:0 without TLS/);
-    assert.throws(() => new ApiServer({ router: new Router(), hosts: ['fd://'] }), /only unix:\/\/ and tcp:\/\//);
+    assert.throws(() => new ApiServer({ router: new Router(), hosts: ['npipe:////./pipe/docker'] }), /only unix:\/\/, tcp:\/\/ and fd:\/\//);
+    await assert.rejects(startApiServer({ router: new Router(), hosts: ['fd://'] }), /no sockets found via socket activation: make sure the service was started by systemd/);
     assert.throws(() => new ApiServer({ router: new Router(), hosts: [] }), /no hosts/);
   });
 
