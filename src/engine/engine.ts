@@ -171,11 +171,26 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
       ...(opts.hostGatewayIp ? { hostGatewayIp: opts.hostGatewayIp } : {}),
     });
     // Task events for clients that ask for them (`type=task`); the container's name and labels are the engine's.
+    // The lifecycle's container records live from create to rm, but Docker's containerd ones from each
+    // start to the exit (dockerd makes one per start and deletes it with the task): `ctr events`
+    // under dockerd shows /containers/create before /tasks/create and /containers/delete after
+    // /tasks/delete, so these come from the task's topics.
     const onLifecycleEvent = (e: LifecycleEvent) => {
       if (!e.topic.startsWith('/tasks/')) return;
       const c = store.find(e.id);
-      const ev = taskEvent(e, c ? { name: c.name, labels: c.config.Labels ?? {} } : undefined);
-      if (ev) events.publish(ev);
+      const who = c ? { name: c.name, labels: c.config.Labels ?? {} } : undefined;
+      const publish = (x: LifecycleEvent) => {
+        const ev = taskEvent(x, who);
+        if (ev) events.publish(ev);
+      };
+      const base = { namespace: e.namespace, id: e.id, timestamp: e.timestamp };
+      if (e.topic === '/tasks/create') {
+        let runtime: string | undefined;
+        try { runtime = lifecycle.md.getContainer(e.namespace, e.id).runtime; } catch { /* removed meanwhile */ }
+        publish({ ...base, topic: '/containers/create', image: c?.config.Image, runtime });
+      }
+      publish(e);
+      if (e.topic === '/tasks/delete') publish({ ...base, topic: '/containers/delete' });
     };
     lifecycle.events.on('event', onLifecycleEvent);
     await containers.reconcile();

@@ -18,7 +18,9 @@ test('task events: containerd topic as the action, payload under containerd name
   const e = taskEvent({ topic: '/tasks/exit', namespace: 'moby', id: ID, timestamp: '2025-01-01T00:00:00Z', pid: 42, exitStatus: 137, exitedAt: '2025-01-01T00:00:01Z', reason: '' },
     { name: '/web', labels: { tier: 'front' } });
   assert.deepEqual(e, { Type: 'task', Action: '/tasks/exit', Actor: { ID, Attributes: { tier: 'front', namespace: 'moby', pid: '42', exit_status: '137', exited_at: '2025-01-01T00:00:01Z', name: 'web' } } });
-  assert.equal(taskEvent({ topic: '/containers/create', namespace: 'moby', id: ID, timestamp: '' }), undefined);
+  assert.deepEqual(taskEvent({ topic: '/containers/create', namespace: 'moby', id: ID, timestamp: '', image: 'busybox', runtime: 'io.berth.shim.v1' }, { name: '/web' }),
+    { Type: 'task', Action: '/containers/create', Actor: { ID, Attributes: { namespace: 'moby', image: 'busybox', runtime: 'io.berth.shim.v1', name: 'web' } } });
+  assert.equal(taskEvent({ topic: '/containers/delete', namespace: 'moby', id: ID, timestamp: '' })?.Action, '/containers/delete');
   assert.deepEqual(taskEvent({ topic: '/tasks/exec-added', namespace: 'moby', id: ID, timestamp: '', execId: 'x1' })?.Actor.Attributes, { namespace: 'moby', exec_id: 'x1' });
 });
 

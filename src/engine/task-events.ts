@@ -1,4 +1,4 @@
-// The lifecycle layer's task events (containerd's /tasks/* topics) as Engine API events of Berth's own type `task`.
+// The lifecycle layer's task events (containerd's /tasks/* and /containers/* topics) as Engine API events of Berth's own type `task`.
 //
 // Docker has no such type, so the event bus sends these only to a client that asks for them
 // with the filter `type=task` (events.ts): `docker events` without it prints what dockerd would.
@@ -18,10 +18,11 @@ const INTERNAL = new Set(['execNs']);
  * One task event for the bus: Action is the topic (`/tasks/exit`), Actor the container (its id,
  * and as attributes its name and labels, as container events carry them, so the `container` and
  * `label` filters apply), plus the namespace and the topic's payload under containerd's names.
- * Undefined for topics that are not task events (`/containers/*`: Docker's create and destroy say that).
+ * Besides /tasks/*, /containers/create and /containers/delete (a task's container record as
+ * dockerd's containerd has it, engine.ts); undefined for other topics.
  */
 export function taskEvent(e: LifecycleEvent, container?: { name: string; labels?: Record<string, string> }): Omit<EventMessage, 'time' | 'timeNano' | 'scope'> | undefined {
-  if (!e.topic.startsWith('/tasks/')) return undefined;
+  if (!e.topic.startsWith('/tasks/') && e.topic !== '/containers/create' && e.topic !== '/containers/delete') return undefined;
   const attrs: Record<string, string> = { ...(container?.labels ?? {}) };
   for (const [k, v] of Object.entries(e)) {
     if (k === 'topic' || k === 'id' || k === 'timestamp' || INTERNAL.has(k) || v === undefined || v === '') continue;

@@ -76,7 +76,10 @@ describe('events: task events for clients that ask', { skip }, () => {
     assert.equal(plain.filter((l) => l.startsWith('task')).length, 0, plain.join('\n'));
 
     const topics = ok(['events', ...range, '--filter', 'type=task', '--filter', 'container=ev-web', '--format', '{{.Action}}']).trim().split('\n');
-    assert.deepEqual(topics, ['/tasks/create', '/tasks/start', '/tasks/exec-added', '/tasks/exec-started', '/tasks/paused', '/tasks/resumed', '/tasks/exit', '/tasks/delete']);
+    // As `ctr events` shows them under dockerd: its containerd container is made at the start and deleted with the task.
+    assert.deepEqual(topics, ['/containers/create', '/tasks/create', '/tasks/start', '/tasks/exec-added', '/tasks/exec-started', '/tasks/paused', '/tasks/resumed', '/tasks/exit', '/tasks/delete', '/containers/delete']);
+    const created = ok(['events', ...range, '--filter', 'type=task', '--filter', 'container=ev-web', '--filter', 'event=/containers/create', '--format', '{{json .Actor.Attributes}}']);
+    assert.deepEqual(JSON.parse(created), { image: IMAGE, name: 'ev-web', namespace: 'moby', runtime: 'io.berth.shim.v1', tier: 'front' });
 
     // Both types interleave in time order: the task starts before docker's start, exits before die.
     const both = ok(['events', ...range, '--filter', 'type=task', '--filter', 'type=container', '--filter', 'container=ev-web', '--format', '{{.Action}}']).trim().split('\n');
@@ -143,8 +146,8 @@ describe('events: task events for clients that ask', { skip }, () => {
     try {
       await sleep(500); // both streams subscribed
       ok(['run', '--rm', ...NONE, '--name', 'ev-live', IMAGE, 'true']);
-      for (let i = 0; i < 50 && !/\/tasks\/delete ev-live/.test(tasksOut); i++) await sleep(100);
-      assert.match(tasksOut, /^\/tasks\/create ev-live\n\/tasks\/start ev-live\n\/tasks\/exit ev-live\n\/tasks\/delete ev-live\n$/);
+      for (let i = 0; i < 50 && !/\/containers\/delete ev-live/.test(tasksOut); i++) await sleep(100);
+      assert.match(tasksOut, /^\/containers\/create ev-live\n\/tasks\/create ev-live\n\/tasks\/start ev-live\n\/tasks\/exit ev-live\n\/tasks\/delete ev-live\n\/containers\/delete ev-live\n$/);
       for (let i = 0; i < 50 && !/container destroy/.test(plainOut); i++) await sleep(100);
       assert.match(plainOut, /container start/);
       assert.doesNotMatch(plainOut, /task/);
