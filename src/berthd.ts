@@ -267,6 +267,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (loaded.parsed.validate) {
+    for (const w of loaded.warnings) process.stderr.write(`berthd: warning: ${w}\n`);
     // dockerd prints this on stderr, as `nginx -t` and `sshd -t` do.
     process.stderr.write('configuration OK\n');
     return 0;
@@ -276,6 +277,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   // Every line written while a request is served (by the engine, images, networks, volumes) names it.
   setLogContext(requestLogFields);
   for (const o of loaded.overrides) log.info('a flag overrides the configuration file', { key: o.key, flag: o.flag, file: o.file });
+  for (const w of loaded.warnings) log.warn(w);
   let daemon: Daemon;
   try {
     daemon = await startDaemon(config, log);

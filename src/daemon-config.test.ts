@@ -132,6 +132,32 @@ describe('daemon config', () => {
     for (const [argv, obj, re] of cases) assert.throws(() => load(argv, obj), re, JSON.stringify(obj ?? argv));
   });
 
+  test('insecure-registries: http:// and https:// dropped with a warning, CIDRs masked once, names and IPs kept', () => {
+    const warnings: string[] = [];
+    const c = mergeConfig(parseArgs(['--insecure-registry', 'HTTPS://10.1.2.3/8']), file({
+      'insecure-registries': ['http://reg:5000', 'reg.test', '10.0.0.0/8', '[::1]:5000', '::2', '192.168.1.7:443', 'fd00::/8'],
+    }), (w) => warnings.push(w));
+    assert.deepEqual(c.insecureRegistries, ['10.0.0.0/8'], 'a flag replaces the file\'s list');
+    assert.deepEqual(warnings, ["insecure registry HTTPS://10.1.2.3/8 should not contain 'https://' and 'https://' has been removed from the insecure registry config"]);
+    warnings.length = 0;
+    const f = mergeConfig(parseArgs([]), file({ 'insecure-registries': ['http://reg:5000', 'reg.test', '10.0.0.0/8', '10.9.9.9/8', '[::1]:5000', '::2', '192.168.1.7:443', 'fd00::/8'] }), (w) => warnings.push(w));
+    assert.deepEqual(f.insecureRegistries, ['reg:5000', 'reg.test', '10.0.0.0/8', '[::1]:5000', '::2', '192.168.1.7:443', 'fd00::/8']);
+    assert.deepEqual(warnings, ["insecure registry http://reg:5000 should not contain 'http://' and 'http://' has been removed from the insecure registry config"]);
+  });
+
+  test('insecure-registries: another scheme, a bad host or port, a leading hyphen are refused, naming the key', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['ftp://reg:5000', /insecure-registries: insecure registry ftp:\/\/reg:5000 should not contain ':\/\/'$/],
+      ['reg_x:5000', /insecure-registries: insecure registry reg_x:5000 is not valid: invalid host "reg_x"$/],
+      ['10.0.0.0/33', /insecure-registries: insecure registry 10.0.0.0\/33 is not valid: invalid host "10.0.0.0\/33"$/],
+      ['http://reg/path', /insecure-registries: insecure registry reg\/path is not valid: invalid host "reg\/path"$/],
+      ['10.1.1.1:99999', /insecure-registries: insecure registry 10.1.1.1:99999 is not valid: invalid port "99999"$/],
+      ['-reg:5000', /insecure-registries: invalid index name \(-reg:5000\). Cannot begin or end with a hyphen$/],
+    ];
+    for (const [entry, re] of cases) assert.throws(() => load([], { 'insecure-registries': [entry] }), re, entry);
+    assert.throws(() => load(['--insecure-registry', 'ssh://x']), /insecure-registries: insecure registry ssh:\/\/x should not contain/);
+  });
+
   test('bad flags say which flag and why, as pflag does', () => {
     assert.throws(() => parseArgs(['--max-concurrent-downloads', 'x']), /invalid argument "x" for "--max-concurrent-downloads" flag: strconv.ParseInt/);
     assert.throws(() => parseArgs(['--debug=maybe']), /invalid argument "maybe" for "--debug" flag/);

@@ -138,6 +138,53 @@ function shmSize(s: string): number {
   }
 }
 
+// distribution/reference's domain: dot-separated names or a bracketed IPv6 address, then an optional port.
+const COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const HOST_PORT = new RegExp(`^(?:${COMPONENT}(?:\\.${COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?$`);
+
+/** Go's net.ParseCIDR, masked as IPNet.String() prints it (IPv6 as given); undefined when not a CIDR. */
+function parseCidr(s: string): string | undefined {
+  const m = /^([^/]+)\/(0|[1-9][0-9]{0,2})$/.exec(s);
+  const family = m ? isIP(m[1]!) : 0;
+  if (!m || !family || Number(m[2]) > (family === 4 ? 32 : 128)) return undefined;
+  if (family === 6) return s.toLowerCase();
+  const bits = Number(m[2]);
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  const n = (m[1]!.split('.').reduce((a, o) => (a << 8) + Number(o), 0) & mask) >>> 0;
+  return `${[24, 16, 8, 0].map((sh) => (n >>> sh) & 255).join('.')}/${bits}`;
+}
+
+/**
+ * dockerd's loadInsecureRegistries: each entry a CIDR (masked, once) or a host[:port]; a leading http:// or
+ * https:// is dropped with a warning, any other scheme refused (taken as is, "http://reg:5000" would be a CIDR
+ * that matches nothing and the registry would silently stay secure).
+ */
+export function insecureRegistries(list: readonly string[], warn: (msg: string) => void = () => {}): string[] {
+  const out: string[] = [];
+  for (const entry of list) {
+    let r = entry === 'index.docker.io' ? 'docker.io' : entry;
+    if (r.startsWith('-') || r.endsWith('-')) throw new ValueError(`invalid index name (${r}). Cannot begin or end with a hyphen`);
+    const scheme = /^https?:\/\//i.exec(r)?.[0].toLowerCase();
+    if (scheme) {
+      warn(`insecure registry ${r} should not contain '${scheme}' and '${scheme}' has been removed from the insecure registry config`);
+      r = r.slice(scheme.length);
+    } else if (r.includes('://')) throw new ValueError(`insecure registry ${r} should not contain '://'`);
+    const cidr = parseCidr(r);
+    if (cidr) {
+      if (!out.includes(cidr)) out.push(cidr);
+      continue;
+    }
+    // Go's net.SplitHostPort, else all of it is the host.
+    const [, host = r, port = ''] = /^\[([^\]]*)\]:([^:]*)$/.exec(r) ?? /^([^:[\]]*):([^:]*)$/.exec(r) ?? [];
+    const invalid = (what: string) => new ValueError(`insecure registry ${r} is not valid: ${what}`);
+    if (!HOST_PORT.test(r) && !isIP(host)) throw invalid(`invalid host ${JSON.stringify(host)}`);
+    if (port !== '' && !/^[+-]?\d+$/.test(port)) throw invalid(`strconv.Atoi: parsing ${JSON.stringify(port)}: invalid syntax`);
+    if (port !== '' && !(Number(port) >= 0 && Number(port) <= 65535)) throw invalid(`invalid port ${JSON.stringify(port)}`);
+    out.push(r);
+  }
+  return out;
+}
+
 /** `--default-ulimit nofile=1024:2048` (hard defaults to soft). */
 function ulimitFlag(s: string): Ulimit {
   const eq = s.indexOf('=');
@@ -494,8 +541,9 @@ export function overriddenKeys(args: Pick<ParsedArgs, 'flags' | 'given'>, file: 
 /**
  * Flags and file together, with the defaults; then dockerd's checks of the whole. A flag replaces the
  * file's value of its key (lists and maps too); `runtimes` are merged by name, a flag's entry winning.
+ * `warn` hears what dockerd accepts with a warning.
  */
-export function mergeConfig(args: Pick<ParsedArgs, 'flags' | 'given'>, file: FileSettings = { fields: {}, keys: new Map() }): DaemonConfig {
+export function mergeConfig(args: Pick<ParsedArgs, 'flags' | 'given'>, file: FileSettings = { fields: {}, keys: new Map() }, warn?: (msg: string) => void): DaemonConfig {
   const runtimes = { ...(file.fields.runtimes ?? {}), ...(args.flags.runtimes ?? {}) };
   const m: Fields = { ...file.fields, ...args.flags, runtimes };
   const execRoot = resolve(m.execRoot ?? DEFAULT_EXEC_ROOT);
@@ -513,7 +561,7 @@ export function mergeConfig(args: Pick<ParsedArgs, 'flags' | 'given'>, file: Fil
     tlsCaCert: m.tlsCaCert,
     tlsCert: m.tlsCert,
     tlsKey: m.tlsKey,
-    insecureRegistries: m.insecureRegistries ?? [],
+    insecureRegistries: keyed('insecure-registries', () => insecureRegistries(m.insecureRegistries ?? [], warn)),
     registryMirrors: m.registryMirrors ?? [],
     cgroupParent: m.cgroupParent,
     logDriver: m.logDriver ?? 'json-file',
@@ -534,6 +582,16 @@ export function mergeConfig(args: Pick<ParsedArgs, 'flags' | 'given'>, file: Fil
   };
   validateConfig(config);
   return config;
+}
+
+/** `f()`, its ValueError named by `key`. */
+function keyed<T>(key: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ValueError) throw errInvalid(`${key}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** dockerd's Validate, for the settings Berth has; each message names the key. */
@@ -582,8 +640,8 @@ export function validateConfig(c: DaemonConfig): void {
   if (c.defaultRuntime !== BERTH_RUNTIME && !c.runtimes[c.defaultRuntime]) throw bad('default-runtime', `specified default runtime '${c.defaultRuntime}' does not exist`);
 }
 
-/** Flags + config file -> the config (the file is optional only when it is the default one). */
-export function loadConfig(argv: readonly string[]): { config: DaemonConfig; parsed: ParsedArgs; overrides: Override[] } {
+/** Flags + config file -> the config (the file is optional only when it is the default one), and dockerd's warnings about it. */
+export function loadConfig(argv: readonly string[]): { config: DaemonConfig; parsed: ParsedArgs; overrides: Override[]; warnings: string[] } {
   const parsed = parseArgs(argv);
   const path = parsed.configFile ?? DEFAULT_CONFIG_FILE;
   let file: ReturnType<typeof parseConfigFile> | undefined;
@@ -596,5 +654,6 @@ export function loadConfig(argv: readonly string[]): { config: DaemonConfig; par
     }
     file = parseConfigFile(text, path);
   }
-  return { config: mergeConfig(parsed, file), parsed, overrides: overriddenKeys(parsed, file) };
+  const warnings: string[] = [];
+  return { config: mergeConfig(parsed, file, (w) => warnings.push(w)), parsed, overrides: overriddenKeys(parsed, file), warnings };
 }

@@ -58,6 +58,11 @@ describe('berthd --validate', { skip: existsSync(join(repoRoot, 'dist', 'berthd.
     assert.deepEqual(validate({ 'data-root': '/a', debug: false }, ['--data-root', '/b', '--debug']), { status: 0, out: 'configuration OK\n' });
   });
 
+  test('an insecure registry given with http://: the scheme is dropped with dockerd\'s warning, the config is OK', () => {
+    assert.deepEqual(validate({ 'insecure-registries': ['http://reg.test:5000'] }), { status: 0,
+      out: "berthd: warning: insecure registry http://reg.test:5000 should not contain 'http://' and 'http://' has been removed from the insecure registry config\nconfiguration OK\n" });
+  });
+
   test('bad configs: exit 1 and the key named', () => {
     const cases: Array<[unknown, string[], RegExp]> = [
       [{ 'bogus-key': 1 }, [], /the following directives don't match any configuration option: bogus-key/],
@@ -70,6 +75,8 @@ describe('berthd --validate', { skip: existsSync(join(repoRoot, 'dist', 'berthd.
       [{ 'default-runtime': 'crun' }, [], /default-runtime: specified default runtime 'crun' does not exist/],
       [{ 'default-address-pools': [{ base: '10.0.0.0/33', size: 24 }] }, [], /default-address-pools: .*prefix length above 32/],
       [{ 'metrics-addr': 'nope' }, [], /metrics-addr: invalid value "nope"/],
+      [{ 'insecure-registries': ['ftp://reg:5000'] }, [], /insecure-registries: insecure registry ftp:\/\/reg:5000 should not contain ':\/\/'/],
+      [{ 'insecure-registries': ['reg_x:5000'] }, [], /insecure-registries: insecure registry reg_x:5000 is not valid: invalid host "reg_x"/],
     ];
     for (const [cfg, args, re] of cases) {
       const r = validate(cfg, args);

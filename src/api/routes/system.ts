@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { ContainerService, ContainerSummary, DfKinds } from '../../engine/types.js';
 import type { ImageService } from '../../images/images.js';
+import { DEFAULT_INSECURE_CIDRS } from '../../images/distribution/endpoints.js';
 import type { Router } from '../router.js';
 import { errInvalid } from '../../common/errors.js';
 import { compareApiVersions, registerVersionRoute, type ComponentsProvider, type DaemonInfo, goArch } from '../version.js';
@@ -86,7 +87,13 @@ export function registerSystemRoutes(router: Router, deps: SystemRouteDeps): voi
     const containers = deps.containers ? await deps.containers.list({ all: true }) : [];
     const images = await deps.images.list();
     const cg = cgroupVersion();
-    const insecure = ['127.0.0.0/8', ...(d.insecureRegistries ?? [])];
+    // dockerd's registry ServiceConfig: the configured CIDRs then the loopback defaults; each named registry an
+    // insecure index; mirrors as scheme://host/.
+    const listed = d.insecureRegistries ?? [];
+    const insecure = [...new Set([...listed.filter((r) => r.includes('/')), ...DEFAULT_INSECURE_CIDRS])];
+    const mirrors = (d.mirrors ?? []).map((m) => new URL(m)).map((u) => `${u.protocol}//${u.host}/`);
+    const indexConfigs = Object.fromEntries(listed.filter((r) => !r.includes('/'))
+      .map((r) => [r, { Name: r, Mirrors: [], Secure: false, Official: false }]));
     const base: Record<string, unknown> = {
       ID: d.id,
       ...counts(containers),
@@ -121,8 +128,8 @@ export function registerSystemRoutes(router: Router, deps: SystemRouteDeps): voi
         AllowNondistributableArtifactsCIDRs: null,
         AllowNondistributableArtifactsHostnames: null,
         InsecureRegistryCIDRs: insecure,
-        IndexConfigs: { 'docker.io': { Name: 'docker.io', Mirrors: d.mirrors ?? [], Secure: true, Official: true } },
-        Mirrors: d.mirrors ?? [],
+        IndexConfigs: { ...indexConfigs, 'docker.io': { Name: 'docker.io', Mirrors: mirrors, Secure: true, Official: true } },
+        Mirrors: mirrors,
       },
       NCPU: os.availableParallelism?.() ?? os.cpus().length,
       MemTotal: os.totalmem(),

@@ -15,8 +15,8 @@ export interface Endpoint {
   mirror: boolean;
 }
 
-/** Docker's default insecure CIDR: the loopback range, so a registry on 127.0.0.1 works with no config. */
-export const DEFAULT_INSECURE_CIDRS = ['127.0.0.0/8'];
+/** Docker's default insecure CIDRs: loopback, so a registry on 127.0.0.1 or ::1 works with no config. */
+export const DEFAULT_INSECURE_CIDRS = ['::1/128', '127.0.0.0/8'];
 
 /** Docker Hub's API host for the `docker.io` name. */
 export const DOCKER_HUB_HOST = 'registry-1.docker.io';
@@ -58,7 +58,7 @@ export function inCidr(ip: string, cidr: string): boolean {
 
 /**
  * Docker's rule for `authority` (host[:port]): insecure if listed by name, or if any address the host resolves to
- * lies in an insecure CIDR (the configured ones plus 127.0.0.0/8). A name that does not resolve is secure.
+ * lies in an insecure CIDR (the configured ones plus loopback's). A name that does not resolve is secure.
  */
 export async function isInsecure(authority: string, cfg: EndpointConfig = {}): Promise<boolean> {
   const listed = cfg.insecureRegistries ?? [];
