@@ -7,7 +7,7 @@ import { addSource, mergeLabels, sourceLabel } from './labels.js';
 import { hostPlatform, isIndexType, parseIndex, parseManifest, selectPlatform } from '../manifest.js';
 import { mapLimit } from './pool.js';
 import { shortId, type ProgressFn } from './progress.js';
-import { formatReference, normalizeReference } from '../reference.js';
+import { familiarString, formatReference, normalizeReference } from '../reference.js';
 import { inSpan } from '../../common/trace.js';
 
 /** What was pulled: the ImageService records `name -> target` and unpacks `layers` (in order, base first). */
@@ -124,7 +124,8 @@ export async function pull(ref: string, o: PullOptions): Promise<PullResult> {
     manifest.layers.forEach((l, i) => { if (!present[i]) progress?.({ id: shortId(l.digest), status: 'Pull complete' }); });
     if (o.images) await o.images.put({ name, target: top.descriptor, labels: {} });
     progress?.({ status: `Digest: ${top.descriptor.digest}` });
-    progress?.({ status: `Status: ${fetched ? 'Downloaded newer image' : 'Image is up to date'} for ${name}` });
+    // dockerd names the image as the user would: busybox:latest, not docker.io/library/busybox:latest.
+    progress?.({ status: `Status: ${fetched ? 'Downloaded newer image' : 'Image is up to date'} for ${familiarString(name)}` });
     return result;
   } finally {
     if (!o.client) await client.close();
