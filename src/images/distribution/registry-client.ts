@@ -357,7 +357,9 @@ export class RegistryClient {
     try {
       return await request(url, { method: o.method as Dispatcher.HttpMethod, headers: o.headers, body: o.body, dispatcher, maxRedirections: 0 });
     } catch (e) {
-      const detail = (e as Error).message || causeCodes(e).join(' ');
+      // A plain-http server answering a TLS hello: Go's words, which say what to do (list it as insecure).
+      const detail = causeCodes(e).includes('ERR_SSL_WRONG_VERSION_NUMBER') ? 'http: server gave HTTP response to HTTPS client'
+        : (e as Error).message || causeCodes(e).join(' ');
       throw new NoResponseError(`${what}: ${o.method} ${url}: ${detail}`, e);
     }
   }
