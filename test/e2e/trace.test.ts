@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
 import { buildDockerSaveTar } from '../fixtures/image.js';
+import { registrySkipReason, startRegistry } from '../fixtures/registry.js';
 import { repoRoot } from '../fixtures/rootfs.js';
 
 const BERTH = join(repoRoot, 'bin', 'berth.cjs');
@@ -347,6 +348,39 @@ describe('tracing', { skip }, () => {
     // Without a network (the first test's --network none) there are neither.
     assert.equal(parseWaterfall(runStderr).filter((x) => x.layer === 'network').length, 0);
     assert.equal((await berth(['rm', 'traced-bridge'])).code, 0);
+  });
+
+  test('run --trace of an image only the registry has: the pull below its request, fetch and unpack below the pull', { skip: registrySkipReason() }, async () => {
+    const reg = await startRegistry();
+    try {
+      const ref = `${reg.host}/test/traced:1`;
+      for (const args of [['tag', 'busybox', ref], ['push', ref], ['rmi', ref]]) {
+        const r = await berth(args);
+        assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+      }
+      const r = await berth(['run', '--trace', '--rm', '--network', 'none', ref, 'echo', 'pulled']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'pulled\n');
+      const rows = parseWaterfall(r.stderr);
+      const w = (layer: string, name: string) => row(rows, layer, name, r.stderr);
+      const apiPull = w('api', 'POST /images/create');
+      assert.equal(parentOf(rows, apiPull), w('cli', 'POST /images/create'));
+      const pull = w('image', 'image.pull');
+      assert.equal(parentOf(rows, pull), apiPull);
+      within(pull, apiPull);
+      const fetch = w('image', 'image.fetch');
+      const unpack = w('image', 'image.unpack');
+      for (const x of [fetch, unpack]) {
+        assert.equal(parentOf(rows, x), pull);
+        within(x, pull);
+      }
+      assert.ok(fetch.end <= unpack.start + 0.02, 'the layers are fetched, then unpacked');
+      // The create after the pull finds the image unpacked: no second unpack under it.
+      assert.equal(rows.filter((x) => x.name === 'image.unpack').length, 1, r.stderr);
+    } finally {
+      await berth(['rmi', '-f', `${reg.host}/test/traced:1`]);
+      await reg.stop();
+    }
   });
 });
 
