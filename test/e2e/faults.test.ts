@@ -275,3 +275,49 @@ describe('faults: restart loops are throttled', { skip }, () => {
     ok(['rm', '-f', id]);
   });
 });
+
+describe('faults: health checks after berthd is killed -9', { skip }, () => {
+  before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'berth-e2e-health-'));
+    d = await startBerthd({ prefix: 'berthd-health-' });
+    ok(['load', '-i', buildDockerSaveTar(tmp, IMAGE)]);
+  });
+  after(async () => {
+    await d?.stop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  interface Health { Status: string; FailingStreak: number; Log: Array<{ Start: string; ExitCode: number }> }
+  const health = (id: string) => JSON.parse(ok(['inspect', '--format', '{{json .State.Health}}', id])) as Health;
+  async function until(what: string, id: string, f: (h: Health) => boolean): Promise<Health> {
+    const end = Date.now() + 30_000;
+    for (let h = health(id); ; h = health(id)) {
+      if (f(h)) return h;
+      if (Date.now() > end) throw new Error(`${what}: ${JSON.stringify(h)}`);
+      await sleep(200);
+    }
+  }
+
+  test('the next berthd checks a running container again: "starting" with the streak reset and the log kept (dockerd\'s restore), then healthy', async () => {
+    // Healthy while /fail is missing; a 3 s interval leaves time to see the state the restore sets before a probe.
+    const id = ok(['run', '-d', '--network', 'none', '--health-cmd', 'test ! -e /fail', '--health-interval', '3s', '--health-retries', '100', IMAGE, 'sleep', '1000']).trim();
+    await until('healthy', id, (h) => h.Status === 'healthy');
+    ok(['exec', id, 'touch', '/fail']);
+    const failing = await until('a failed probe', id, (h) => h.FailingStreak >= 1);
+    assert.equal(failing.Status, 'healthy', 'below the retries the status holds');
+    process.kill(d.pid, 'SIGKILL');
+    assert.equal((await d.exited).signal, 'SIGKILL');
+    const restarted = Date.now();
+    d = await startBerthd({ reuse: roots() });
+    const h = health(id);
+    assert.equal(h.Status, 'starting');
+    assert.equal(h.FailingStreak, 0);
+    assert.deepEqual(h.Log.slice(0, failing.Log.length), failing.Log, 'the probes before the restart are kept');
+    ok(['exec', id, 'rm', '/fail']);
+    const back = await until('healthy again', id, (x) => x.Status === 'healthy');
+    assert.equal(back.FailingStreak, 0);
+    assert.ok(back.Log.some((l) => Date.parse(l.Start) >= restarted && l.ExitCode === 0), 'probed by the new berthd');
+    assert.match(ok(['ps', '--format', '{{.Status}}', '--filter', `id=${id}`]), /^Up .* \(healthy\)$/m);
+    ok(['rm', '-f', id]);
+  });
+});
