@@ -40,16 +40,30 @@ describe('engine: container logs, rotation and the index', { skip }, () => {
 
   it('rotation is on by default (20m, 5 files), as inspect and the shim show; --log-opt overrides it', async () => {
     const e = w.engine;
-    const id = (await e.containers.create({ Image: 'busybox:berth-test', Cmd: ['true'] } as never, {})).Id;
+    // The log options the shim of container `id` was started with (its argv: it rotates the file itself).
+    const shimLogArgs = (id: string): string[] => {
+      for (const pid of readdirSync('/proc').filter((f) => /^\d+$/.test(f))) {
+        let argv: string[];
+        try { argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'); } catch { continue; }
+        if (!argv[0]?.endsWith('berth-shim') || argv[argv.indexOf('--id') + 1] !== id) continue;
+        return argv.flatMap((a, i) => (a === '--log-compress' ? [a] : a.startsWith('--log-') ? [a, argv[i + 1]!] : []));
+      }
+      throw new Error(`no berth-shim for ${id}`);
+    };
+    const id = (await e.containers.create({ Image: 'busybox:berth-test', Cmd: ['sleep', '100'] } as never, {})).Id;
     const i = await e.containers.inspect(id);
     assert.deepEqual(i.HostConfig.LogConfig, { Type: 'json-file', Config: {} });
     await e.containers.start(id);
-    await e.containers.wait(id, 'not-running');
+    assert.deepEqual(shimLogArgs(id), ['--log-max-size', String(20 * 1024 * 1024), '--log-max-files', '5']);
+    await e.containers.remove(id, { force: true });
+    const own = await run(e, ['sleep', '100'], { HostConfig: { LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '2', compress: 'true' } } } });
+    // json-file's max-size is go-units FromHumanSize, as dockerd reads it: SI units, 1m = 1 000 000 bytes.
+    assert.deepEqual(shimLogArgs(own), ['--log-max-size', '1000000', '--log-max-files', '2', '--log-compress']);
+    await e.containers.remove(own, { force: true });
     await assert.rejects(e.containers.create({ Image: 'busybox:berth-test', HostConfig: { LogConfig: { Type: 'json-file', Config: { 'max-file': '0' } } } } as never, {}), /max-file cannot be less than 1/);
     await assert.rejects(e.containers.create({ Image: 'busybox:berth-test', HostConfig: { LogConfig: { Type: 'json-file', Config: { compress: 'true', 'max-file': '1' } } } } as never, {}), /compress cannot be true when max-file is less than 2/);
     await assert.rejects(e.containers.create({ Image: 'busybox:berth-test', HostConfig: { LogConfig: { Type: 'json-file', Config: { 'max-bytes': '1' } } } } as never, {}), /unknown log opt 'max-bytes' for json-file log driver/);
     await assert.rejects(e.containers.create({ Image: 'busybox:berth-test', HostConfig: { LogConfig: { Type: 'syslog' } } } as never, {}), /logger: no log driver named 'syslog' is registered/);
-    await e.containers.remove(id, {});
   });
 
   it('a rotated, compressed log reads back whole and in order, from the .gz files too', async () => {
