@@ -1,15 +1,18 @@
 // bench/soak: N containers through create/start/stop/rm while berthd is killed -9 and restarted at random moments; then nothing may leak and no log line may be lost.
 //
-// Workers drive the Engine API (our client, over the unix socket). Each container prints L numbered lines, then waits for
-// SIGTERM; a worker starts it, waits until its last line is in `logs`, stops it, reads its whole log, removes it. A worker
+// Workers drive the Engine API (our client, over the unix socket). Each container prints L numbered lines, one every
+// --line-ms, then waits for SIGTERM; a worker starts it, waits until its last line is in `logs`, stops it, reads its whole
+// log, removes it. Containers are writing their logs most of the time, so the kills land while the shims write. A worker
 // never assumes a request it sent took effect: after any error it looks (inspect) and carries on from the state it finds,
 // so a kill in the middle of create/start/stop/rm is recovered from, not skipped. Most containers run with
 // --network none, every Mth on the default bridge. A killer, seeded (the seed is printed), kills berthd at random moments
 // and starts it again on the same roots. At the end: `berthd check` with berthd up and down, and the host itself (mounts
 // under the roots, cgroups under the parent, veths on the bridge, netns, leases): leaks must be 0, lost lines must be 0.
+// With kills asked for, some must have cut requests off and some must have landed while a container was writing its log:
+// a run where none did tested nothing and fails.
 //
 // Run as root after a build: `node dist/bench/soak.js [--containers 100] [--workers 4] [--kills 6] [--lines 50]
-//   [--bridge-every 5] [--gap-ms 800-3000] [--seed N]` (npm run bench:soak).
+//   [--line-ms 20] [--bridge-every 5] [--gap-ms 800-3000] [--seed N]` (npm run bench:soak).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError, Client } from '../src/client/client.js';
@@ -29,6 +32,7 @@ const N = Number(opt('--containers', '100'));
 const WORKERS = Number(opt('--workers', '4'));
 const KILLS = Number(opt('--kills', '6'));
 const LINES = Number(opt('--lines', '50'));
+const LINE_MS = Number(opt('--line-ms', '20'));
 const BRIDGE_EVERY = Number(opt('--bridge-every', '5'));
 const [GAP_MIN, GAP_MAX] = opt('--gap-ms', '800-3000').split('-').map(Number) as [number, number];
 const SEED = Number(opt('--seed', String(Date.now() % 2 ** 31)));
@@ -53,7 +57,9 @@ class Supervisor {
   b!: Berthd;
   ready: Promise<void> = Promise.resolve();
   done = false;
-  readonly restarts: Array<{ atS: number; downMs: number; recoveryMs: number }> = [];
+  readonly restarts: Array<{ atS: number; downMs: number; recoveryMs: number; writing: number }> = [];
+  /** Containers started whose last line the worker has not yet seen in the log: their shims are writing. */
+  readonly writing = new Set<string>();
 }
 
 interface Outcome { name: string; lines: number; missing: number; duplicated: number; exitCode: number; errors: number; interrupted: number; failed?: string }
@@ -94,7 +100,8 @@ async function lifecycle(sup: Supervisor, c: Client, i: number): Promise<Outcome
   const out: Outcome = { name, lines: 0, missing: 0, duplicated: 0, exitCode: -1, errors: 0, interrupted: 0 };
   let created = false; // the daemon acknowledged the create
   let verified = false; // its log was read and counted
-  const cmd = `trap 'exit 0' TERM; i=1; while [ $i -le ${LINES} ]; do echo "${name} line $i"; i=$((i+1)); done; while :; do sleep 1 & wait $!; done`;
+  const pause = LINE_MS > 0 ? `sleep ${LINE_MS / 1000}; ` : '';
+  const cmd = `trap 'exit 0' TERM; i=1; while [ $i -le ${LINES} ]; do echo "${name} line $i"; ${pause}i=$((i+1)); done; while :; do sleep 1 & wait $!; done`;
   for (let step = 0; ; step++) {
     if (step > 400 || out.errors > 30) {
       out.failed = `gave up after ${step} steps, ${out.errors} errors`;
@@ -130,16 +137,20 @@ async function lifecycle(sup: Supervisor, c: Client, i: number): Promise<Outcome
           break;
         case 'running': {
           // Stop only once the last line is in the log, so every line was written by then.
-          const end = Date.now() + 20_000;
+          const limitS = 20 + Math.ceil((LINES * LINE_MS) / 1000);
+          const end = Date.now() + limitS * 1000;
+          sup.writing.add(name);
           while (!(await logsOf(c, name)).includes(`${name} line ${LINES}\n`)) {
-            if (Date.now() > end) throw new Error(`${name}: line ${LINES} not in the log after 20 s`);
+            if (Date.now() > end) throw new Error(`${name}: line ${LINES} not in the log after ${limitS} s`);
             await sleep(30);
           }
+          sup.writing.delete(name);
           await c.request('POST', `/containers/${name}/stop`, { query: { t: 5 } }).then((r) => r.body.text());
           break;
         }
         case 'exited':
         case 'dead':
+          sup.writing.delete(name);
           if (!verified) {
             const text = await logsOf(c, name);
             const v = verifyLines(name, text);
@@ -201,7 +212,7 @@ async function main(): Promise<number> {
     console.error(`bench/soak: ${skip}`);
     return 2;
   }
-  console.log(`bench/soak: seed ${SEED}; ${N} containers, ${WORKERS} workers, ${LINES} lines each, every ${BRIDGE_EVERY}th on the bridge; up to ${KILLS} kills ${GAP_MIN}-${GAP_MAX} ms apart`);
+  console.log(`bench/soak: seed ${SEED}; ${N} containers, ${WORKERS} workers, ${LINES} lines each ${LINE_MS} ms apart, every ${BRIDGE_EVERY}th on the bridge; up to ${KILLS} kills ${GAP_MIN}-${GAP_MAX} ms apart`);
   const random = rng(SEED);
   const tmp = tempDir('berth-bench-soak-');
   const sup = new Supervisor();
@@ -232,13 +243,14 @@ async function main(): Promise<number> {
         let up!: () => void;
         sup.ready = new Promise((r) => (up = r));
         const tKill = now();
+        const writing = sup.writing.size;
         process.kill(sup.b.pid, 'SIGKILL');
         await sup.b.exited;
         await sleep(random() * 300); // sometimes the workers find no daemon at all for a moment
         const tSpawn = now();
         sup.b = await startBerthd({ reuse: roots });
         const tUp = now();
-        sup.restarts.push({ atS: (tKill - t0) / 1000, downMs: tUp - tKill, recoveryMs: tUp - tSpawn });
+        sup.restarts.push({ atS: (tKill - t0) / 1000, downMs: tUp - tKill, recoveryMs: tUp - tSpawn, writing });
         up();
       }
     })();
@@ -258,6 +270,10 @@ async function main(): Promise<number> {
     const failed = outcomes.filter((o) => o.failed);
     const linesLost = outcomes.reduce((n, o) => n + o.missing, 0);
     const linesDup = outcomes.reduce((n, o) => n + o.duplicated, 0);
+    const cutOff = outcomes.reduce((n, o) => n + o.interrupted, 0);
+    const killsWhileWriting = sup.restarts.filter((r) => r.writing > 0).length;
+    // Kills that cut nothing off, or that never met a log being written, tested neither path.
+    const idleKills = sup.restarts.length > 0 && (cutOff === 0 || killsWhileWriting === 0);
     const leaks = upCheck.report.findings.length + downCheck.report.findings.length + left.length + ps.length;
     const rec = sup.restarts.map((r) => r.recoveryMs);
     const fmt = (x: number, d = 0) => x.toFixed(d);
@@ -270,7 +286,9 @@ async function main(): Promise<number> {
     console.log(['recovery after each restart (ms, spawn to API up)', rec.map((x) => fmt(x)).join(' ') || 'n/a'].join('\t'));
     console.log(['down time per kill (ms, kill to API up)', sup.restarts.map((r) => fmt(r.downMs)).join(' ') || 'n/a'].join('\t'));
     console.log(['kill times (s into the run)', sup.restarts.map((r) => fmt(r.atS, 1)).join(' ') || 'n/a'].join('\t'));
-    console.log(['requests cut off by a kill', String(outcomes.reduce((n, o) => n + o.interrupted, 0))].join('\t'));
+    console.log(['containers writing their log at each kill', sup.restarts.map((r) => String(r.writing)).join(' ') || 'n/a'].join('\t'));
+    console.log(['kills while logs were written (must be > 0)', String(killsWhileWriting)].join('\t'));
+    console.log(['requests cut off by a kill (must be > 0)', String(cutOff)].join('\t'));
     console.log(['API errors (retried)', String(outcomes.reduce((n, o) => n + o.errors, 0))].join('\t'));
     console.log(['exits other than 0', String(outcomes.filter((o) => o.exitCode !== 0).length)].join('\t'));
     console.log(['leaks (must be 0)', String(leaks)].join('\t'));
@@ -281,8 +299,9 @@ async function main(): Promise<number> {
     if (ps.length) console.log(`leak: ${ps.length} containers left`);
     for (const o of failed) console.log(`failed: ${o.name}: ${o.failed}`);
     for (const o of outcomes.filter((x) => x.missing || x.duplicated)) console.log(`lines: ${o.name}: ${o.missing} missing, ${o.duplicated} duplicated`);
+    if (idleKills) console.log(`FAILED: the kills ${cutOff === 0 ? 'cut no request off' : 'never landed while a log was written'}; they tested nothing (try more containers or kills, or another --seed)`);
     console.log(`bench/soak: seed ${SEED} (repeat with --seed ${SEED})`);
-    return leaks === 0 && linesLost === 0 && linesDup === 0 && failed.length === 0 ? 0 : 1;
+    return leaks === 0 && linesLost === 0 && linesDup === 0 && failed.length === 0 && !idleKills ? 0 : 1;
   } finally {
     await client?.close();
     await sup.b?.stop();
