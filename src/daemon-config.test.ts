@@ -122,7 +122,7 @@ describe('daemon config', () => {
       [[], { 'default-runtime': 'crun' }, /default-runtime: specified default runtime 'crun' does not exist$/],
       [['--default-ulimit', 'nofiles=1'], undefined, /default-ulimits: invalid ulimit type: nofiles$/],
       [[], { 'default-ulimits': { nofile: { Soft: 10, Hard: 5 } } }, /default-ulimits: ulimit soft limit must be less than or equal to hard limit: 10 > 5$/],
-      [[], { hosts: ['udp://127.0.0.1:1'] }, /hosts: invalid host "udp:\/\/127.0.0.1:1": only unix:\/\/ and tcp:\/\/ are supported/],
+      [[], { hosts: ['udp://127.0.0.1:1'] }, /hosts: invalid host "udp:\/\/127.0.0.1:1": only unix:\/\/, tcp:\/\/ and fd:\/\/ are supported/],
       [['--tls', '-H', 'tcp://127.0.0.1:2376'], undefined, /hosts: tcp:\/\/127\.0\.0\.1:2376: tcp is served only with --tlsverify \(client certificates checked against --tlscacert\); --tls alone would let in any client$/],
       [[], { hosts: ['tcp://0.0.0.0:2375'] }, /hosts: tcp:\/\/0\.0\.0\.0:2375: tcp is served only with --tlsverify/],
       [[], { 'registry-mirrors': ['mirror.example'] }, /registry-mirrors: invalid mirror/],
