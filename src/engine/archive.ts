@@ -121,17 +121,37 @@ export async function writeArchive(root: string, path: string, out: Writable, co
   await w.finish();
 }
 
-/** Extract a tar into container dir `path` (PUT /archive): entries may not leave the directory. */
-export async function extractArchive(root: string, path: string, tar: Readable, container: string): Promise<void> {
+/** What PUT /archive asks of an extraction (docker cp's query parameters, resolved). */
+export interface ExtractOptions {
+  /** dockerd's noOverwriteDirNonDir: a directory may not become a non-directory, nor the reverse. */
+  noOverwriteDirNonDir?: boolean;
+  /** copyUIDGID with a container User: every entry gets this owner instead of the tar's. */
+  owner?: { uid: number; gid: number };
+  /** Refuses a destination (its container path, symlinks resolved) that may not be written. */
+  writable?: (path: string) => void;
+}
+
+/**
+ * Extract a user's tar into container dir `path` (PUT /archive): entries may not leave the
+ * directory, and `.wh.*` names are plain files (dockerd's Untar: a cp is not a layer, so a
+ * whiteout name in it must not delete anything).
+ */
+export async function extractArchive(root: string, path: string, tar: Readable, container: string, opts: ExtractOptions = {}): Promise<void> {
   const host = resolveInRoot(root, posix.normalize(path || '/'));
   let st: Stats;
   try {
-    st = lstatSync(host);
+    st = host === posix.resolve(root) ? statSync(host) : lstatSync(host);
   } catch (e) {
     throw fileNotFound(path, container, e);
   }
   if (!st.isDirectory()) throw errInvalid(`extraction point is not a directory: ${path}`);
-  await applyLayer(host, tar, { whiteouts: 'native' });
+  const dest = containerPath(root, host);
+  opts.writable?.(dest);
+  await applyLayer(host, tar, {
+    whiteouts: 'none',
+    ...(opts.noOverwriteDirNonDir ? { noOverwriteDirNonDir: { dest } } : {}),
+    ...(opts.owner ? { owner: opts.owner } : {}),
+  });
 }
 
 /**

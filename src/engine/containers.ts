@@ -54,7 +54,7 @@ import type {
   CommitRequest, ContainerConfig, ContainerCreateRequest, ContainerInspect, ContainerService, ContainerState, ContainerSummary, ExecConfig,
   ExecInspect, HostConfig, LogConfig, LogLine, LogOptions, MountPoint, PathStat, StatsJSON, StreamAttach, Ulimit, WaitCondition,
 } from './types.js';
-import { readUserFiles, resolveInRoot, type UserFiles } from './user.js';
+import { copyOwner, readUserFiles, resolveInRoot, type UserFiles } from './user.js';
 import { ContainerVolumes, specMounts, wireMountPoint } from '../volumes/container-volumes.js';
 import { parseVolumesFrom, planContainerMounts } from '../volumes/mount-parser.js';
 import type { VolumeService } from '../volumes/service.js';
@@ -1703,18 +1703,34 @@ export class ContainerManager implements ContainerService {
     return { stat, stream: out };
   }
 
-  async putArchive(ref: string, path: string, tar: Readable, _opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean }): Promise<void> {
+  async putArchive(ref: string, path: string, tar: Readable, opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean }): Promise<void> {
     const c = this.resolve(ref);
-    if (c.hostConfig.ReadonlyRootfs) throw new BerthError('permission-denied', 'container rootfs is marked read-only');
     // Into `/` itself, the rootfs: /proc/<pid>/root is a link, not the directory the layer applier wants.
     const whole = posix.normalize(path || '/') === '/';
     const { root, release } = whole ? await this.rootfs.acquire(c.id, c.snapshotKey) : await this.filesRoot(c);
     try {
-      await extractArchive(root, path, tar, ref);
+      const user = c.config.User ?? '';
+      await extractArchive(root, path, tar, ref, {
+        ...(opts.noOverwriteDirNonDir ? { noOverwriteDirNonDir: true } : {}),
+        // dockerd: copyUIDGID without a User keeps the tar's owners, as a plain copy does.
+        ...(opts.copyUIDGID && user !== '' ? { owner: copyOwner(readUserFiles(root), user) } : {}),
+        writable: (dest) => this.checkWritable(c, dest),
+      });
     } finally {
       await release();
     }
     this.publish(c, 'extract-to-dir');
+  }
+
+  /** dockerd's checkWritablePath: the mount holding `path` decides, else the rootfs; both are 400s. */
+  private checkWritable(c: ContainerRecord, path: string): void {
+    const inside = (dest: string) => path === dest || path.startsWith(dest === '/' ? '/' : `${dest}/`);
+    const m = (c.mountPoints ?? []).filter((x) => inside(x.destination)).sort((a, b) => b.destination.length - a.destination.length)[0];
+    if (m) {
+      if (!m.rw) throw errInvalid('mounted volume is marked read-only');
+      return;
+    }
+    if (c.hostConfig.ReadonlyRootfs) throw errInvalid('container rootfs is marked read-only');
   }
 
   async prune(filters: Record<string, string[]>): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {

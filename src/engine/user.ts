@@ -212,3 +212,36 @@ export function resolveContainerUser(rootfs: string | UserFiles, userSpec: strin
   if (u.home !== undefined) out.home = u.home;
   return out;
 }
+
+/**
+ * The owner `docker cp -a` gives copied files in a container with `User` set (dockerd's
+ * getUIDGID in daemon/archive_tarcopyoptions_unix.go): a name must be in the container's
+ * passwd (its primary gid), a uid takes its entry's gid when there is one and 0 otherwise; a
+ * group given after `:` overrides the gid. No membership groups, unlike the process user.
+ */
+export function copyOwner(files: UserFiles, userSpec: string): { uid: number; gid: number } {
+  const i = userSpec.indexOf(':');
+  const [userArg, groupArg] = i < 0 ? [userSpec, ''] : [userSpec.slice(0, i), userSpec.slice(i + 1)];
+  // moby's getIDOrName: an unsigned number up to MaxInt32 is an id, anything else a name.
+  const id = (v: string) => (/^\d+$/.test(v) && Number(v) <= MAX_ID ? Number(v) : undefined);
+  let uid = 0;
+  let gid = 0;
+  if (userArg !== '') {
+    const passwd = parsePasswd(files.passwd ?? '');
+    const n = id(userArg);
+    const u = passwd.find((p) => (n === undefined ? p.name === userArg : p.uid === n));
+    if (u) [uid, gid] = [u.uid, u.gid];
+    else if (n !== undefined) uid = n;
+    else throw errInvalid(`failed to look up user "${userArg}" in container: no matching entries in passwd file`);
+  }
+  if (groupArg !== '') {
+    const n = id(groupArg);
+    if (n !== undefined) gid = n;
+    else {
+      const g = parseGroup(files.group ?? '').find((e) => e.name === groupArg);
+      if (!g) throw errInvalid(`failed to look up group "${groupArg}" in container: no matching entries in group file`);
+      gid = g.gid;
+    }
+  }
+  return { uid, gid };
+}

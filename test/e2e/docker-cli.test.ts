@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -634,6 +634,63 @@ describe('docker CLI against berthd', { skip }, () => {
       ok(['export', '-o', exp, c]);
       assert.match(spawnSync('tar', ['-tf', exp], { encoding: 'utf8' }).stdout, /^bin\/busybox$/m);
       ok(['rm', '-f', c]);
+    });
+
+    test('cp of a tar holding whiteout names writes them as files and deletes nothing', () => {
+      const c = name('e2e-cp-wh');
+      ok(['run', '-d', '--name', c, ...NONE, IMAGE, 'sleep', '1000']);
+      ok(['exec', c, 'sh', '-c', 'mkdir /d && echo keep > /d/x && echo also > /d/y']);
+      const src = join(tmp, 'wh-src');
+      mkdirSync(src, { recursive: true });
+      writeFileSync(join(src, '.wh.x'), 'a plain file\n');
+      writeFileSync(join(src, '.wh..wh..opq'), '');
+      const tarIn = spawnSync('tar', ['-C', src, '-c', '.wh.x', '.wh..wh..opq']).stdout;
+      const r = d.docker(['cp', '-', `${c}:/d`], { input: tarIn });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(ok(['exec', c, 'cat', '/d/x', '/d/y', '/d/.wh.x']), 'keep\nalso\na plain file\n');
+      assert.equal(ok(['exec', c, 'ls', '-A', '/d']), '.wh..wh..opq\n.wh.x\nx\ny\n');
+      ok(['rm', '-f', c]);
+    });
+
+    test('cp refuses to swap a directory for a file and back (dockerd\'s text); -a gives the container user\'s owner, no -a the tar\'s', () => {
+      const c = name('e2e-cp-own');
+      ok(['run', '-d', '--name', c, '--user', 'nobody', ...NONE, IMAGE, 'sleep', '1000']);
+      ok(['exec', c, 'sh', '-c', 'mkdir -p /tmp/d/x && echo f > /tmp/d/f']);
+      const src = join(tmp, 'own-src');
+      mkdirSync(join(src, 'f'), { recursive: true });
+      writeFileSync(join(src, 'x'), 'a file\n');
+      const fileOverDir = d.docker(['cp', join(src, 'x'), `${c}:/tmp/d`]);
+      assert.equal(fileOverDir.status, 1);
+      assert.equal(fileOverDir.stderr, 'Error response from daemon: cannot overwrite directory "/tmp/d/x" with non-directory "/tmp/d"\n');
+      const dirOverFile = d.docker(['cp', join(src, 'f'), `${c}:/tmp/d`]);
+      assert.equal(dirOverFile.status, 1);
+      assert.equal(dirOverFile.stderr, 'Error response from daemon: cannot overwrite non-directory "/tmp/d/f" with directory "/tmp/d"\n');
+      assert.equal(ok(['exec', c, 'sh', '-c', 'test -d /tmp/d/x && cat /tmp/d/f']), 'f\n');
+
+      const owned = join(src, 'owned');
+      writeFileSync(owned, 'owned\n');
+      chownSync(owned, 4321, 8765);
+      ok(['cp', owned, `${c}:/tmp/plain`]);
+      ok(['cp', '-a', owned, `${c}:/tmp/archive`]);
+      assert.equal(ok(['exec', c, 'stat', '-c', '%u:%g', '/tmp/plain', '/tmp/archive']), '4321:8765\n65534:65534\n');
+      ok(['rm', '-f', c]);
+    });
+
+    test('--read-only refuses cp into the rootfs but not into a writable volume; a :ro volume refuses it', () => {
+      const c = name('e2e-cp-ro');
+      ok(['run', '-d', '--name', c, '--read-only', '-v', 'e2e-cp-rw:/rw', '-v', 'e2e-cp-ro:/ro:ro', ...NONE, IMAGE, 'sleep', '1000']);
+      const src = join(tmp, 'ro-src');
+      writeFileSync(src, 'into a volume\n');
+      const root = d.docker(['cp', src, `${c}:/tmp/`]);
+      assert.equal(root.status, 1);
+      assert.equal(root.stderr, 'Error response from daemon: container rootfs is marked read-only\n');
+      const ro = d.docker(['cp', src, `${c}:/ro/`]);
+      assert.equal(ro.status, 1);
+      assert.equal(ro.stderr, 'Error response from daemon: mounted volume is marked read-only\n');
+      ok(['cp', src, `${c}:/rw/`]);
+      assert.equal(ok(['exec', c, 'cat', '/rw/ro-src']), 'into a volume\n');
+      ok(['rm', '-f', c]);
+      ok(['volume', 'rm', 'e2e-cp-rw', 'e2e-cp-ro']);
     });
 
     test('container events with --since/--until', async () => {

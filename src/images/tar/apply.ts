@@ -18,15 +18,15 @@ import {
   lutimesSync, mkdirSync, chmodSync, chownSync, openSync, readdirSync, readlinkSync, rmSync, symlinkSync, unlinkSync,
   utimesSync, writeSync, type Stats,
 } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
+import { posix, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../../common/errors.js';
 import { decompress } from './compression.js';
 import { TarParser, type TarEntry } from './reader.js';
 import { readXattrs, setXattrs } from './xattr.js';
 
-/** How whiteouts are represented in the result. */
-export type WhiteoutMode = 'overlay' | 'native';
+/** How whiteouts are represented in the result; `none` has none (a `.wh.` name is a plain file). */
+export type WhiteoutMode = 'overlay' | 'native' | 'none';
 
 export interface ApplyOptions {
   /**
@@ -34,8 +34,19 @@ export interface ApplyOptions {
    * device and an opaque directory gets `trusted.overlay.opaque=y` (its contents are kept).
    * `native`: `root` is a full copy of the parent snapshot; whiteouts delete the lower path and
    * an opaque marker deletes the directory's children that this layer did not create.
+   * `none`: not a layer but a user's tar (docker cp, PUT /archive): entries named `.wh.*` are
+   * written as the files they are, as dockerd's Untar does, and a root entry (`./`) leaves the
+   * existing directory as it is.
    */
   whiteouts?: WhiteoutMode;
+  /**
+   * dockerd's NoOverwriteDirNonDir (docker cp): an entry that would replace a directory with a
+   * non-directory, or the reverse, fails the extraction with dockerd's text, which names the
+   * path under `dest` (the root as the user sees it, e.g. the container path).
+   */
+  noOverwriteDirNonDir?: { dest: string };
+  /** The owner of every entry, instead of the tar's (docker cp -a into a container with a User). */
+  owner?: { uid: number; gid: number };
   /**
    * Overlay mode only: the lower layer directories, topmost first. Used as containerd's
    * `WithParents`: a directory this layer implies without an entry gets its attributes from
@@ -103,6 +114,7 @@ class Applier {
     private readonly root: string,
     private readonly mode: WhiteoutMode,
     private readonly lowers: string[],
+    private readonly opts: Pick<ApplyOptions, 'noOverwriteDirNonDir' | 'owner'> = {},
   ) {}
 
   private abs(rel: string): string {
@@ -199,15 +211,18 @@ class Applier {
   async entry(e: TarEntry, p: TarParser): Promise<void> {
     const rel = cleanName(e.name, 'name');
     const base = baseOf(rel);
-    if (base.startsWith(WH_PREFIX)) return this.whiteout(e, rel, base);
+    if (base.startsWith(WH_PREFIX) && this.mode !== 'none') return this.whiteout(e, rel, base);
+    if (this.opts.owner) Object.assign(e, this.opts.owner);
     if (rel === '') {
       if (e.type !== 'dir') throw new Unsafe('a non-directory entry for the root');
+      if (this.mode === 'none') return;
       this.dirMeta.set('', e);
       this.touched.add('');
       if (Object.keys(e.xattrs).length > 0) this.xattrs.set('', e.xattrs);
       return;
     }
     this.ensureDir(parentOf(rel));
+    if (this.opts.noOverwriteDirNonDir) this.refuseDirNonDir(rel, e);
     this.pending.delete(rel);
     this.xattrs.delete(rel);
     this.touched.add(rel);
@@ -286,6 +301,16 @@ class Applier {
       }
     }
     if (Object.keys(e.xattrs).length > 0) this.xattrs.set(rel, e.xattrs);
+  }
+
+  /** NoOverwriteDirNonDir: refuse to swap a directory for a non-directory or the reverse (moby/go-archive Unpack's words). */
+  private refuseDirNonDir(rel: string, e: TarEntry): void {
+    const st = this.lstat(rel);
+    if (!st || st.isDirectory() === (e.type === 'dir')) return;
+    const dest = this.opts.noOverwriteDirNonDir!.dest;
+    const path = JSON.stringify(posix.join(dest, rel));
+    const msg = st.isDirectory() ? `cannot overwrite directory ${path} with non-directory ${JSON.stringify(dest)}` : `cannot overwrite non-directory ${path} with directory ${JSON.stringify(dest)}`;
+    throw new BerthError('failed-precondition', msg);
   }
 
   private hardlink(e: TarEntry, rel: string): void {
@@ -447,7 +472,7 @@ export async function applyLayer(root: string, input: Readable, opts: ApplyOptio
   const dir = resolvePath(root);
   const st = lstatSync(dir, { throwIfNoEntry: false });
   if (!st?.isDirectory()) throw new BerthError('invalid-argument', `apply layer: root "${dir}" is not a directory`);
-  const a = new Applier(dir, opts.whiteouts ?? 'overlay', opts.lowers ?? []);
+  const a = new Applier(dir, opts.whiteouts ?? 'overlay', opts.lowers ?? [], opts);
   const p = new TarParser(decompress(input));
   let entries = 0;
   let e: TarEntry | null = null;

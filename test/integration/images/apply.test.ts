@@ -293,6 +293,40 @@ describe('layer apply (root)', { skip }, () => {
     assert.ok(treeNames.includes('.wh.e') && treeNames.includes('a/.wh.gone'));
   });
 
+  it("no-whiteout mode (docker cp's untar): .wh. names are files, the root entry is left alone; dir/non-dir swaps refused; one owner", async () => {
+    const root = join(tmp.path, 'cp-untar');
+    mkdirSync(join(root, 'dir', 'keep'), { recursive: true });
+    writeFileSync(join(root, 'x'), 'x\n');
+    writeFileSync(join(root, 'dir', 'keep', 'f'), 'kept\n');
+    chmodSync(root, 0o711);
+    await apply(root, await tarOf([
+      [{ name: './', type: 'dir', mode: 0o700, uid: 7, gid: 7 }],
+      [{ name: '.wh.x', type: 'file', uid: 1000, gid: 1001 }, Buffer.from('plain\n')],
+      [{ name: 'dir/.wh..wh..opq', type: 'file' }, Buffer.from('')],
+      [{ name: '.wh..wh.plnk', type: 'file' }, Buffer.from('')],
+    ]), { whiteouts: 'none' });
+    assert.equal(readFileSync(join(root, 'x'), 'utf8'), 'x\n');
+    assert.equal(readFileSync(join(root, '.wh.x'), 'utf8'), 'plain\n');
+    assert.equal(readFileSync(join(root, 'dir', 'keep', 'f'), 'utf8'), 'kept\n');
+    assert.ok(existsSync(join(root, 'dir', '.wh..wh..opq')) && existsSync(join(root, '.wh..wh.plnk')));
+    const st = lstatSync(root);
+    assert.deepEqual([st.mode & 0o7777, st.uid], [0o711, 0], 'the root entry changed the destination');
+    assert.deepEqual([lstatSync(join(root, '.wh.x')).uid, lstatSync(join(root, '.wh.x')).gid], [1000, 1001]);
+
+    const refuse = { whiteouts: 'none' as const, noOverwriteDirNonDir: { dest: '/data' } };
+    await assert.rejects(apply(root, await tarOf([[{ name: 'dir', type: 'file' }, Buffer.from('f')]]), refuse),
+      { message: 'cannot overwrite directory "/data/dir" with non-directory "/data"' });
+    await assert.rejects(apply(root, await tarOf([[{ name: 'x', type: 'dir' }]]), refuse),
+      { message: 'cannot overwrite non-directory "/data/x" with directory "/data"' });
+    assert.ok(lstatSync(join(root, 'dir')).isDirectory() && lstatSync(join(root, 'x')).isFile());
+    // A dir over a dir merges, a file over a file replaces.
+    await apply(root, await tarOf([[{ name: 'dir', type: 'dir' }], [{ name: 'x', type: 'file', uid: 5, gid: 6 }, Buffer.from('new\n')]]), { ...refuse, owner: { uid: 33, gid: 34 } });
+    assert.equal(readFileSync(join(root, 'x'), 'utf8'), 'new\n');
+    assert.deepEqual([lstatSync(join(root, 'x')).uid, lstatSync(join(root, 'x')).gid], [33, 34]);
+    assert.deepEqual([lstatSync(join(root, 'dir')).uid, lstatSync(join(root, 'dir')).gid], [33, 34]);
+    assert.ok(existsSync(join(root, 'dir', 'keep', 'f')));
+  });
+
   describe('hostile layers fail with a clear error and write nothing outside the root', () => {
     let n = 0;
     const host = () => join(tmp.path, 'host');
