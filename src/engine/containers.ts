@@ -54,6 +54,7 @@ import type {
   CommitRequest, ContainerConfig, ContainerCreateRequest, ContainerInspect, ContainerService, ContainerState, ContainerSummary, ExecConfig,
   ExecInspect, HostConfig, LogConfig, LogLine, LogOptions, MountPoint, PathStat, StatsJSON, StreamAttach, Ulimit, WaitCondition,
 } from './types.js';
+import { checkPruneFilters, parseListFilters } from './list-filters.js';
 import { copyOwner, readUserFiles, resolveInRoot, type UserFiles } from './user.js';
 import { ContainerVolumes, specMounts, wireMountPoint } from '../volumes/container-volumes.js';
 import { parseVolumesFrom, planContainerMounts } from '../volumes/mount-parser.js';
@@ -1384,6 +1385,7 @@ export class ContainerManager implements ContainerService {
 
   async list(opts: { all?: boolean; limit?: number; size?: boolean; filters?: Record<string, string[]> }): Promise<ContainerSummary[]> {
     const f = opts.filters ?? {};
+    const pf = parseListFilters(f);
     const all = opts.all || (opts.limit ?? 0) > 0 || !!f.status?.length || !!f.exited?.length;
     let list = this.store.list().sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
     const createdOf = (ref: string) => this.resolve(ref).created;
@@ -1405,7 +1407,8 @@ export class ContainerManager implements ContainerService {
       // Labels match all of the given ones, unlike the other keys.
       if (!matchLabels(f.label, c.config.Labels)) return false;
       if (!any('status', (v) => v === st)) return false;
-      if (!any('exited', (v) => st === 'exited' && Number(v) === c.state.exitCode)) return false;
+      if (pf.exited.length && !(st === 'exited' && pf.exited.includes(c.state.exitCode))) return false;
+      if (pf.isTask === true) return false;
       if (!any('health', (v) => v === (c.state.health?.Status ?? 'none'))) return false;
       // dockerd's ps `volume` filter: a mount's volume name (a bind's source) or its destination.
       if (!any('volume', (v) => (c.mountPoints ?? []).some((m) => m.destination === v || (m.name || m.source) === v))) return false;
@@ -1414,6 +1417,11 @@ export class ContainerManager implements ContainerService {
       if (ancestors && !ancestors.has(c.image) && !f.ancestor!.includes(c.imageRef)) return false;
       if (before !== undefined && !(c.created < before)) return false;
       if (since !== undefined && !(c.created > since)) return false;
+      if (pf.publish.size || pf.expose.size) {
+        // dockerd: a port with no public side is published as 0.
+        const hit = summaryPorts(c).some((p) => pf.publish.has(`${p.PublicPort ?? 0}/${p.Type}`) || pf.expose.has(`${p.PrivatePort}/${p.Type}`));
+        if (!hit) return false;
+      }
       return true;
     });
     if (opts.limit && opts.limit > 0) list = list.slice(0, opts.limit);
@@ -1734,6 +1742,7 @@ export class ContainerManager implements ContainerService {
   }
 
   async prune(filters: Record<string, string[]>): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+    checkPruneFilters(filters);
     const until = filters.until?.[0];
     const untilMs = until === undefined ? undefined : /^\d+(\.\d+)?$/.test(until) ? Number(until) * 1000 : Date.parse(until);
     const labelMatch = (c: ContainerRecord, v: string) => {

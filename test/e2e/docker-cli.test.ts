@@ -693,6 +693,28 @@ describe('docker CLI against berthd', { skip }, () => {
       ok(['volume', 'rm', 'e2e-cp-rw', 'e2e-cp-ro']);
     });
 
+    test('ps and container prune refuse unknown filters and bad values in dockerd\'s words; a misspelt prune filter prunes nothing', () => {
+      const c = name('e2e-prune-keep');
+      ok(['create', '--name', c, '--label', 'keep=1', '--expose', '7777', ...NONE, IMAGE, 'true']);
+      const refused = (args: string[], text: string) => {
+        const r = d.docker(args);
+        assert.equal(r.status, 1, r.stderr);
+        assert.equal(r.stderr, `Error response from daemon: ${text}\n`);
+      };
+      refused(['container', 'prune', '-f', '--filter', 'lable=keep'], "invalid filter 'lable'");
+      refused(['ps', '-a', '--filter', 'lable=keep'], "invalid filter 'lable'");
+      refused(['ps', '--filter', 'status=up'], "invalid filter 'status=up': invalid value for state (up): must be one of created, running, paused, restarting, removing, exited, dead");
+      refused(['ps', '--filter', 'health=ok'], "invalid filter 'health=ok': invalid value for health (ok): must be one of none, starting, healthy, unhealthy");
+      refused(['ps', '--filter', 'exited=one'], "invalid filter 'exited=one': strconv.Atoi: parsing \"one\": invalid syntax");
+      refused(['ps', '--filter', 'publish=80:80'], "filter for 'publish' should not contain ':': 80:80");
+      assert.equal(ok(['ps', '-a', '--filter', 'name=e2e-prune-keep', '--format', '{{.Names}}']), `${c}\n`);
+      assert.equal(ok(['ps', '-a', '--filter', 'expose=7777', '--format', '{{.Names}}']), `${c}\n`);
+      assert.equal(ok(['ps', '-a', '--filter', 'expose=7778', '--filter', 'name=e2e-prune-keep', '--format', '{{.Names}}']), '');
+      assert.equal(ok(['ps', '-a', '--filter', 'is-task=true', '--format', '{{.Names}}']), '');
+      assert.equal(ok(['ps', '-a', '--filter', 'is-task=false', '--filter', 'name=e2e-prune-keep', '--format', '{{.Names}}']), `${c}\n`);
+      ok(['rm', c]);
+    });
+
     test('container events with --since/--until', async () => {
       const since = Math.floor(Date.now() / 1000) - 1;
       const c = name('e2e-events');

@@ -406,6 +406,14 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
       const eph = Number(ports['81/tcp']![0]!.HostPort);
       assert.ok(eph > 0 && eph !== port, `ephemeral port for 81: ${eph}`);
       assert.match(ok(['ps', '--format', '{{.Ports}}', '-f', 'name=pub']), new RegExp(`127\\.0\\.0\\.1:${port}->80/tcp`));
+      // ps filters on the public side (publish) or the container's (expose), a range or one port, tcp unless named.
+      const ps = (...f: string[]) => ok(['ps', '--format', '{{.Names}}', ...f.flatMap((x) => ['--filter', x])]);
+      assert.equal(ps(`publish=${port}`), 'pub\n');
+      assert.equal(ps(`publish=${eph}/tcp`), 'pub\n');
+      assert.equal(ps('expose=80'), 'pub\n');
+      assert.equal(ps('expose=79-81/tcp'), 'pub\n');
+      assert.equal(ps('publish=80'), '');
+      assert.equal(ps('expose=80/udp'), '');
       // the traffic shows in docker stats' NET I/O (eth0's counters in the container's netns)
       const netio = ok(['stats', '--no-stream', '--format', '{{.NetIO}}', 'pub']).trim();
       assert.match(netio, /^[\d.]+[kMG]?B \/ [\d.]+[kMG]?B$/);
