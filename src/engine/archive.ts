@@ -6,28 +6,86 @@ import { errInvalid, errNotFound } from '../common/errors.js';
 import { applyLayer } from '../images/tar/apply.js';
 import { TarWriter } from '../images/tar/writer.js';
 import type { PathStat } from './types.js';
-import { resolveInRoot } from './user.js';
+
+const MAX_SYMLINKS = 255;
 
 /**
- * The host path of container path `path` under `root`. Symlinks are followed as if `root` were
- * `/` (never out of it); the last component is followed only when `path` ends in `/` or `/.`,
- * as `docker cp` does (a link itself is copied, a link to a dir with a trailing slash is entered).
+ * A container's files as the archive calls see them: a root and the mounts laid over it (a
+ * container that is not running: its volumes and binds, which dockerd mounts for the copy). Paths
+ * are resolved lexically, one component at a time with lstat, symlinks followed as if the
+ * container's `/` were `/`, each component looked up under the deepest mount holding it: a link in
+ * a volume to `/etc` leads to the container's /etc, and nothing leads out of the container.
  */
-export function resolveScoped(root: string, path: string): string {
-  const p = path || '/';
-  if (!p.startsWith('/')) throw errInvalid(`path "${path}": must be absolute`);
-  const norm = posix.normalize(p);
-  if (p.endsWith('/') || p.endsWith('/.') || norm === '/') return resolveInRoot(root, norm);
-  const parent = resolveInRoot(root, posix.dirname(norm));
-  const host = posix.join(parent, posix.basename(norm));
-  // The parent was resolved inside root; a plain name cannot climb out of it.
-  return host;
-}
+export class FilesView {
+  private readonly mounts: Array<{ destination: string; source: string }>;
 
-/** The container path of a host path under `root`. */
-export function containerPath(root: string, host: string): string {
-  const rel = posix.relative(posix.resolve(root), host);
-  return '/' + (rel === '' ? '' : rel);
+  constructor(readonly root: string, mounts: ReadonlyArray<{ destination: string; source: string }> = []) {
+    this.root = posix.resolve(root);
+    this.mounts = [...mounts].sort((a, b) => b.destination.length - a.destination.length);
+  }
+
+  /** The host path of a clean container path (nothing resolved). */
+  host(ctr: string): string {
+    for (const m of this.mounts) {
+      if (ctr === m.destination) return m.source;
+      if (ctr.startsWith(m.destination + '/')) return m.source + ctr.slice(m.destination.length);
+    }
+    return ctr === '/' ? this.root : this.root + ctr;
+  }
+
+  /** Whether `ctr` is where a mount is laid (its host path is not under its parent's). */
+  isMountPoint(ctr: string): boolean {
+    return this.mounts.some((m) => m.destination === ctr);
+  }
+
+  /** Container path `path` with every symlink resolved inside the container; the last component may be missing. */
+  resolve(path: string): string {
+    const pending = posix.normalize('/' + path).split('/').filter(Boolean);
+    const done: string[] = [];
+    let links = 0;
+    while (pending.length) {
+      const part = pending.shift()!;
+      if (part === '.') continue;
+      if (part === '..') {
+        done.pop();
+        continue;
+      }
+      const host = this.host('/' + [...done, part].join('/'));
+      let st;
+      try {
+        st = lstatSync(host);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') {
+          done.push(part, ...pending);
+          break;
+        }
+        throw err;
+      }
+      if (st.isSymbolicLink()) {
+        if (++links > MAX_SYMLINKS) throw errInvalid(`resolve "${path}" in "${this.root}": too many symlinks`);
+        const target = readlinkSync(host);
+        if (target.startsWith('/')) done.length = 0;
+        pending.unshift(...target.split('/').filter(Boolean));
+        continue;
+      }
+      done.push(part);
+    }
+    return '/' + done.join('/');
+  }
+
+  /**
+   * Where container path `path` is, as `docker cp` names it: the last component is followed only
+   * when `path` ends in `/` or `/.` (a link itself is copied, a link to a dir with a trailing
+   * slash is entered). Its clean container path and host path.
+   */
+  scoped(path: string): { ctr: string; host: string } {
+    const p = path || '/';
+    if (!p.startsWith('/')) throw errInvalid(`path "${path}": must be absolute`);
+    const norm = posix.normalize(p);
+    const ctr = p.endsWith('/') || p.endsWith('/.') || norm === '/' ? this.resolve(norm) : posix.join(this.resolve(posix.dirname(norm)), posix.basename(norm));
+    return { ctr, host: this.host(ctr) };
+  }
 }
 
 // Go's os.FileMode type bits, which Docker's PathStat mode carries.
@@ -62,14 +120,13 @@ function lstatOrNotFound(host: string, path: string, container: string): Stats {
 }
 
 /** Stat a path of `container` (the link itself for a symlink; linkTarget is where it leads, inside the container). */
-export function statPath(root: string, path: string, container: string): { host: string; stat: PathStat; st: Stats } {
-  const host = resolveScoped(root, path);
-  // The root itself may be a live container's /proc/<pid>/root, a link to its directory.
-  const st = host === posix.resolve(root) ? statSync(host) : lstatOrNotFound(host, path, container);
-  let linkTarget = '';
-  if (st.isSymbolicLink()) linkTarget = containerPath(root, resolveInRoot(root, containerPath(root, host)));
+export function statPath(view: FilesView, path: string, container: string): { host: string; ctr: string; stat: PathStat; st: Stats } {
+  const { ctr, host } = view.scoped(path);
+  // The root may be a live container's /proc/<pid>/root, a link to its directory.
+  const st = host === view.root ? statSync(host) : lstatOrNotFound(host, path, container);
+  const linkTarget = st.isSymbolicLink() ? view.resolve(ctr) : '';
   const name = posix.basename(posix.normalize(path)) || '/';
-  return { host, st, stat: { name, size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget } };
+  return { host, ctr, st, stat: { name, size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget } };
 }
 
 const major = (dev: number) => Number((BigInt(dev) >> 8n) & 0xfffn) | Number((BigInt(dev) >> 32n) & ~0xfffn);
@@ -78,10 +135,12 @@ const minor = (dev: number) => Number(BigInt(dev) & 0xffn) | Number((BigInt(dev)
 /**
  * Write `host` (a file or a whole tree, not following symlinks) to `w` under the name `name`
  * ('' = its children at the top level, for export). Hard links within the tree become link entries.
+ * With `at` (the container path of `host` in `view`), a mount point met on the way is read from its mount.
  */
-export async function tarTree(host: string, name: string, w: TarWriter): Promise<void> {
+export async function tarTree(host: string, name: string, w: TarWriter, at?: { view: FilesView; ctr: string }): Promise<void> {
   const links = new Map<string, string>();
-  const visit = async (abs: string, rel: string): Promise<void> => {
+  const visit = async (abs: string, rel: string, ctr?: string): Promise<void> => {
+    if (at && ctr !== undefined && rel !== name && at.view.isMountPoint(ctr)) abs = at.view.host(ctr);
     // The top of a contents-only copy is a directory, maybe reached through /proc/<pid>/root.
     const st = rel === '' ? statSync(abs) : lstatSync(abs);
     if (rel !== '') {
@@ -103,21 +162,21 @@ export async function tarTree(host: string, name: string, w: TarWriter): Promise
     }
     if (st.isDirectory()) {
       const names = readdirSync(abs).sort();
-      for (const n of names) await visit(`${abs}/${n}`, rel === '' ? n : `${rel}/${n}`);
+      for (const n of names) await visit(`${abs}/${n}`, rel === '' ? n : `${rel}/${n}`, ctr === undefined ? undefined : posix.join(ctr, n));
     }
   };
-  await visit(host, name);
+  await visit(host, name, at?.ctr);
 }
 
 /** Tar of a container path for GET /archive: entries named after the path's last component. */
-export async function writeArchive(root: string, path: string, out: Writable, container: string): Promise<void> {
-  const { host, st } = statPath(root, path, container);
+export async function writeArchive(view: FilesView, path: string, out: Writable, container: string): Promise<void> {
+  const { host, ctr, st } = statPath(view, path, container);
   const norm = posix.normalize(path);
   const w = new TarWriter(out);
   // `/` or `dir/.` copies the contents; anything else the entry itself, named by its base name.
   const contentsOnly = norm === '/' || path.endsWith('/.');
-  if (contentsOnly && st.isDirectory()) await tarTree(host, '', w);
-  else await tarTree(host, posix.basename(norm), w);
+  if (contentsOnly && st.isDirectory()) await tarTree(host, '', w, { view, ctr });
+  else await tarTree(host, posix.basename(norm), w, { view, ctr });
   await w.finish();
 }
 
@@ -136,16 +195,16 @@ export interface ExtractOptions {
  * directory, and `.wh.*` names are plain files (dockerd's Untar: a cp is not a layer, so a
  * whiteout name in it must not delete anything).
  */
-export async function extractArchive(root: string, path: string, tar: Readable, container: string, opts: ExtractOptions = {}): Promise<void> {
-  const host = resolveInRoot(root, posix.normalize(path || '/'));
+export async function extractArchive(view: FilesView, path: string, tar: Readable, container: string, opts: ExtractOptions = {}): Promise<void> {
+  const dest = view.resolve(path || '/');
+  const host = view.host(dest);
   let st: Stats;
   try {
-    st = host === posix.resolve(root) ? statSync(host) : lstatSync(host);
+    st = host === view.root ? statSync(host) : lstatSync(host);
   } catch (e) {
     throw fileNotFound(path, container, e);
   }
   if (!st.isDirectory()) throw errInvalid(`extraction point is not a directory: ${path}`);
-  const dest = containerPath(root, host);
   opts.writable?.(dest);
   await applyLayer(host, tar, {
     whiteouts: 'none',

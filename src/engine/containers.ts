@@ -29,7 +29,7 @@ import { parseSignal } from '../runtime/container/proc.js';
 import { detectCgroupLayout } from '../runtime/cgroups/open.js';
 import { LOOPBACK_ANNOTATION } from '../runtime/plan/build.js';
 import type { LinuxResources } from '../runtime/spec/types.js';
-import { extractArchive, overlayChanges, statPath as statInRoot, tarTree, writeArchive } from './archive.js';
+import { extractArchive, FilesView, overlayChanges, statPath as statInRoot, tarTree, writeArchive } from './archive.js';
 import { bridge } from './attach.js';
 import { commitConfig } from './commit-config.js';
 import type { EventBus } from './events.js';
@@ -1673,21 +1673,24 @@ export class ContainerManager implements ContainerService {
   }
 
   /**
-   * The root under which archive calls see a container's files. A live container's is its own view,
-   * /proc/<pid>/root, with its volumes, binds and /etc/hostname, hosts and resolv.conf mounted (dockerd
-   * mounts them for the copy); paths are resolved lexically under it (resolveInRoot), never by the
-   * kernel from there. Otherwise the rootfs alone.
+   * A container's files as archive calls see them. A live container's is its own view,
+   * /proc/<pid>/root, with its volumes, binds and /etc/hostname, hosts and resolv.conf mounted.
+   * Otherwise the rootfs with the volumes and binds laid over it by path, as dockerd mounts them
+   * for the copy (tmpfs mounts hold nothing then). Either way paths are resolved lexically
+   * (FilesView), never by the kernel from there.
    */
-  private async filesRoot(c: ContainerRecord): Promise<{ root: string; release: () => Promise<void> }> {
-    if (isLive(c.state.status) && c.state.pid > 0) return { root: `/proc/${c.state.pid}/root`, release: async () => undefined };
-    return this.rootfs.acquire(c.id, c.snapshotKey);
+  private async filesView(c: ContainerRecord, opts: { rootfsOnly?: boolean } = {}): Promise<{ view: FilesView; release: () => Promise<void> }> {
+    if (!opts.rootfsOnly && isLive(c.state.status) && c.state.pid > 0) return { view: new FilesView(`/proc/${c.state.pid}/root`), release: async () => undefined };
+    const { root, release } = await this.rootfs.acquire(c.id, c.snapshotKey);
+    const mounts = (c.mountPoints ?? []).filter((m) => m.type !== 'tmpfs' && m.source !== '');
+    return { view: new FilesView(root, opts.rootfsOnly ? [] : mounts), release };
   }
 
   async statPath(ref: string, path: string): Promise<PathStat> {
     const c = this.resolve(ref);
-    const { root, release } = await this.filesRoot(c);
+    const { view, release } = await this.filesView(c);
     try {
-      return statInRoot(root, path, ref).stat;
+      return statInRoot(view, path, ref).stat;
     } finally {
       await release();
     }
@@ -1695,16 +1698,16 @@ export class ContainerManager implements ContainerService {
 
   async getArchive(ref: string, path: string): Promise<{ stat: PathStat; stream: Readable }> {
     const c = this.resolve(ref);
-    const { root, release } = await this.filesRoot(c);
+    const { view, release } = await this.filesView(c);
     let stat: PathStat;
     try {
-      stat = statInRoot(root, path, ref).stat;
+      stat = statInRoot(view, path, ref).stat;
     } catch (e) {
       await release();
       throw e;
     }
     const out = new PassThrough();
-    void writeArchive(root, path, out, ref)
+    void writeArchive(view, path, out, ref)
       .then(() => out.end(), (e) => out.destroy(e as Error))
       .finally(() => release().catch(() => undefined));
     this.publish(c, 'archive-path');
@@ -1715,13 +1718,13 @@ export class ContainerManager implements ContainerService {
     const c = this.resolve(ref);
     // Into `/` itself, the rootfs: /proc/<pid>/root is a link, not the directory the layer applier wants.
     const whole = posix.normalize(path || '/') === '/';
-    const { root, release } = whole ? await this.rootfs.acquire(c.id, c.snapshotKey) : await this.filesRoot(c);
+    const { view, release } = await this.filesView(c, { rootfsOnly: whole });
     try {
       const user = c.config.User ?? '';
-      await extractArchive(root, path, tar, ref, {
+      await extractArchive(view, path, tar, ref, {
         ...(opts.noOverwriteDirNonDir ? { noOverwriteDirNonDir: true } : {}),
         // dockerd: copyUIDGID without a User keeps the tar's owners, as a plain copy does.
-        ...(opts.copyUIDGID && user !== '' ? { owner: copyOwner(readUserFiles(root), user) } : {}),
+        ...(opts.copyUIDGID && user !== '' ? { owner: copyOwner(readUserFiles(view.root), user) } : {}),
         writable: (dest) => this.checkWritable(c, dest),
       });
     } finally {

@@ -693,6 +693,42 @@ describe('docker CLI against berthd', { skip }, () => {
       ok(['volume', 'rm', 'e2e-cp-rw', 'e2e-cp-ro']);
     });
 
+    test('cp into and out of a container that is not running goes through its volumes and binds; links in them stay inside', () => {
+      const c = name('e2e-cp-created');
+      const bind = join(tmp, 'cp-bind');
+      mkdirSync(bind, { recursive: true });
+      writeFileSync(join(bind, 'on-host'), 'bound\n');
+      ok(['create', '--name', c, '-v', 'e2e-cp-vol:/data', '-v', `${bind}:/b`, ...NONE, IMAGE, 'sh', '-c', 'cat /data/f; echo x > /data/sub/o; ln -s /../../../../etc /data/esc']);
+      const src = join(tmp, 'cp-vol-src');
+      writeFileSync(src, 'copied before the start\n');
+      ok(['cp', src, `${c}:/data/f`]);
+      ok(['cp', src, `${c}:/b/from-cp`]);
+      assert.equal(readFileSync(join(bind, 'from-cp'), 'utf8'), 'copied before the start\n');
+      ok(['cp', `${c}:/b/on-host`, join(tmp, 'bound-out')]);
+      assert.equal(readFileSync(join(tmp, 'bound-out'), 'utf8'), 'bound\n');
+      const sub = join(tmp, 'sub');
+      mkdirSync(sub, { recursive: true });
+      writeFileSync(join(sub, 'cp-vol-src'), 'in a dir\n');
+      ok(['cp', sub, `${c}:/data/`]);
+      assert.equal(ok(['start', '-a', c]), 'copied before the start\n');
+
+      // Exited: out of the volume, the directory whole (a tar on stdout) and a file through a link.
+      ok(['cp', `${c}:/data/sub/o`, join(tmp, 'vol-out')]);
+      assert.equal(readFileSync(join(tmp, 'vol-out'), 'utf8'), 'x\n');
+      const list = spawnSync('tar', ['-t'], { input: d.docker(['cp', `${c}:/data`, '-']).stdout, encoding: 'utf8' }).stdout;
+      assert.deepEqual(list.split('\n').filter(Boolean).sort(), ['data/', 'data/esc', 'data/f', 'data/sub/', 'data/sub/cp-vol-src', 'data/sub/o']);
+      ok(['cp', `${c}:/data/esc/passwd`, join(tmp, 'vol-passwd')]);
+      ok(['cp', `${c}:/etc/passwd`, join(tmp, 'ctr-passwd')]);
+      assert.equal(readFileSync(join(tmp, 'vol-passwd'), 'utf8'), readFileSync(join(tmp, 'ctr-passwd'), 'utf8'));
+      assert.notEqual(readFileSync(join(tmp, 'vol-passwd'), 'utf8'), readFileSync('/etc/passwd', 'utf8'));
+      const marker = `berth-e2e-vol-escape-${process.pid}`;
+      ok(['cp', src, `${c}:/data/esc/${marker}`]);
+      assert.equal(existsSync(join('/etc', marker)), false, 'cp wrote to the host /etc');
+      assert.equal(d.docker(['cp', `${c}:/etc/${marker}`, '-']).status, 0, 'the copy is in the container\'s /etc');
+      ok(['rm', c]);
+      ok(['volume', 'rm', 'e2e-cp-vol']);
+    });
+
     test('ps and container prune refuse unknown filters and bad values in dockerd\'s words; a misspelt prune filter prunes nothing', () => {
       const c = name('e2e-prune-keep');
       ok(['create', '--name', c, '--label', 'keep=1', '--expose', '7777', ...NONE, IMAGE, 'true']);
