@@ -1,6 +1,6 @@
 // `docker exec`: exec configs (kept in memory, as dockerd does), start attached or detached, exit codes, exec_* events.
 import { randomBytes } from 'node:crypto';
-import { errConflict, errInvalid, errNotFound, errPrecondition } from '../common/errors.js';
+import { BerthError, errConflict, errInternal, errInvalid, errNotFound } from '../common/errors.js';
 import { FrameDecoder, STDERR, STDOUT } from '../common/stdcopy.js';
 import type { Lifecycle } from '../lifecycle/lifecycle.js';
 import type { Process } from '../runtime/spec/types.js';
@@ -34,6 +34,27 @@ export interface ExecHost {
   eventAttrs(c: ContainerRecord): Record<string, string>;
 }
 
+
+/**
+ * A process that could not be started, as dockerd reports it (daemon/errors.go setExitCodeFromError
+ * on the runtime's words, which runc and berth-init share): 126 when it cannot be run (permission
+ * denied, a directory: with EACCES's words added, which docker's CLI looks for), 127 when it is not
+ * there (not found, not a directory on the way), both 400s; else 128, a 500.
+ */
+export function execStartFailure(err: unknown): { exitCode: number; error: BerthError } {
+  let inner = err as Error;
+  while (inner.cause instanceof Error) inner = inner.cause;
+  let msg = `OCI runtime exec failed: exec failed: unable to start container process: ${inner.message}: unknown`;
+  const has = (s: string) => msg.toLowerCase().includes(s);
+  if (has('permission denied')) return { exitCode: 126, error: errInvalid(msg, err) };
+  if (has('is a directory')) return { exitCode: 126, error: errInvalid(`${msg}: permission denied`, err) };
+  if (has('not a directory')) {
+    msg += ': Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type';
+    return { exitCode: 127, error: errInvalid(msg, err) };
+  }
+  if (/executable file not found|no such file or directory|system cannot find the file specified|failed to run runc create\/exec call/.test(msg.toLowerCase())) return { exitCode: 127, error: errInvalid(msg, err) };
+  return { exitCode: 128, error: errInternal(msg, err) };
+}
 /** Every capability the kernel knows (for Privileged execs). */
 const ALL_CAPS = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP',
@@ -143,10 +164,11 @@ export class ExecManager {
     try {
       r = await lc.exec(e.containerId, execId, this.process(e, tty), { terminal: tty, stdin });
     } catch (err) {
-      e.exitCode = 126;
+      const f = execStartFailure(err);
+      e.exitCode = f.exitCode;
       e.finish();
       e.setReady();
-      throw errPrecondition(`OCI runtime exec failed: ${(err as Error).message}`, err);
+      throw f.error;
     }
     e.running = true;
     e.pid = r.pid;

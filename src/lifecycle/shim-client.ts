@@ -285,7 +285,8 @@ export class ShimClient {
         }
         if (!reply!.ok) {
           sock.destroy();
-          return reject(new BerthError(replyCode(reply!.error), `${what}: ${reply!.error ?? 'failed'}`));
+          // The shim's own words as the cause: callers quote them to users without our context (exec's "OCI runtime exec failed").
+          return reject(new BerthError(replyCode(reply!.error), `${what}: ${reply!.error ?? 'failed'}`, { cause: new Error(reply!.error ?? 'failed') }));
         }
         if (o.keepOpen) {
           // Bytes that came with the reply line belong to the stream.

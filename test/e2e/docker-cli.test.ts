@@ -491,9 +491,15 @@ describe('docker CLI against berthd', { skip }, () => {
       const ex = d.docker(['exec', c, 'sh', '-c', 'exit 5']);
       assert.equal(ex.status, 5);
       assert.equal(ok(['exec', '-i', c, 'cat'], { input: 'through stdin\n' }), 'through stdin\n');
-      // dockerd reports a missing exec command as 126 or 127 depending on where it fails.
+      // A command that is not there exits 127, one that cannot be run 126; the runtime's words on stdout, as dockerd writes them.
       const exMissing = d.docker(['exec', c, '/no/such/thing']);
-      assert.ok(exMissing.status === 126 || exMissing.status === 127, `exec of a missing command exited ${exMissing.status}: ${exMissing.stderr}`);
+      assert.equal(exMissing.status, 127, exMissing.stderr);
+      assert.equal(exMissing.stdout, 'OCI runtime exec failed: exec failed: unable to start container process: exec: "/no/such/thing": stat /no/such/thing: no such file or directory: unknown\r\n');
+      assert.equal(d.docker(['exec', c, 'no-such-command']).status, 127);
+      const exNotExec = d.docker(['exec', c, '/etc/passwd']);
+      assert.equal(exNotExec.status, 126, exNotExec.stderr);
+      assert.equal(exNotExec.stdout, 'OCI runtime exec failed: exec failed: unable to start container process: exec: "/etc/passwd": permission denied: unknown\r\n');
+      assert.equal(d.docker(['exec', c, '/tmp']).status, 126);
       ok(['exec', '-d', c, 'sh', '-c', 'echo detached > /tmp/d']);
       await waitFor('detached exec', () => d.docker(['exec', c, 'cat', '/tmp/d']).stdout === 'detached\n');
       // top and stats.

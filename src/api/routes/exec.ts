@@ -1,5 +1,6 @@
 // Exec routes: create (201 {Id}), start (detached 200, or attached over the hijacked connection), resize, inspect.
 import { errInvalid } from '../../common/errors.js';
+import { encodeFrame, STDOUT } from '../../common/stdcopy.js';
 import type { ContainerService, ExecConfig } from '../../engine/types.js';
 import { parseDetachKeys } from '../detach-keys.js';
 import type { Router } from '../router.js';
@@ -42,6 +43,11 @@ export function registerExecRoutes(router: Router, containers: ContainerService)
         stderr: info.OpenStderr,
         detachKeys,
       });
+    } catch (e) {
+      // The status line went out with the hijack: dockerd writes the failure to the stream's stdout
+      // (docker exec prints it, then reads the exit code from inspect).
+      const line = `${(e as Error).message}\r\n`;
+      if (!conn.destroyed) conn.write(tty ? line : encodeFrame(STDOUT, line));
     } finally {
       if (!conn.destroyed) conn.end();
     }
