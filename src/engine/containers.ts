@@ -1679,11 +1679,11 @@ export class ContainerManager implements ContainerService {
    * for the copy (tmpfs mounts hold nothing then). Either way paths are resolved lexically
    * (FilesView), never by the kernel from there.
    */
-  private async filesView(c: ContainerRecord, opts: { rootfsOnly?: boolean } = {}): Promise<{ view: FilesView; release: () => Promise<void> }> {
-    if (!opts.rootfsOnly && isLive(c.state.status) && c.state.pid > 0) return { view: new FilesView(`/proc/${c.state.pid}/root`), release: async () => undefined };
+  private async filesView(c: ContainerRecord): Promise<{ view: FilesView; release: () => Promise<void> }> {
+    if (isLive(c.state.status) && c.state.pid > 0) return { view: new FilesView(`/proc/${c.state.pid}/root`), release: async () => undefined };
     const { root, release } = await this.rootfs.acquire(c.id, c.snapshotKey);
     const mounts = (c.mountPoints ?? []).filter((m) => m.type !== 'tmpfs' && m.source !== '');
-    return { view: new FilesView(root, opts.rootfsOnly ? [] : mounts), release };
+    return { view: new FilesView(root, mounts), release };
   }
 
   async statPath(ref: string, path: string): Promise<PathStat> {
@@ -1716,9 +1716,7 @@ export class ContainerManager implements ContainerService {
 
   async putArchive(ref: string, path: string, tar: Readable, opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean }): Promise<void> {
     const c = this.resolve(ref);
-    // Into `/` itself, the rootfs: /proc/<pid>/root is a link, not the directory the layer applier wants.
-    const whole = posix.normalize(path || '/') === '/';
-    const { view, release } = await this.filesView(c, { rootfsOnly: whole });
+    const { view, release } = await this.filesView(c);
     try {
       const user = c.config.User ?? '';
       await extractArchive(view, path, tar, ref, {

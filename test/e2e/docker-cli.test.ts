@@ -699,6 +699,18 @@ describe('docker CLI against berthd', { skip }, () => {
       ok(['volume', 'rm', 'e2e-cp-rw', 'e2e-cp-ro']);
     });
 
+    test('cp into / of a running container: entries under a volume land in the volume', () => {
+      const c = name('e2e-cp-root');
+      ok(['run', '-d', '--name', c, '-v', 'e2e-cp-rootvol:/data', ...NONE, IMAGE, 'sleep', '1000']);
+      const data = join(tmp, 'root-cp', 'data');
+      mkdirSync(data, { recursive: true });
+      writeFileSync(join(data, 'f'), 'through the mount\n');
+      ok(['cp', data, `${c}:/`]);
+      ok(['rm', '-f', c]);
+      assert.equal(ok(['run', '--rm', '-v', 'e2e-cp-rootvol:/v', ...NONE, IMAGE, 'cat', '/v/f']), 'through the mount\n');
+      ok(['volume', 'rm', 'e2e-cp-rootvol']);
+    });
+
     test('cp into and out of a container that is not running goes through its volumes and binds; links in them stay inside', () => {
       const c = name('e2e-cp-created');
       const bind = join(tmp, 'cp-bind');

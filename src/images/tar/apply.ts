@@ -15,7 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import {
   closeSync, constants as fsc, copyFileSync, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync,
-  lutimesSync, mkdirSync, chmodSync, chownSync, openSync, readdirSync, readlinkSync, rmSync, symlinkSync, unlinkSync,
+  lutimesSync, mkdirSync, chmodSync, chownSync, openSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync,
   utimesSync, writeSync, type Stats,
 } from 'node:fs';
 import { posix, resolve as resolvePath } from 'node:path';
@@ -470,7 +470,8 @@ class Applier {
  */
 export async function applyLayer(root: string, input: Readable, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const dir = resolvePath(root);
-  const st = lstatSync(dir, { throwIfNoEntry: false });
+  // The root itself may be a link the caller chose (a live container's /proc/<pid>/root); below it nothing is followed.
+  const st = statSync(dir, { throwIfNoEntry: false });
   if (!st?.isDirectory()) throw new BerthError('invalid-argument', `apply layer: root "${dir}" is not a directory`);
   const a = new Applier(dir, opts.whiteouts ?? 'overlay', opts.lowers ?? [], opts);
   const p = new TarParser(decompress(input));
