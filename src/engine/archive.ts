@@ -208,6 +208,8 @@ export async function extractArchive(view: FilesView, path: string, tar: Readabl
   opts.writable?.(dest);
   await applyLayer(host, tar, {
     whiteouts: 'none',
+    // Entries that cross a mount point below `dest` go into the mount (a stopped container's volume).
+    hostOf: (rel) => view.host(posix.join(dest, rel)),
     ...(opts.noOverwriteDirNonDir ? { noOverwriteDirNonDir: { dest } } : {}),
     ...(opts.owner ? { owner: opts.owner } : {}),
   });

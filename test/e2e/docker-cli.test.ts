@@ -716,7 +716,7 @@ describe('docker CLI against berthd', { skip }, () => {
       const bind = join(tmp, 'cp-bind');
       mkdirSync(bind, { recursive: true });
       writeFileSync(join(bind, 'on-host'), 'bound\n');
-      ok(['create', '--name', c, '-v', 'e2e-cp-vol:/data', '-v', `${bind}:/b`, ...NONE, IMAGE, 'sh', '-c', 'cat /data/f; echo x > /data/sub/o; ln -s /../../../../etc /data/esc']);
+      ok(['create', '--name', c, '-v', 'e2e-cp-vol:/data', '-v', `${bind}:/b`, ...NONE, IMAGE, 'sh', '-c', 'cat /data/f /data/g; echo x > /data/sub/o; ln -s /../../../../etc /data/esc']);
       const src = join(tmp, 'cp-vol-src');
       writeFileSync(src, 'copied before the start\n');
       ok(['cp', src, `${c}:/data/f`]);
@@ -728,13 +728,18 @@ describe('docker CLI against berthd', { skip }, () => {
       mkdirSync(sub, { recursive: true });
       writeFileSync(join(sub, 'cp-vol-src'), 'in a dir\n');
       ok(['cp', sub, `${c}:/data/`]);
-      assert.equal(ok(['start', '-a', c]), 'copied before the start\n');
+      // Into /, a tree whose top is the mount point: its entries go into the volume too.
+      const top = join(tmp, 'cp-top', 'data');
+      mkdirSync(top, { recursive: true });
+      writeFileSync(join(top, 'g'), 'through /\n');
+      ok(['cp', top, `${c}:/`]);
+      assert.equal(ok(['start', '-a', c]), 'copied before the start\nthrough /\n');
 
       // Exited: out of the volume, the directory whole (a tar on stdout) and a file through a link.
       ok(['cp', `${c}:/data/sub/o`, join(tmp, 'vol-out')]);
       assert.equal(readFileSync(join(tmp, 'vol-out'), 'utf8'), 'x\n');
       const list = spawnSync('tar', ['-t'], { input: d.docker(['cp', `${c}:/data`, '-']).stdout, encoding: 'utf8' }).stdout;
-      assert.deepEqual(list.split('\n').filter(Boolean).sort(), ['data/', 'data/esc', 'data/f', 'data/sub/', 'data/sub/cp-vol-src', 'data/sub/o']);
+      assert.deepEqual(list.split('\n').filter(Boolean).sort(), ['data/', 'data/esc', 'data/f', 'data/g', 'data/sub/', 'data/sub/cp-vol-src', 'data/sub/o']);
       ok(['cp', `${c}:/data/esc/passwd`, join(tmp, 'vol-passwd')]);
       ok(['cp', `${c}:/etc/passwd`, join(tmp, 'ctr-passwd')]);
       assert.equal(readFileSync(join(tmp, 'vol-passwd'), 'utf8'), readFileSync(join(tmp, 'ctr-passwd'), 'utf8'));

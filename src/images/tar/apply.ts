@@ -48,6 +48,11 @@ export interface ApplyOptions {
   /** The owner of every entry, instead of the tar's (docker cp -a into a container with a User). */
   owner?: { uid: number; gid: number };
   /**
+   * Where a relative path (clean, no symlink on the way: the applier checks every parent) is on
+   * the host, when not simply under `root`: a stopped container's volumes laid over its rootfs.
+   */
+  hostOf?: (rel: string) => string;
+  /**
    * Overlay mode only: the lower layer directories, topmost first. Used as containerd's
    * `WithParents`: a directory this layer implies without an entry gets its attributes from
    * the lower that has it, and a hardlink to a file of a lower layer copies that file up first.
@@ -114,10 +119,11 @@ class Applier {
     private readonly root: string,
     private readonly mode: WhiteoutMode,
     private readonly lowers: string[],
-    private readonly opts: Pick<ApplyOptions, 'noOverwriteDirNonDir' | 'owner'> = {},
+    private readonly opts: Pick<ApplyOptions, 'noOverwriteDirNonDir' | 'owner' | 'hostOf'> = {},
   ) {}
 
   private abs(rel: string): string {
+    if (this.opts.hostOf && rel !== '') return this.opts.hostOf(rel);
     return rel === '' ? this.root : `${this.root}/${rel}`;
   }
 
