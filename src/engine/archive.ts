@@ -6,8 +6,7 @@ import { errInvalid, errNotFound } from '../common/errors.js';
 import { applyLayer } from '../images/tar/apply.js';
 import { TarWriter } from '../images/tar/writer.js';
 import type { PathStat } from './types.js';
-
-const MAX_SYMLINKS = 255;
+import { resolveLexically } from './user.js';
 
 /**
  * A container's files as the archive calls see them: a root and the mounts laid over it (a
@@ -40,38 +39,7 @@ export class FilesView {
 
   /** Container path `path` with every symlink resolved inside the container; the last component may be missing. */
   resolve(path: string): string {
-    const pending = posix.normalize('/' + path).split('/').filter(Boolean);
-    const done: string[] = [];
-    let links = 0;
-    while (pending.length) {
-      const part = pending.shift()!;
-      if (part === '.') continue;
-      if (part === '..') {
-        done.pop();
-        continue;
-      }
-      const host = this.host('/' + [...done, part].join('/'));
-      let st;
-      try {
-        st = lstatSync(host);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') {
-          done.push(part, ...pending);
-          break;
-        }
-        throw err;
-      }
-      if (st.isSymbolicLink()) {
-        if (++links > MAX_SYMLINKS) throw errInvalid(`resolve "${path}" in "${this.root}": too many symlinks`);
-        const target = readlinkSync(host);
-        if (target.startsWith('/')) done.length = 0;
-        pending.unshift(...target.split('/').filter(Boolean));
-        continue;
-      }
-      done.push(part);
-    }
-    return '/' + done.join('/');
+    return resolveLexically(path, (ctr) => this.host(ctr), this.root);
   }
 
   /**

@@ -31,6 +31,15 @@ const MAX_SYMLINKS = 255;
  */
 export function resolveInRoot(root: string, path: string): string {
   const base = posix.resolve(root);
+  return posix.join(base, resolveLexically(path, (ctr) => posix.join(base, ctr), root));
+}
+
+/**
+ * `path` (inside a container) with every symlink resolved inside it, as a clean absolute path;
+ * `hostOf` says where a clean container path is on the host (lstat'd there, never followed by
+ * the kernel). `where` names the root in errors.
+ */
+export function resolveLexically(path: string, hostOf: (ctr: string) => string, where: string): string {
   const pending = posix.normalize('/' + path).split('/').filter(Boolean);
   const done: string[] = [];
   let links = 0;
@@ -41,7 +50,7 @@ export function resolveInRoot(root: string, path: string): string {
       done.pop();
       continue;
     }
-    const host = posix.join(base, ...done, part);
+    const host = hostOf('/' + [...done, part].join('/'));
     let st;
     try {
       st = lstatSync(host);
@@ -54,7 +63,7 @@ export function resolveInRoot(root: string, path: string): string {
       throw err;
     }
     if (st.isSymbolicLink()) {
-      if (++links > MAX_SYMLINKS) throw errInvalid(`resolve "${path}" in "${root}": too many symlinks`);
+      if (++links > MAX_SYMLINKS) throw errInvalid(`resolve "${path}" in "${where}": too many symlinks`);
       const target = readlinkSync(host);
       if (target.startsWith('/')) done.length = 0;
       pending.unshift(...target.split('/').filter(Boolean));
@@ -62,7 +71,7 @@ export function resolveInRoot(root: string, path: string): string {
     }
     done.push(part);
   }
-  return posix.join(base, ...done);
+  return '/' + done.join('/');
 }
 
 /** The content of `path` inside `root` (symlinks kept inside), or undefined if it does not exist. */
