@@ -226,6 +226,8 @@ export class ContainerManager implements ContainerService {
   private readonly exitHandling = new Map<string, Promise<void>>();
   private readonly pending = new Map<string, Set<PendingAttach>>();
   private readonly statsPrev = new Map<string, StatsJSON>();
+  /** Copies (cp) in progress per container that froze it: the last one to finish thaws it. */
+  private readonly cpFreezes = new Map<string, number>();
   /** Containers whose current task's OOM kill has had its `oom` event. */
   private readonly oomPublished = new Set<string>();
   private readonly stopListening: () => void;
@@ -1698,25 +1700,40 @@ export class ContainerManager implements ContainerService {
 
   async getArchive(ref: string, path: string): Promise<{ stat: PathStat; stream: Readable }> {
     const c = this.resolve(ref);
-    const { view, release } = await this.filesView(c);
+    const thaw = await this.freezeForCopy(c);
+    let view: FilesView, release: () => Promise<void>;
     let stat: PathStat;
+    try {
+      ({ view, release } = await this.filesView(c));
+    } catch (e) {
+      await thaw();
+      throw e;
+    }
     try {
       stat = statInRoot(view, path, ref).stat;
     } catch (e) {
       await release();
+      await thaw();
       throw e;
     }
     const out = new PassThrough();
     void writeArchive(view, path, out, ref)
       .then(() => out.end(), (e) => out.destroy(e as Error))
-      .finally(() => release().catch(() => undefined));
+      .finally(() => release().catch(() => undefined).then(thaw));
     this.publish(c, 'archive-path');
     return { stat, stream: out };
   }
 
   async putArchive(ref: string, path: string, tar: Readable, opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean }): Promise<void> {
     const c = this.resolve(ref);
-    const { view, release } = await this.filesView(c);
+    const thaw = await this.freezeForCopy(c);
+    let view: FilesView, release: () => Promise<void>;
+    try {
+      ({ view, release } = await this.filesView(c));
+    } catch (e) {
+      await thaw();
+      throw e;
+    }
     try {
       const user = c.config.User ?? '';
       await extractArchive(view, path, tar, ref, {
@@ -1727,8 +1744,39 @@ export class ContainerManager implements ContainerService {
       });
     } finally {
       await release();
+      await thaw();
     }
     this.publish(c, 'extract-to-dir');
+  }
+
+  /**
+   * Freeze a running container for a copy in or out of it: paths are checked, then used by name from
+   * the host, and a process of the container could swap a checked directory for a symlink in
+   * between and send the copy to the host's files (CVE-2018-15664; dockerd's first fix froze the
+   * container the same way). Not a pause the user sees: no state change, no event; a pause the
+   * user makes meanwhile is left as it is. Returns the thaw (a no-op when nothing was frozen).
+   */
+  private async freezeForCopy(c: ContainerRecord): Promise<() => Promise<void>> {
+    const id = c.id;
+    const froze = await this.lock(id, async () => {
+      if (this.store.get(id).state.status !== 'running') return false;
+      const n = this.cpFreezes.get(id) ?? 0;
+      if (n === 0) await this.lc.pause(id);
+      this.cpFreezes.set(id, n + 1);
+      return true;
+    });
+    if (!froze) return async () => undefined;
+    let done = false;
+    return async () => {
+      if (done) return;
+      done = true;
+      // Not under the container's lock: a stop waiting on it for the frozen process's exit would wait forever.
+      const n = (this.cpFreezes.get(id) ?? 1) - 1;
+      if (n > 0) return void this.cpFreezes.set(id, n);
+      this.cpFreezes.delete(id);
+      if (this.store.find(id)?.state.status !== 'running') return;
+      await this.lc.resume(id).catch((e: unknown) => this.log.warn('cp: thaw failed', { id, err: (e as Error).message }));
+    };
   }
 
   /** dockerd's checkWritablePath: the mount holding `path` decides, else the rootfs; both are 400s. */

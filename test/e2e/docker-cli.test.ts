@@ -642,6 +642,38 @@ describe('docker CLI against berthd', { skip }, () => {
       ok(['rm', '-f', c]);
     });
 
+    test('cp freezes a running container while it copies (no path swapped under it), without a pause anyone sees; a paused one stays paused', async () => {
+      const c = name('e2e-cp-freeze');
+      ok(['run', '-d', '--name', c, ...NONE, IMAGE, 'sh', '-c', 'dd if=/dev/zero of=/big bs=1M count=64 2>/dev/null; sleep 1000']);
+      await waitFor('the 64 MiB file', () => d.docker(['exec', c, 'sh', '-c', '[ $(stat -c %s /big) = 67108864 ]']).status === 0);
+      const pid = inspect(c).State.Pid;
+      const freezer = /^\d+:freezer:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1];
+      const state = () => (freezer !== undefined
+        ? readFileSync(`/sys/fs/cgroup/freezer${freezer}/freezer.state`, 'utf8').trim()
+        : (readFileSync(`/sys/fs/cgroup${/^0::(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))![1]}/cgroup.freeze`, 'utf8').trim() === '1' ? 'FROZEN' : 'THAWED'));
+      assert.equal(state(), 'THAWED');
+      const since = Math.floor(Date.now() / 1000);
+      // Nobody reads the tar yet: berthd's copy stalls mid-file with the stream open.
+      const cp = d.spawnDocker(['cp', `${c}:/big`, '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      await waitFor('the container frozen during the copy', () => state() === 'FROZEN');
+      assert.equal(inspect(c).State.Status, 'running', 'not a pause the user sees');
+      let bytes = 0;
+      cp.stdout!.on('data', (b: Buffer) => { bytes += b.length; });
+      const code = await new Promise<number | null>((r) => cp.on('close', r));
+      assert.equal(code, 0);
+      assert.ok(bytes > 64 * 1024 * 1024, `the whole file came out (${bytes} bytes)`);
+      await waitFor('thawed after the copy', () => state() === 'THAWED');
+      const events = ok(['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', `container=${c}`, '--format', '{{.Action}}']);
+      assert.doesNotMatch(events, /pause/, 'no pause or unpause event');
+      // A copy out of a container the user paused leaves it paused.
+      ok(['pause', c]);
+      ok(['cp', `${c}:/etc/hostname`, join(tmp, 'frozen-hostname')]);
+      assert.equal(state(), 'FROZEN');
+      assert.equal(inspect(c).State.Status, 'paused');
+      ok(['unpause', c]);
+      ok(['rm', '-f', c]);
+    });
+
     test('cp of a tar holding whiteout names writes them as files and deletes nothing', () => {
       const c = name('e2e-cp-wh');
       ok(['run', '-d', '--name', c, ...NONE, IMAGE, 'sleep', '1000']);
