@@ -81,6 +81,22 @@ describe('NetworkManager.create', () => {
     assert.deepEqual([w.rangeStart, w.rangeEnd], ['198.19.1.1', '198.19.1.254']);
   });
 
+  test('conflist: bridge masquerades by default (dockerd --ip-masq), not for --internal, the network option or a daemon with --ip-masq=false; firewall isolates every bridge', () => {
+    const bridge = (n: Parameters<typeof nets.conflist>[0], m = nets) => m.conflist(n).plugins.find((p) => p.type === 'bridge')!;
+    const sub = (i: number) => ({ IPAM: { Config: [{ Subnet: `198.19.${10 + i}.0/24` }] } });
+    assert.equal(bridge(nets.create({ Name: 'masq', ...sub(0) })).ipMasq, true);
+    assert.equal(bridge(nets.create({ Name: 'masqi', Internal: true, ...sub(1) })).ipMasq, false);
+    assert.equal(bridge(nets.create({ Name: 'masqo', Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' }, ...sub(2) })).ipMasq, false);
+    const db2 = new Database(':memory:');
+    const off = new NetworkManager({ dataRoot: dir, execRoot: dir, db: db2, ipMasq: false, pools: [{ base: '198.18.0.0/22', size: 24 }] }).init();
+    try {
+      assert.equal(bridge(off.resolve('bridge'), off).ipMasq, false);
+      assert.equal(bridge(off.create({ Name: 'm' }), off).ipMasq, false);
+      assert.deepEqual(off.conflist(off.resolve('bridge')).plugins.map((p) => p.type), ['bridge', 'firewall']);
+      assert.equal(off.conflist(off.resolve('m')).plugins[1]!.ingressPolicy, 'same-bridge');
+    } finally { db2.close(); }
+  });
+
   test('bad IPAM config: dockerd\'s texts', () => {
     const mk = (Subnet: string, more: { Gateway?: string; IPRange?: string } = {}) => () => nets.create({ Name: 'bad', IPAM: { Config: [{ Subnet, ...more }] } });
     assert.throws(mk('198.19.2.0/24', { Gateway: '198.19.3.1' }), { message: 'invalid gateway 198.19.3.1: parent subnet 198.19.2.0/24 doesn\'t contain this address' });

@@ -131,6 +131,21 @@ function execIp(args: string[]): Promise<void> {
   });
 }
 
+/** The firewall plugin's same-bridge rules for one bridge, as `iptables -D` arguments (see its ingresspolicy.go). */
+export function isolationRules(bridge: string): string[][] {
+  const comment = ['-m', 'comment', '--comment', 'CNI firewall plugin rules (ingressPolicy: same-bridge)'];
+  return [
+    ['CNI-ISOLATION-STAGE-1', '-i', bridge, '!', '-o', bridge, ...comment, '-j', 'CNI-ISOLATION-STAGE-2'],
+    ['CNI-ISOLATION-STAGE-2', '-o', bridge, ...comment, '-j', 'DROP'],
+  ];
+}
+
+/** Delete a bridge's isolation rules from iptables and ip6tables (the plugin writes both); absent ones are fine. */
+export async function removeIsolationRules(bridge: string): Promise<void> {
+  const del = (cmd: string, rule: string[]) => new Promise<void>((resolve) => { execFile(cmd, ['-w', '-D', ...rule], () => resolve()); });
+  for (const cmd of ['iptables', 'ip6tables']) for (const rule of isolationRules(bridge)) await del(cmd, rule);
+}
+
 export class NetworkManager {
   readonly store: NetworkStore;
   /** Loaded and made with the first published port (idle berthd memory: the thread, the DNS codec). */
@@ -277,8 +292,11 @@ export class NetworkManager {
     await d?.starting?.catch(() => undefined);
     await d?.server?.close().catch(() => undefined);
     rmSync(join(this.ipamDir, n.id), { recursive: true, force: true });
-    // No CNI operation removes a bridge (the plugin only makes it on ADD), so this is ours to do.
-    if (n.bridge && existsSync(`/sys/class/net/${n.bridge}`)) await execIp(['link', 'delete', n.bridge, 'type', 'bridge']).catch((e) => this.log.warn('network: remove bridge', { bridge: n.bridge, err: (e as Error).message }));
+    // No CNI operation removes a bridge (the plugin only makes it on ADD), nor the firewall plugin's
+    // isolation rules naming it (its DEL cannot know the bridge's last container went), so these are ours to do.
+    if (!n.bridge) return;
+    if (existsSync(`/sys/class/net/${n.bridge}`)) await execIp(['link', 'delete', n.bridge, 'type', 'bridge']).catch((e) => this.log.warn('network: remove bridge', { bridge: n.bridge, err: (e as Error).message }));
+    await removeIsolationRules(n.bridge);
   }
 
   /**
@@ -305,6 +323,10 @@ export class NetworkManager {
           // --internal: no default route, so nothing leaves the bridge (Docker's "internal" isolation).
           routes: n.internal ? [] : [{ dst: '0.0.0.0/0' }],
         },
+      }, {
+        // Docker drops traffic between two bridge networks (DOCKER-ISOLATION-STAGE-1/2); same-bridge is
+        // that rule pair per bridge (CNI-ISOLATION-STAGE-1/2). Its DEL keeps them: network rm drops them.
+        type: 'firewall', backend: 'iptables', ingressPolicy: 'same-bridge',
       }],
     };
   }

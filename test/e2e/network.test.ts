@@ -611,6 +611,45 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
     assert.equal(readFileSync('/proc/mounts', 'utf8').includes(join(d.execRoot, 'netns')), false);
   });
 
+  test('networks are isolated from each other as Docker\'s: a container on A or on the default bridge cannot reach one on B, B\'s own can; rm leaves no iptables rule', () => {
+    const rules = () => spawnSync('iptables', ['-w', '-S'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    const before = new Set(rules());
+    ok(['network', 'create', 'isoa']);
+    ok(['network', 'create', 'isob']);
+    const bridges = ['isoa', 'isob'].map((n) => `br-${ok(['network', 'inspect', '-f', '{{.Id}}', n]).trim().slice(0, 12)}`);
+    const names: string[] = [];
+    try {
+      ok(['run', '-d', '--name', 'srvb', '--network', 'isob', IMAGE, ...httpd('on-b')]);
+      ok(['run', '-d', '--name', 'srvd', IMAGE, ...httpd('on-default')]);
+      note();
+      const ipOf = (c: string) => ok(['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', c]).trim();
+      const [ipB, ipD] = [ipOf('srvb'), ipOf('srvd')];
+      names.push(...bridges, ipB, ipD);
+      // timeout, not wget -T (Debian's busybox-static wget segfaults with -T), under sh: as PID 1 wget would not die of its TERM
+      const get = (net: string, ip: string) => {
+        const out = ok(['run', '--rm', '--network', net, IMAGE, 'sh', '-c', `timeout 3 wget -qO- http://${ip}/index.html; echo rc=$?`], { timeout: 30000 });
+        return { body: out.replace(/rc=\d+\n$/, '').trim(), rc: Number(/rc=(\d+)\n$/.exec(out)?.[1]) };
+      };
+      // wget retries until httpd listens; the same network answers
+      let r = get('isob', ipB);
+      for (let i = 0; i < 10 && r.rc !== 0; i++) r = get('isob', ipB);
+      assert.deepEqual(r, { body: 'on-b', rc: 0 }, 'B from B');
+      assert.deepEqual(get('bridge', ipD), { body: 'on-default', rc: 0 }, 'the default bridge reaches itself');
+      for (const [from, ip] of [['isoa', ipB], ['bridge', ipB], ['isoa', ipD]] as const) {
+        const x = get(from, ip);
+        assert.notEqual(x.rc, 0, `${from} reached ${ip}: ${x.body}`);
+        assert.equal(x.body, '');
+      }
+      assert.ok(rules().some((l) => l.includes(`-o ${bridges[1]} `) && l.endsWith("-j DROP")), 'B\'s isolation rule');
+    } finally {
+      d.docker(['rm', '-f', 'srvb', 'srvd']);
+      d.docker(['network', 'rm', 'isoa', 'isob']);
+    }
+    const word = (l: string, n: string) => new RegExp(`(^|[\\s/])${n.replace(/\./g, '\\.')}([\\s/]|$)`).test(l);
+    const left = rules().filter((l) => !before.has(l) && names.some((n) => word(l, n)));
+    assert.deepEqual(left, [], 'iptables rules left behind');
+  });
+
   test('an endpoint broken while berthd was down: a warning naming it at restart and a berthd check finding; a container restart mends it', async () => {
     ok(['network', 'create', 'mend']);
     const br = `br-${ok(['network', 'inspect', '-f', '{{.Id}}', 'mend']).trim().slice(0, 12)}`;
