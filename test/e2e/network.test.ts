@@ -1,7 +1,8 @@
 // Networks end to end with the real docker CLI against a private berthd: user networks and names, published ports, internal networks, connect/disconnect, cleanup, restart, bad input.
 //
 // Every bridge and subnet is the test's own (fixtures/network.ts); traffic goes only to loopback and to the
-// test's containers; the daemon runs with --ip-masq=false and an embedded DNS that never asks the outside.
+// test's containers; the daemon runs with --ip-masq=false and an embedded DNS that never asks the outside (the
+// masquerade test's daemon has --ip-masq on, in a network namespace of the test's own without an uplink).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
@@ -10,6 +11,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import net from 'node:net';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
 import { buildDockerSaveTar } from '../fixtures/image.js';
 import { daemonInterfaces, existingInterfaces, removeBridge, testBridge } from '../fixtures/network.js';
@@ -735,5 +737,45 @@ describe('host-gateway-ip (daemon.json)', { skip, concurrency: false }, () => {
     } finally {
       await p.stop();
     }
+  });
+});
+
+describe('ip masquerade (dockerd\'s default --ip-masq): berthd in a network namespace of the test\'s own, with no way out', { skip, concurrency: false }, () => {
+  test('the bridge plugin\'s NAT rules for a container on a user network and on the default bridge go with rm and network rm', async () => {
+    // No uplink in this netns, so whatever masquerade there is reaches nothing outside.
+    const ns = `bm${randomBytes(4).toString('hex')}`;
+    const made = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    let m: Berthd | undefined;
+    try {
+      m = await startBerthd({ prefix: 'berthd-masq-', netns: `/run/netns/${ns}`, args: ['--ip-masq=true'] });
+      const run = (args: string[]) => {
+        const r = m!.docker(args);
+        assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+        return r.stdout.trim();
+      };
+      const nat = () => {
+        const r = spawnSync('nsenter', [`--net=/run/netns/${ns}`, '--', 'iptables', '-w', '-t', 'nat', '-S'], { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        return r.stdout.split('\n').filter(Boolean).sort();
+      };
+      run(['load', '-i', buildDockerSaveTar(m.dir, `docker.io/library/${IMAGE}`)]);
+      run(['network', 'create', 'masq']);
+      const before = nat();
+      run(['run', '-d', '--name', 'onuser', '--network', 'masq', IMAGE, 'sleep', '300']);
+      run(['run', '-d', '--name', 'ondefault', IMAGE, 'sleep', '300']);
+      const during = nat();
+      for (const c of ['onuser', 'ondefault']) {
+        const ip = run(['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', c]);
+        assert.ok(during.some((l) => l.includes(`-s ${ip}/32`) && l.includes('-j CNI-')), `no masquerade rule for ${c} (${ip}):\n${during.join('\n')}`);
+      }
+      run(['rm', '-f', 'onuser', 'ondefault']);
+      run(['network', 'rm', 'masq']);
+      assert.deepEqual(nat(), before, 'NAT rules left behind');
+    } finally {
+      await m?.stop();
+      spawnSync('ip', ['netns', 'del', ns]);
+    }
+    assert.equal(existsSync(`/run/netns/${ns}`), false);
   });
 });
