@@ -7,16 +7,17 @@ import Database from 'better-sqlite3';
 import { NetworkManager, parsePortBindings } from './networks.js';
 
 describe('parsePortBindings', () => {
-  test('tcp by default, /udp kept, HostIp and HostPort as given; :: means every address', () => {
+  test('tcp by default, /udp kept, HostIp and HostPort as given; no HostIp is both families, :: and ::1 IPv6 only', () => {
     assert.deepEqual(parsePortBindings({
       '80': [{ HostPort: '8080' }],
       '53/udp': [{ HostIp: '127.0.0.1', HostPort: '5353' }],
-      '443/tcp': [{ HostIp: '::', HostPort: '' }, { HostIp: '10.0.0.1' }],
+      '443/tcp': [{ HostIp: '::', HostPort: '' }, { HostIp: '10.0.0.1' }, { HostIp: '::1', HostPort: '8443' }],
     }, []), [
       { proto: 'tcp', hostIp: '', hostPortLow: 8080, hostPortHigh: 8080, containerPort: 80 },
       { proto: 'udp', hostIp: '127.0.0.1', hostPortLow: 5353, hostPortHigh: 5353, containerPort: 53 },
-      { proto: 'tcp', hostIp: '', hostPortLow: 0, hostPortHigh: 0, containerPort: 443 },
+      { proto: 'tcp', hostIp: '::', hostPortLow: 0, hostPortHigh: 0, containerPort: 443 },
       { proto: 'tcp', hostIp: '10.0.0.1', hostPortLow: 0, hostPortHigh: 0, containerPort: 443 },
+      { proto: 'tcp', hostIp: '::1', hostPortLow: 8443, hostPortHigh: 8443, containerPort: 443 },
     ]);
   });
 
@@ -46,6 +47,7 @@ describe('parsePortBindings', () => {
       [{ '80/tcp': [{ HostPort: '8010-8000' }] }, 'invalid port specification: "8010-8000"'],
       [{ '80/icmp': [] }, 'invalid port specification: "80/icmp"'],
       [{ '80/tcp': [{ HostIp: 'localhost' }] }, 'invalid host IP address: localhost'],
+      [{ '80/tcp': [{ HostIp: '[::1]' }] }, 'invalid host IP address: [::1]'],
       [{ '80/sctp': [] }, 'sctp ports are not supported by Berth'],
     ];
     for (const [b, msg] of bad) assert.throws(() => parsePortBindings(b, []), { message: msg }, JSON.stringify(b));

@@ -6,7 +6,8 @@
 //   ... the container runs in sb.key (a pinned netns) ...
 //   await nets.detach(id, sb);                            // ports, CNI DEL, netns: nothing left
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -411,28 +412,51 @@ export class NetworkManager {
     return i;
   }
 
-  /** Bind the host side of every published port toward `ip`; Docker's error when a port is taken. */
+  /**
+   * Bind the host side of every published port toward `ip`; Docker's error when a port is taken. A port
+   * without a host IP is 0.0.0.0 and, when the host has IPv6, [::] on the same port number (dockerd 20.10+).
+   */
   private async publish(req: AttachRequest, ip: string): Promise<PublishedPort[]> {
     const out: PublishedPort[] = [];
     const wanted = parsePortBindings(req.ports, req.publishAll ? req.exposed : []);
+    const both = hostHasIpv6() ? ['0.0.0.0', '::'] : ['0.0.0.0'];
     try {
       for (const w of wanted) {
-        let bound: PortBinding | undefined;
+        const ips = w.hostIp ? [w.hostIp] : both;
+        let bound: PublishedPort[] | undefined;
         let lastErr: unknown;
-        for (let p = w.hostPortLow; p <= w.hostPortHigh; p++) {
+        // An ephemeral port the kernel picked for IPv4 may be taken on IPv6: a few more picks.
+        const tries = w.hostPortLow ? Array.from({ length: w.hostPortHigh - w.hostPortLow + 1 }, (_, i) => w.hostPortLow + i) : [0, 0, 0];
+        for (const p of tries) {
           try {
-            bound = await (await this.forwarder()).add({ proto: w.proto, hostIp: w.hostIp, hostPort: p, containerIp: ip, containerPort: w.containerPort });
+            bound = await this.bindEach(w, ips, p, ip);
             break;
           } catch (e) {
             lastErr = e;
           }
         }
         if (!bound) throw new BerthError(errorCode(lastErr) ?? 'internal', `driver failed programming external connectivity on endpoint ${req.name} (${req.id}): ${(lastErr as Error).message}`, { cause: lastErr });
-        out.push({ proto: w.proto, hostIp: w.hostIp, hostPort: bound.hostPort, containerPort: w.containerPort });
+        out.push(...bound);
       }
       return out;
     } catch (e) {
       for (const p of out) await (await this.forwarder()).remove({ ...p, containerIp: ip }).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** One host port on each of `hostIps` (the first picks it when 0): all bound, or none. */
+  private async bindEach(w: WantedPort, hostIps: string[], port: number, ip: string): Promise<PublishedPort[]> {
+    const fw = await this.forwarder();
+    const got: PublishedPort[] = [];
+    try {
+      for (const hostIp of hostIps) {
+        const b = await fw.add({ proto: w.proto, hostIp, hostPort: got[0]?.hostPort ?? port, containerIp: ip, containerPort: w.containerPort });
+        got.push({ proto: w.proto, hostIp: b.hostIp, hostPort: b.hostPort, containerPort: w.containerPort });
+      }
+      return got;
+    } catch (e) {
+      for (const p of got) await fw.remove({ ...p, containerIp: ip }).catch(() => undefined);
       throw e;
     }
   }
@@ -600,7 +624,16 @@ export class NetworkManager {
   }
 }
 
-/** A port to publish: the host side may be a range to pick from (Docker's `8000-8010:80`). */
+/** Whether this network namespace has IPv6 (an address on lo): dockerd binds [::] beside 0.0.0.0 then. */
+function hostHasIpv6(): boolean {
+  try {
+    return /\blo$/m.test(readFileSync('/proc/net/if_inet6', 'utf8'));
+  } catch {
+    return false; // ipv6.disable=1: no such file
+  }
+}
+
+/** A port to publish: the host side may be a range to pick from (Docker's `8000-8010:80`); hostIp '' is every address of both families. */
 export interface WantedPort { proto: 'tcp' | 'udp'; hostIp: string; hostPortLow: number; hostPortHigh: number; containerPort: number }
 
 /**
@@ -622,7 +655,7 @@ export function parsePortBindings(bindings: AttachRequest['ports'], publishAll: 
     const { containerPort, proto } = portKey(k);
     for (const b of list?.length ? list : [{}]) {
       const hostIp = b.HostIp ?? '';
-      if (hostIp && !/^\d+\.\d+\.\d+\.\d+$/.test(hostIp) && hostIp !== '::') throw errInvalid(`invalid host IP address: ${hostIp}`);
+      if (hostIp && !isIP(hostIp)) throw errInvalid(`invalid host IP address: ${hostIp}`);
       const hp = b.HostPort ?? '';
       let low = 0;
       let high = 0;
@@ -633,7 +666,7 @@ export function parsePortBindings(bindings: AttachRequest['ports'], publishAll: 
         high = m[2] ? Number(m[2]) : low;
         if (low > 65535 || high > 65535 || high < low) throw bad(hp);
       }
-      out.push({ proto, hostIp: hostIp === '::' ? '' : hostIp, hostPortLow: low, hostPortHigh: high, containerPort });
+      out.push({ proto, hostIp, hostPortLow: low, hostPortHigh: high, containerPort });
     }
   }
   for (const k of publishAll) {

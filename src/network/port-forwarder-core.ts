@@ -10,7 +10,7 @@ import { errConflict, errInvalid, errUnavailable, BerthError } from '../common/e
 
 export interface PortBinding {
   proto: 'tcp' | 'udp';
-  /** '' or '0.0.0.0' = every IPv4 address (list() and add() give back '0.0.0.0'); '::' = every address. */
+  /** '' or '0.0.0.0' = every IPv4 address (list() and add() give back '0.0.0.0'); '::' = every IPv6 address (V6ONLY, so 0.0.0.0 of the same port is another binding, as dockerd's). */
   hostIp: string;
   /** 0 = pick a free one. */
   hostPort: number;
@@ -116,7 +116,7 @@ export class ForwarderCore {
     });
     return new Promise((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) => reject(bindError(b, e)));
-      server.listen({ host: b.hostIp, port: b.hostPort, exclusive: true }, () => {
+      server.listen({ host: b.hostIp, port: b.hostPort, exclusive: true, ipv6Only: b.hostIp === '::' }, () => {
         server.removeAllListeners('error');
         server.on('error', (e) => log?.warn('port forwarder: tcp server error', { ...b, error: e.message }));
         const binding = { ...b, hostPort: (server.address() as { port: number }).port };
@@ -135,7 +135,7 @@ export class ForwarderCore {
     const flows = new Map<string, { sock: UdpSocket; last: number }>();
     const log = this.o.log;
     const idleMs = this.udpIdleMs;
-    const host = createSocket({ type: isIPv6(b.hostIp) ? 'udp6' : 'udp4' });
+    const host = createSocket({ type: isIPv6(b.hostIp) ? 'udp6' : 'udp4', ipv6Only: b.hostIp === '::' });
     const toContainer = isIPv6(b.containerIp) ? 'udp6' : 'udp4';
 
     const flowFor = (rinfo: RemoteInfo) => {

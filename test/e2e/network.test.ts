@@ -40,10 +40,10 @@ function fails(args: string[]): string {
 const ours = new Set<string>();
 const note = () => { for (const n of daemonInterfaces((a) => d.docker(a))) ours.add(n); };
 
-/** GET a path on 127.0.0.1:port with a raw socket (the answer's body). */
-function httpGet(port: number, path = '/'): Promise<string> {
+/** GET a path on 127.0.0.1:port (or `host`) with a raw socket (the answer's body). */
+function httpGet(port: number, path = '/', host = '127.0.0.1'): Promise<string> {
   return new Promise((resolve, reject) => {
-    const c = net.connect(port, '127.0.0.1');
+    const c = net.connect(port, host);
     let buf = '';
     c.on('data', (x) => { buf += x.toString(); });
     c.on('error', reject);
@@ -53,16 +53,16 @@ function httpGet(port: number, path = '/'): Promise<string> {
   });
 }
 
-async function waitHttp(port: number, path = '/'): Promise<string> {
+async function waitHttp(port: number, path = '/', host = '127.0.0.1'): Promise<string> {
   let last: unknown;
   for (let i = 0; i < 50; i++) {
     try {
-      const body = await httpGet(port, path);
+      const body = await httpGet(port, path, host);
       if (body) return body;
     } catch (e) { last = e; }
     await sleep(100);
   }
-  throw new Error(`no answer on 127.0.0.1:${port}${path}: ${String(last)}`);
+  throw new Error(`no answer on ${host}:${port}${path}: ${String(last)}`);
 }
 
 /** A raw Engine API request on the daemon's socket (for what the docker CLI checks itself and never sends). */
@@ -435,6 +435,25 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
     await new Promise<void>((resolve, reject) => {
       const s = net.createServer().once('error', reject).listen(port, '127.0.0.1', () => s.close(() => resolve()));
     });
+  });
+
+  test('IPv6 as Docker 28: -p [::1]:P:80 answers on ::1 only; -p Q:80 binds 0.0.0.0 and [::], shown by docker port, inspect and ps', async (t) => {
+    if (!/\blo$/m.test(existsSync('/proc/net/if_inet6') ? readFileSync('/proc/net/if_inet6', 'utf8') : '')) return t.skip('the host has no IPv6 loopback');
+    const [p, q] = [await freePort(), await freePort()];
+    ok(['run', '-d', '--name', 'six', '-p', `[::1]:${p}:80`, '-p', `${q}:80`, IMAGE, ...httpd('six')]);
+    note();
+    try {
+      assert.equal((await waitHttp(p, '/index.html', '::1')).trim(), 'six');
+      await assert.rejects(httpGet(p, '/index.html'), /ECONNREFUSED/, '-p [::1]:P:80 bound 127.0.0.1 too');
+      assert.equal((await waitHttp(q, '/index.html', '::1')).trim(), 'six');
+      assert.equal((await waitHttp(q, '/index.html')).trim(), 'six');
+      assert.deepEqual(ok(['port', 'six']).split('\n').filter(Boolean).sort(), [`80/tcp -> 0.0.0.0:${q}`, `80/tcp -> [::1]:${p}`, `80/tcp -> [::]:${q}`]);
+      const ports = JSON.parse(ok(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'six'])) as Record<string, unknown>;
+      assert.deepEqual(ports['80/tcp'], [{ HostIp: '::1', HostPort: String(p) }, { HostIp: '0.0.0.0', HostPort: String(q) }, { HostIp: '::', HostPort: String(q) }]);
+      assert.match(ok(['ps', '--format', '{{.Ports}}', '-f', 'name=six']), new RegExp(`0\\.0\\.0\\.0:${q}->80/tcp, \\[::\\]:${q}->80/tcp`));
+    } finally {
+      d.docker(['rm', '-f', 'six']);
+    }
   });
 
   test('a published UDP port: a datagram from the host reaches the container and its reply comes back', async () => {
