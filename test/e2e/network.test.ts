@@ -456,6 +456,35 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
     }
   });
 
+  test('a host port range takes its first free port: the first taken, the next is used; all taken, Docker\'s error and nothing runs', async () => {
+    const listen = (port: number) => new Promise<net.Server>((resolve, reject) => {
+      const s = net.createServer().once('error', reject).listen({ port, host: '127.0.0.1', exclusive: true }, () => resolve(s));
+    });
+    // Two free ports in a row, the first held by the test.
+    let held: net.Server[] = [];
+    for (let i = 0; i < 20 && held.length < 2; i++) {
+      const a = await listen(0);
+      const b = await listen((a.address() as net.AddressInfo).port + 1).catch(() => undefined);
+      if (b) { b.close(); held = [a, b]; } else a.close();
+    }
+    assert.equal(held.length, 2, 'no two free ports in a row');
+    const p = (held[0]!.address() as net.AddressInfo).port;
+    try {
+      ok(['run', '-d', '--name', 'ranged', '-p', `127.0.0.1:${p}-${p + 1}:80`, IMAGE, ...httpd('ranged')]);
+      note();
+      assert.equal(ok(['port', 'ranged', '80']).trim(), `127.0.0.1:${p + 1}`);
+      assert.equal((await waitHttp(p + 1, '/index.html')).trim(), 'ranged');
+      ok(['rm', '-f', 'ranged']);
+      held[1] = await listen(p + 1);
+      const err = fails(['run', '-d', '--name', 'ranged2', '-p', `127.0.0.1:${p}-${p + 1}:80`, IMAGE, 'sleep', '30']);
+      assert.match(err, new RegExp(`driver failed programming external connectivity on endpoint ranged2 \\([0-9a-f]{64}\\): Bind for 127\\.0\\.0\\.1:${p + 1} failed: port is already allocated`));
+      assert.match(ok(['ps', '-a', '--format', '{{.Names}} {{.State}}', '-f', 'name=ranged2']), /ranged2 created/);
+    } finally {
+      d.docker(['rm', '-f', 'ranged', 'ranged2']);
+      for (const s of held) s.close();
+    }
+  });
+
   test('a published UDP port: a datagram from the host reaches the container and its reply comes back', async () => {
     const port = await freePort();
     // the probe's UDP echo: prints each datagram and sends it back after "echo:" (busybox's nc has no -u)
