@@ -315,6 +315,9 @@ describe('buildContainerSpec', () => {
         { source: '/srv/mnt', destination: '/mnt', readOnly: false, propagation: 'rslave' },
         { source: '/srv/hosts', destination: '/etc/hosts', readOnly: false },
       ] }],
+      ['bind-recursive=disabled: a plain bind', {}, (s) => {
+        assert.deepEqual(mount(s, '/flat'), { destination: '/flat', type: 'bind', source: '/srv/flat', options: ['bind', 'ro'] });
+      }, { volumeMounts: [{ source: '/srv/flat', destination: '/flat', readOnly: true, nonRecursive: true }] }],
       ['a shared volume makes the rootfs shared', {}, (s) => assert.equal(s.linux!.rootfsPropagation, 'shared'),
         { volumeMounts: [{ source: '/srv/s', destination: '/s', readOnly: false, propagation: 'rshared' }] }],
       ['--init: tini at /sbin/docker-init, read-only, as the entrypoint', { Init: true }, (s) => {

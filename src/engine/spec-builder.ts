@@ -55,7 +55,7 @@ export interface SpecInput {
    */
   shmDir?: string;
   /** Resolved binds and volumes (the engine resolves -v/--mount; they are only translated here). */
-  volumeMounts?: Array<{ source: string; destination: string; readOnly: boolean; propagation?: string }>;
+  volumeMounts?: Array<{ source: string; destination: string; readOnly: boolean; propagation?: string; nonRecursive?: boolean }>;
   /** The daemon's `default-ulimits`, used for the names the container does not set. */
   defaultUlimits?: Ulimit[];
   /** The daemon's `no-new-privileges` default (a security opt overrides it). */
@@ -288,7 +288,7 @@ export function mergeTmpfsOptions(options: readonly string[]): string[] {
 }
 
 // A "user" mount, before sorting: what dockerd's container.Mount carries.
-interface UserMount { destination: string; source: string; tmpfsData?: string; writable: boolean; propagation: string }
+interface UserMount { destination: string; source: string; tmpfsData?: string; writable: boolean; propagation: string; nonRecursive?: boolean }
 
 const depth = (p: string) => (posix.normalize(p).replace(/\/+$/, '') || '/').split('/').length - 1;
 
@@ -491,7 +491,7 @@ function buildMounts(spec: Spec, input: SpecInput, sec: SecurityOptions, ipcMode
     }
   }
   for (const [destination, data] of tmpfs) user.push({ destination, source: 'tmpfs', tmpfsData: data, writable: true, propagation: '' });
-  const vols: UserMount[] = volumes.map((v) => ({ destination: v.destination, source: v.source, writable: !v.readOnly, propagation: v.propagation ?? '' }));
+  const vols: UserMount[] = volumes.map((v) => ({ destination: v.destination, source: v.source, writable: !v.readOnly, propagation: v.propagation ?? '', ...(v.nonRecursive ? { nonRecursive: true } : {}) }));
   user.push(...vols.sort((a, b) => depth(a.destination) - depth(b.destination)));
   for (const [file, dest] of [['resolv.conf', '/etc/resolv.conf'], ['hostname', '/etc/hostname'], ['hosts', '/etc/hosts']] as const) {
     if (taken.has(dest)) continue;
@@ -522,7 +522,8 @@ function buildMounts(spec: Spec, input: SpecInput, sec: SecurityOptions, ipcMode
       mounts.push({ destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: mergeTmpfsOptions(opts) });
       continue;
     }
-    const opts = ['rbind'];
+    // bind-recursive=disabled: a plain bind (no MS_REC), so the mounts under the source stay out, as dockerd's.
+    const opts = [m.nonRecursive ? 'bind' : 'rbind'];
     // dockerd writes `rro` where the runtime and kernel support recursive read-only; Berth's
     // runtime only approximates it, so plain `ro` (dockerd's fallback).
     if (!m.writable) opts.push('ro');

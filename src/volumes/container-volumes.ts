@@ -15,7 +15,7 @@ import type { VolumeService } from './service.js';
 import type { MountPointRecord } from './types.js';
 
 /** A mount as the spec builder takes it (bind and volume mounts; tmpfs mounts go through HostConfig.Tmpfs). */
-export interface SpecVolumeMount { source: string; destination: string; readOnly: boolean; propagation?: string }
+export interface SpecVolumeMount { source: string; destination: string; readOnly: boolean; propagation?: string; nonRecursive?: boolean }
 
 /** The bind and volume mounts of a container for the OCI spec. */
 export function specMounts(mounts: readonly MountPointRecord[]): SpecVolumeMount[] {
@@ -23,6 +23,7 @@ export function specMounts(mounts: readonly MountPointRecord[]): SpecVolumeMount
     source: m.source, destination: m.destination, readOnly: !m.rw,
     // The default rprivate is the runtime's default too: only an explicit choice goes in the spec.
     ...(m.type === 'bind' && m.propagation && m.propagation !== 'rprivate' ? { propagation: m.propagation } : {}),
+    ...(m.nonRecursive ? { nonRecursive: true } : {}),
   }));
 }
 
@@ -67,7 +68,7 @@ export class ContainerVolumes {
         if (p.type !== 'volume') {
           out.push({
             type: p.type, destination: p.destination, source: p.source, mode: p.mode, rw: p.rw, propagation: p.propagation,
-            ...(p.createSource ? { createSource: true } : {}),
+            ...(p.createSource ? { createSource: true } : {}), ...(p.nonRecursive ? { nonRecursive: true } : {}),
           });
           continue;
         }

@@ -24,6 +24,8 @@ export interface PlannedMount {
   copyData: boolean;
   /** `-v /host:/ctr`: dockerd creates a missing host directory (at start); `--mount` refuses it at create. */
   createSource: boolean;
+  /** Bind: BindOptions.NonRecursive (a plain MS_BIND, no submounts). */
+  nonRecursive?: boolean;
   /** Volume: driver options and labels for a volume this mount creates (`--mount volume-opt=`, `volume-label=`). */
   driverOpts?: Record<string, string>;
   labels?: Record<string, string>;
@@ -100,7 +102,10 @@ function parseSpec(m: MountSpec, checkBindSource: boolean, exists: (p: string) =
       if (checkBindSource && !exists(src) && !m.BindOptions?.CreateMountpoint) {
         throw mountConfigError(type, `bind source path does not exist: ${src}`);
       }
-      return { ...base, type: 'bind', source: clean(src), propagation: prop || DEFAULT_PROPAGATION, createSource: !checkBindSource || !!m.BindOptions?.CreateMountpoint };
+      return {
+        ...base, type: 'bind', source: clean(src), propagation: prop || DEFAULT_PROPAGATION, createSource: !checkBindSource || !!m.BindOptions?.CreateMountpoint,
+        ...(m.BindOptions?.NonRecursive ? { nonRecursive: true } : {}),
+      };
     }
     case 'volume': {
       const vo = m.VolumeOptions;

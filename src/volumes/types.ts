@@ -54,4 +54,6 @@ export interface MountPointRecord {
   copyData?: boolean;
   /** A `-v /host:/ctr` bind: the host directory is created at start when missing, as dockerd does. */
   createSource?: boolean;
+  /** Bind: `bind-recursive=disabled` (BindOptions.NonRecursive): the source without the mounts under it. */
+  nonRecursive?: boolean;
 }

@@ -105,6 +105,22 @@ describe('volumes with the docker CLI against berthd', { skip }, () => {
     ok(['rm', 'binder']);
   });
 
+  test('a bind carries the mounts under its source; bind-recursive=disabled leaves them out', () => {
+    const host = mkdtempSync(join(tmp, 'rec-'));
+    mkdirSync(join(host, 'sub'));
+    writeFileSync(join(host, 'sub', 'under'), 'in the dir\n');
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'berth-e2e-sub', join(host, 'sub')], { encoding: 'utf8' });
+    assert.equal(m.status, 0, m.stderr);
+    try {
+      writeFileSync(join(host, 'sub', 'over'), 'on the tmpfs\n');
+      const show = (opt: string) => ok(['run', '--rm', ...NONE, '--mount', `type=bind,source=${host},target=/b${opt}`, IMAGE, 'sh', '-c', 'ls /b/sub; grep -c " /b/sub " /proc/mounts; true']);
+      assert.equal(show(''), 'over\n1\n');
+      assert.equal(show(',bind-recursive=disabled'), 'under\n0\n');
+    } finally {
+      spawnSync('umount', [join(host, 'sub')]);
+    }
+  });
+
   test("an image VOLUME gets an anonymous volume with the image's content; rm -v removes it", () => {
     // An image with VOLUME /seed and content there: exported from a container, imported with a change.
     ok(['run', '--name', 'seedsrc', ...NONE, IMAGE, 'sh', '-c', 'mkdir -p /seed/sub && echo seeded > /seed/sub/f && chown 1234:5678 /seed/sub/f && chmod 640 /seed/sub/f && chmod 1777 /seed']);
