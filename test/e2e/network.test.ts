@@ -485,6 +485,30 @@ describe('networks (docker CLI -> berthd -> CNI)', { skip, concurrency: false },
     }
   });
 
+  test('one forwarder for every published port: 5 more containers with -p add no thread or process to berthd, and berthd holds every listener', () => {
+    const threads = () => readdirSync(`/proc/${d.pid}/task`).length;
+    const children = () => readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((e) => {
+      try { return /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${e}/status`, 'utf8'))?.[1] === String(d.pid); } catch { return false; }
+    }).sort();
+    const names = ['fw0', 'fw1', 'fw2', 'fw3', 'fw4', 'fw5'];
+    try {
+      ok(['run', '-d', '--name', 'fw0', '-p', '127.0.0.1::80', IMAGE, 'sleep', '300']);
+      const [t0, c0] = [threads(), children()];
+      for (const n of names.slice(1)) ok(['run', '-d', '--name', n, '-p', '127.0.0.1::80', IMAGE, 'sleep', '300']);
+      note();
+      assert.equal(threads(), t0, 'threads of berthd');
+      assert.deepEqual(children(), c0, 'child processes of berthd');
+      for (const n of names) {
+        const port = /^127\.0\.0\.1:(\d+)$/.exec(ok(['port', n, '80']).trim())?.[1];
+        assert.ok(port, `${n} has no port`);
+        const ss = spawnSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' }).stdout;
+        assert.match(ss, new RegExp(`pid=${d.pid},`), `the listener of ${n} (${port}) is not berthd's: ${ss}`);
+      }
+    } finally {
+      d.docker(['rm', '-f', ...names]);
+    }
+  });
+
   test('a published UDP port: a datagram from the host reaches the container and its reply comes back', async () => {
     const port = await freePort();
     // the probe's UDP echo: prints each datagram and sends it back after "echo:" (busybox's nc has no -u)
