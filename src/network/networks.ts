@@ -1,4 +1,4 @@
-// Networks and container sandboxes: Docker's network model on CNI (bridge + host-local), one DNS server per user network, one port forwarder for all published ports.
+// Networks and container sandboxes: Docker's network model on CNI (bridge + host-local), bridge networks isolated from each other (firewall plugin), one DNS server per user network, one port forwarder for all published ports.
 //
 //   const nets = new NetworkManager({ dataRoot, execRoot, db });
 //   await nets.init();                                    // the predefined bridge, host and none
