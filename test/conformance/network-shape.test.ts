@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { berthdSkipReason, DOCKER, startBerthd, type Berthd } from '../fixtures/berthd.js';
@@ -155,6 +155,8 @@ describe('network views: berthd against dockerd 20.10, by shape', { skip, concur
       ok(s, ['run', '-d', '--name', 'on-none', '--network', 'none', IMAGE, 'sleep', '600']);
       ok(s, ['run', '-d', '--name', 'on-host', '--network', 'host', IMAGE, 'sleep', '600']);
       ok(s, ['run', '-d', '--name', 'published', '-p', '127.0.0.1::80', IMAGE, 'sleep', '600']);
+      // No host IP: 0.0.0.0 and, the host having IPv6, [::] on the same port (dockerd 20.10+).
+      ok(s, ['run', '-d', '--name', 'dual', '-p', '80', IMAGE, 'sleep', '600']);
       ok(s, ['create', '--name', 'created', '-p', '127.0.0.1::80', IMAGE, 'sleep', '600']);
       ok(s, ['run', '--name', 'exited', '-p', '127.0.0.1::80', IMAGE, 'true']);
       for (const n of daemonInterfaces((a) => s.docker(a))) seen.add(n);
@@ -168,7 +170,7 @@ describe('network views: berthd against dockerd 20.10, by shape', { skip, concur
     await step(() => berthd?.stop());
     await step(() => {
       if (!dockerd) return;
-      dockerd.docker(['rm', '-f', 'on-bridge', 'on-user', 'on-none', 'on-host', 'published', 'created', 'exited'], { timeout: 60000 });
+      dockerd.docker(['rm', '-f', 'on-bridge', 'on-user', 'on-none', 'on-host', 'published', 'dual', 'created', 'exited'], { timeout: 60000 });
       dockerd.docker(['network', 'rm', NET]);
     });
     // Containers left go by their cgroup, so that dockerd's shutdown does not wait on them.
@@ -199,7 +201,7 @@ describe('network views: berthd against dockerd 20.10, by shape', { skip, concur
   const settings = (out: string) => (JSON.parse(out) as Array<{ NetworkSettings: unknown }>)[0]!.NetworkSettings;
   for (const [name, what] of [
     ['on-bridge', 'on the default bridge'], ['on-user', 'on a user network'], ['on-none', 'with --network none'],
-    ['on-host', 'with --network host'], ['published', 'with -p 127.0.0.1::80 (the Ports map)'],
+    ['on-host', 'with --network host'], ['published', 'with -p 127.0.0.1::80 (the Ports map)'], ['dual', 'with -p 80 (0.0.0.0 and [::] in the Ports map)'],
     ['created', 'created, not started, with -p'], ['exited', 'exited, with -p'],
   ] as const) {
     test(`docker inspect: NetworkSettings of a container ${what}`, () => compare(['inspect', name], settings, ENDPOINT_DIFFS));
@@ -211,11 +213,12 @@ describe('network views: berthd against dockerd 20.10, by shape', { skip, concur
       return { status: r.status, stdout: r.stdout.replace(/:\d+$/gm, ':<port>'), stderr: r.stderr };
     };
     for (const args of [['port', 'published'], ['port', 'published', '80'], ['port', 'published', '80/tcp'], ['port', 'published', '81'],
-      ['port', 'published', '80/udp'], ['port', 'on-bridge'], ['port', 'created'], ['port', 'created', '80']]) {
+      ['port', 'published', '80/udp'], ['port', 'on-bridge'], ['port', 'created'], ['port', 'created', '80'], ['port', 'dual']]) {
       const [d, b] = sides.map((s) => run(s, args));
       assert.deepEqual(b, d, `docker ${args.join(' ')}: berthd (actual), dockerd (expected)`);
     }
     assert.match(run(sides[1], ['port', 'published']).stdout, /^80\/tcp -> 127\.0\.0\.1:<port>\n$/);
+    if (/\blo$/m.test(readFileSync('/proc/net/if_inet6', 'utf8'))) assert.equal(run(sides[0], ['port', 'dual']).stdout, '80/tcp -> 0.0.0.0:<port>\n80/tcp -> [::]:<port>\n');
   });
 
   test('every listed version difference was met', () => {
