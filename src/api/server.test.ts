@@ -83,9 +83,12 @@ test('server: -H fd:// serves the socket systemd passed as fd 3 (socket activati
   });
   const child = start('fd://', 1);
   const bad = start('fd://5', 1);
+  // Listening from the start: `bad` may be gone before its line is awaited, and its exit would be missed.
+  const childLine = firstLine(child);
+  const badLine = firstLine(bad);
   sock.close(); // the child holds its own copy
   try {
-    assert.deepEqual(JSON.parse(await firstLine(child)), { addresses: [{ kind: 'fd', fd: 3 }], left: [] });
+    assert.deepEqual(JSON.parse(await childLine), { addresses: [{ kind: 'fd', fd: 3 }], left: [] });
     const ping = await new Promise<string>((resolve, reject) => {
       const c = net.connect(port, '127.0.0.1', () => c.end('GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
       let got = '';
@@ -94,7 +97,7 @@ test('server: -H fd:// serves the socket systemd passed as fd 3 (socket activati
       c.on('error', reject);
     });
     assert.match(ping, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nOK$/);
-    assert.match(await firstLine(bad), /fd:\/\/5: too few socket activated files passed in by systemd/);
+    assert.match(await badLine, /fd:\/\/5: too few socket activated files passed in by systemd/);
   } finally {
     for (const c of [child, bad]) c.kill('SIGKILL');
   }
