@@ -1,6 +1,8 @@
-// berthd check: pinned netns files, IPAM leases (host-local's files), the veths on the networks' bridges that no running container explains, and running containers' veths that are gone.
+// berthd check: pinned netns files, IPAM leases (host-local's files), the veths on the networks' bridges and the firewall plugin's rules that no running container explains, and running containers' veths that are gone.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { contains, parseCidr, parseIpv4 } from '../network/ipnet.js';
 import { hasTask, type CheckContext } from './context.js';
 import type { Finding } from './findings.js';
 
@@ -83,8 +85,26 @@ export function checkNetwork(ctx: CheckContext): Finding[] {
       if (!veths.has(port)) out.push({ kind: 'orphan-veth', object: port, message: `interface ${port} on bridge ${n.bridge} (network ${n.name}): no running container's` });
     }
   }
+  // The firewall plugin's per-container rules (CNI-FORWARD, by the container's address) for an
+  // address of one of our networks that no running container holds: a DEL that never ran.
+  const held = new Set([...leases].map((l) => l.slice(l.indexOf('/') + 1)));
+  const subnets = state.networks.filter((n) => n.driver === 'bridge' && n.subnet).map((n) => ({ n, net: parseCidr(n.subnet!, { allowHostBits: true }) }));
+  for (const ip of firewallRuleAddresses()) {
+    if (held.has(ip)) continue;
+    const on = subnets.find((s) => contains(s.net, parseIpv4(ip)));
+    if (on) out.push({ kind: 'orphan-firewall-rule', object: ip, message: `firewall rules for ${ip} (network ${on.n.name}) in iptables' CNI-FORWARD chain: no running container has that address` });
+  }
   for (const n of state.pendingNetworkRemovals) {
     out.push({ kind: 'interrupted-network-removal', object: n.id, message: `network ${n.name} was removed, but its bridge ${n.bridge ?? ''} and leases may remain (berthd finishes it when it starts)` });
   }
+  return out;
+}
+
+/** The addresses CNI-FORWARD has rules for (`-s A/32`, `-d A/32`); none without iptables or the chain. */
+function firewallRuleAddresses(): Set<string> {
+  const r = spawnSync('iptables', ['-w', '-S', 'CNI-FORWARD'], { encoding: 'utf8' });
+  const out = new Set<string>();
+  if (r.status !== 0) return out;
+  for (const m of r.stdout.matchAll(/ -[sd] (\d+\.\d+\.\d+\.\d+)\/32 /g)) out.add(m[1]!);
   return out;
 }

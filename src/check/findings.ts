@@ -11,7 +11,7 @@ export type FindingKind =
   // host
   | 'orphan-mount' | 'orphan-cgroup'
   // network
-  | 'orphan-netns' | 'orphan-lease' | 'orphan-ipam-dir' | 'orphan-veth' | 'broken-endpoint' | 'interrupted-network-removal'
+  | 'orphan-netns' | 'orphan-lease' | 'orphan-ipam-dir' | 'orphan-veth' | 'orphan-firewall-rule' | 'broken-endpoint' | 'interrupted-network-removal'
   // the check itself could not read something
   | 'unreadable';
 

@@ -6,7 +6,7 @@
 //   ... the container runs in sb.key (a pinned netns) ...
 //   await nets.detach(id, sb);                            // ports, CNI DEL, netns: nothing left
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -571,11 +571,33 @@ export class NetworkManager {
     for (const [i, nid] of networkIds.entries()) {
       const n = this.store.find(nid);
       if (!n || n.driver !== 'bridge') continue;
-      await cniDel(this.conflist(n), { containerId: id, netns: key, ifName: `eth${i}` }, undefined, this.cniPath)
+      await cniDel(this.conflist(n), { containerId: id, netns: key, ifName: `eth${i}` }, this.leaseResult(n, id, `eth${i}`), this.cniPath)
         .catch((e) => this.log.warn('network: recover CNI DEL', { id, network: n.name, err: (e as Error).message }));
     }
     await unpinNetns(key);
     return true;
+  }
+
+  /**
+   * The part of a lost ADD result that DEL needs, from host-local's lease of `id`'s `ifName` (a file
+   * named by the address, holding the container id and the interface): the address, for the firewall
+   * plugin to find its rules by (without a prevResult its DEL removes nothing). Undefined when there
+   * is no lease (the crash came before the address was given).
+   */
+  private leaseResult(n: NetworkRecord, id: string, ifName: string): CniResult | undefined {
+    const dir = join(this.ipamDir, n.id);
+    let names: string[];
+    try { names = readdirSync(dir); } catch { return undefined; }
+    const bits = n.subnet?.split('/')[1];
+    for (const name of names) {
+      if (isIP(name) !== 4) continue;
+      let holder: string[];
+      try { holder = readFileSync(join(dir, name), 'utf8').split(/\r?\n/); } catch { continue; }
+      if (holder[0] === id && (holder[1] === undefined || holder[1] === '' || holder[1] === ifName)) {
+        return { cniVersion: this.conflist(n).cniVersion, ips: [{ address: `${name}/${bits ?? '32'}` }] };
+      }
+    }
+    return undefined;
   }
 
   /** CNI CHECK of every endpoint with its cached ADD result: the plugins say whether the interface, address and routes are still as made. */
