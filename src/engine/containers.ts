@@ -1700,40 +1700,25 @@ export class ContainerManager implements ContainerService {
 
   async getArchive(ref: string, path: string): Promise<{ stat: PathStat; stream: Readable }> {
     const c = this.resolve(ref);
-    const thaw = await this.freezeForCopy(c);
-    let view: FilesView, release: () => Promise<void>;
+    const { view, done } = await this.copyView(c);
     let stat: PathStat;
-    try {
-      ({ view, release } = await this.filesView(c));
-    } catch (e) {
-      await thaw();
-      throw e;
-    }
     try {
       stat = statInRoot(view, path, ref).stat;
     } catch (e) {
-      await release();
-      await thaw();
+      await done();
       throw e;
     }
     const out = new PassThrough();
     void writeArchive(view, path, out, ref)
       .then(() => out.end(), (e) => out.destroy(e as Error))
-      .finally(() => release().catch(() => undefined).then(thaw));
+      .finally(() => done().catch(() => undefined));
     this.publish(c, 'archive-path');
     return { stat, stream: out };
   }
 
   async putArchive(ref: string, path: string, tar: Readable, opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean }): Promise<void> {
     const c = this.resolve(ref);
-    const thaw = await this.freezeForCopy(c);
-    let view: FilesView, release: () => Promise<void>;
-    try {
-      ({ view, release } = await this.filesView(c));
-    } catch (e) {
-      await thaw();
-      throw e;
-    }
+    const { view, done } = await this.copyView(c);
     try {
       const user = c.config.User ?? '';
       await extractArchive(view, path, tar, ref, {
@@ -1743,10 +1728,21 @@ export class ContainerManager implements ContainerService {
         writable: (dest) => this.checkWritable(c, dest),
       });
     } finally {
-      await release();
-      await thaw();
+      await done();
     }
     this.publish(c, 'extract-to-dir');
+  }
+
+  /** A copy's view of the container's files, with the container frozen while it lasts; `done` releases both. */
+  private async copyView(c: ContainerRecord): Promise<{ view: FilesView; done: () => Promise<void> }> {
+    const thaw = await this.freezeForCopy(c);
+    try {
+      const { view, release } = await this.filesView(c);
+      return { view, done: async () => { try { await release(); } finally { await thaw(); } } };
+    } catch (e) {
+      await thaw();
+      throw e;
+    }
   }
 
   /**
