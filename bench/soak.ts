@@ -21,7 +21,7 @@ import { decodeFrames } from '../src/common/stdcopy.js';
 import { berthdSkipReason, startBerthd, type Berthd } from '../test/fixtures/berthd.js';
 import { buildDockerSaveTar } from '../test/fixtures/image.js';
 import { tempDir } from '../test/fixtures/rootfs.js';
-import { now } from './stats.js';
+import { fmt, now } from './stats.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {
@@ -276,7 +276,6 @@ async function main(): Promise<number> {
     const idleKills = sup.restarts.length > 0 && (cutOff === 0 || killsWhileWriting === 0);
     const leaks = upCheck.report.findings.length + downCheck.report.findings.length + left.length + ps.length;
     const rec = sup.restarts.map((r) => r.recoveryMs);
-    const fmt = (x: number, d = 0) => x.toFixed(d);
     console.log(['metric', 'value'].join('\t'));
     console.log(['containers', `${outcomes.length - failed.length}/${N} completed`].join('\t'));
     console.log(['wall time (s)', fmt(wallS, 1)].join('\t'));

@@ -1,7 +1,8 @@
 // berthd check: pinned netns files, IPAM leases (host-local's files), the veths on the networks' bridges and the firewall plugin's rules that no running container explains, and running containers' veths that are gone.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { readLeases } from '../network/ipam-leases.js';
 import { contains, parseCidr, parseIpv4 } from '../network/ipnet.js';
 import { hasTask, type CheckContext } from './context.js';
 import type { Finding } from './findings.js';
@@ -22,9 +23,6 @@ function masterOf(ifName: string): string | undefined {
     return (e as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(`/sys/class/net/${ifName}`) ? '' : undefined;
   }
 }
-
-/** host-local's own files in a network's dir; every other name is a lease (an IP address). */
-const IPAM_FILES = /^(lock|last_reserved_ip\.\d+)$/;
 
 export function checkNetwork(ctx: CheckContext): Finding[] {
   const out: Finding[] = [];
@@ -70,12 +68,9 @@ export function checkNetwork(ctx: CheckContext): Finding[] {
       out.push({ kind: 'orphan-ipam-dir', object: dir, message: `IPAM dir ${dir}: network ${nid.slice(0, 12)} no longer exists` });
       continue;
     }
-    for (const f of ls(dir)) {
-      if (IPAM_FILES.test(f)) continue;
-      if (leases.has(`${nid}/${f}`)) continue;
-      let holder = '';
-      try { holder = readFileSync(join(dir, f), 'utf8').split(/\r?\n/)[0] ?? ''; } catch { /* released meanwhile */ }
-      out.push({ kind: 'orphan-lease', object: join(dir, f), message: `lease of ${f} on network ${networks.get(nid)!.name}: held for ${holder ? holder.slice(0, 12) : 'nobody'}, which has no running sandbox` });
+    for (const l of readLeases(dir)) {
+      if (leases.has(`${nid}/${l.ip}`)) continue;
+      out.push({ kind: 'orphan-lease', object: l.path, message: `lease of ${l.ip} on network ${networks.get(nid)!.name}: held for ${l.containerId ? l.containerId.slice(0, 12) : 'nobody'}, which has no running sandbox` });
     }
   }
 

@@ -661,7 +661,8 @@ export class ContainerManager implements ContainerService {
 
   /** dockerd's updateParentHosts: running containers with a legacy link to `child` get its address now (a start gives it a new one). */
   private refreshLinkers(child: ContainerRecord): void {
-    for (const p of this.store.list()) {
+    // On every start on the default bridge: only the few containers with links are read.
+    for (const p of this.store.withLinks()) {
       if (p.id === child.id || !p.sandbox || !isLive(p.state.status)) continue;
       if (!p.hostConfig.Links?.some((l) => `/${parseLink(l)[0]}` === child.name)) continue;
       try {

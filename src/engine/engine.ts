@@ -65,8 +65,7 @@ export interface EngineOptions {
   network?: Omit<NetworkManagerOptions, 'dataRoot' | 'execRoot' | 'db' | 'log'>;
 }
 
-/** Docker's GET /system/df body. */
-/** /system/df: a kind not asked for is null (and LayersSize 0), as dockerd has it. */
+/** Docker's GET /system/df body; a kind not asked for is null (and LayersSize 0), as dockerd has it. */
 export interface DiskUsage {
   LayersSize: number;
   Images: Array<ImageSummary> | null;
@@ -185,11 +184,12 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
       };
       const base = { namespace: e.namespace, id: e.id, timestamp: e.timestamp };
       if (e.topic === '/tasks/create') {
-        let runtime: string | undefined;
-        try { runtime = lifecycle.md.getContainer(e.namespace, e.id).runtime; } catch { /* removed meanwhile */ }
+        const { runtime, ...task } = e;
         publish({ ...base, topic: '/containers/create', image: c?.config.Image, runtime });
+        publish(task as LifecycleEvent);
+      } else {
+        publish(e);
       }
-      publish(e);
       if (e.topic === '/tasks/delete') publish({ ...base, topic: '/containers/delete' });
     };
     lifecycle.events.on('event', onLifecycleEvent);

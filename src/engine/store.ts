@@ -61,8 +61,10 @@ export interface ContainerRecord {
   exitPending?: { exitCode: number; oomKilled: boolean; startedAt?: string; finishedAt: string; error: string };
 }
 
-/** A container's configured endpoint on one network: what each start asks CNI for. */
-/** `links`: the endpoint's legacy links (`name:alias`), on a user network names only this container resolves. */
+/**
+ * A container's configured endpoint on one network: what each start asks CNI for. `links`: the endpoint's
+ * legacy links (`name:alias`), on a user network names only this container resolves.
+ */
 export interface NetworkAttachment { networkId: string; aliases?: string[]; ipv4?: string; gwPriority?: number; links?: string[] }
 
 /** Docker's zero time, which inspect shows for times not set. */
@@ -89,6 +91,11 @@ export class ContainerStore {
 
   list(): ContainerRecord[] {
     return (prepared(this.db, 'SELECT * FROM engine_containers ORDER BY created, id').all() as Row[]).map((r) => this.decode(r));
+  }
+
+  /** The containers with legacy links (HostConfig.Links): SQLite picks them, the others are not decoded. */
+  withLinks(): ContainerRecord[] {
+    return (prepared(this.db, "SELECT * FROM engine_containers WHERE json_array_length(data, '$.hostConfig.Links') > 0").all() as Row[]).map((r) => this.decode(r));
   }
 
   find(id: string): ContainerRecord | undefined {

@@ -453,7 +453,8 @@ export class Lifecycle {
       throw e;
     }
     this.watch(row);
-    this.publish('/tasks/create', id, { pid: row.pid, bundle: dir, rootfs: c.rootfs, terminal: row.terminal });
+    // The runtime is for the engine's /containers/create (no lookup of the container on its start path), not an attribute.
+    this.publish('/tasks/create', id, { pid: row.pid, bundle: dir, rootfs: c.rootfs, terminal: row.terminal, runtime: c.runtime });
     return row;
   }
 

@@ -15,6 +15,9 @@ test('fitSpec: the time namespace Berth adds goes for a runtime without it; one 
   const joined = spec();
   joined.linux!.namespaces![1] = { type: 'time', path: '/proc/1/ns/time' };
   assert.equal(fitSpec(joined, { namespaces: ['mount'] }), joined);
+  const offsets = spec();
+  offsets.linux!.timeOffsets = { monotonic: { secs: 10, nanosecs: 0 } };
+  assert.equal(fitSpec(offsets, { namespaces: ['mount'] }), offsets);
 });
 
 test('fitSpec: a runtime older than `features` gets runtime-spec 1.0.2 (crun 1.8 refuses 1.2.0); others the spec as written', () => {

@@ -6,7 +6,7 @@
 //   ... the container runs in sb.key (a pinned netns) ...
 //   await nets.detach(id, sb);                            // ports, CNI DEL, netns: nothing left
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { cniAdd, cniCheck, cniDel, type CniConfList } from './cni/chain.js';
 import { DEFAULT_CNI_PATH, type CniResult } from './cni/invoke.js';
 import type { DnsServer } from './dns-server.js';
 import { DEFAULT_POOLS, allocateSubnet, contains, firstHost, formatCidr, formatIpv4, hostRoutes, overlaps, parseCidr, parseIpv4, size, type AddressPool, type Ipv4Net } from './ipnet.js';
+import { readLeases } from './ipam-leases.js';
 import { pinNetns, unpinNetns } from './netns.js';
 import { dnsUpstreams } from './resolv-conf.js';
 import { NetworkStore, type NetworkRecord } from './network-store.js';
@@ -419,7 +420,8 @@ export class NetworkManager {
   private async publish(req: AttachRequest, ip: string): Promise<PublishedPort[]> {
     const out: PublishedPort[] = [];
     const wanted = parsePortBindings(req.ports, req.publishAll ? req.exposed : []);
-    const both = hostHasIpv6() ? ['0.0.0.0', '::'] : ['0.0.0.0'];
+    // Read only when some port has no host IP (and not for a container that publishes nothing).
+    const both = wanted.some((w) => !w.hostIp) && hostHasIpv6() ? ['0.0.0.0', '::'] : ['0.0.0.0'];
     try {
       for (const w of wanted) {
         const ips = w.hostIp ? [w.hostIp] : both;
@@ -571,7 +573,8 @@ export class NetworkManager {
     for (const [i, nid] of networkIds.entries()) {
       const n = this.store.find(nid);
       if (!n || n.driver !== 'bridge') continue;
-      await cniDel(this.conflist(n), { containerId: id, netns: key, ifName: `eth${i}` }, this.leaseResult(n, id, `eth${i}`), this.cniPath)
+      const list = this.conflist(n);
+      await cniDel(list, { containerId: id, netns: key, ifName: `eth${i}` }, this.leaseResult(n, list, id, `eth${i}`), this.cniPath)
         .catch((e) => this.log.warn('network: recover CNI DEL', { id, network: n.name, err: (e as Error).message }));
     }
     await unpinNetns(key);
@@ -584,20 +587,10 @@ export class NetworkManager {
    * plugin to find its rules by (without a prevResult its DEL removes nothing). Undefined when there
    * is no lease (the crash came before the address was given).
    */
-  private leaseResult(n: NetworkRecord, id: string, ifName: string): CniResult | undefined {
-    const dir = join(this.ipamDir, n.id);
-    let names: string[];
-    try { names = readdirSync(dir); } catch { return undefined; }
-    const bits = n.subnet?.split('/')[1];
-    for (const name of names) {
-      if (isIP(name) !== 4) continue;
-      let holder: string[];
-      try { holder = readFileSync(join(dir, name), 'utf8').split(/\r?\n/); } catch { continue; }
-      if (holder[0] === id && (holder[1] === undefined || holder[1] === '' || holder[1] === ifName)) {
-        return { cniVersion: this.conflist(n).cniVersion, ips: [{ address: `${name}/${bits ?? '32'}` }] };
-      }
-    }
-    return undefined;
+  private leaseResult(n: NetworkRecord, list: CniConfList, id: string, ifName: string): CniResult | undefined {
+    const lease = readLeases(join(this.ipamDir, n.id)).find((l) => l.containerId === id && (l.ifName === '' || l.ifName === ifName));
+    if (!lease || !n.subnet) return undefined;
+    return { cniVersion: list.cniVersion, ips: [{ address: `${lease.ip}/${parseCidr(n.subnet, { allowHostBits: true }).bits}` }] };
   }
 
   /** CNI CHECK of every endpoint with its cached ADD result: the plugins say whether the interface, address and routes are still as made. */

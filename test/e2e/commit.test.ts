@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '../fixtures/process.js';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
 import { registrySkipReason, startRegistry } from '../fixtures/registry.js';
 import { makeBusyboxRootfs } from '../fixtures/rootfs.js';
@@ -38,13 +39,7 @@ function assertClean(images: string, what: string): void {
 const imageList = () => ok(['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}']);
 
 /** Wait until `path` exists in the container (its command made its changes). */
-async function waitFor(c: string, path: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (d.docker(['exec', c, 'test', '-e', path]).status === 0) return;
-    await sleep(100);
-  }
-  assert.fail(`${c}: ${path} never appeared`);
-}
+const untilExists = (c: string, path: string) => waitFor(() => d.docker(['exec', c, 'test', '-e', path]).status === 0, 10000, `${path} in ${c}`);
 
 /** The entries of the top layer of `ref`, from `docker save`. */
 function topLayerEntries(ref: string): string[] {
@@ -81,7 +76,7 @@ describe('docker commit and import from a URL against berthd', { skip }, () => {
     const c = 'commit-src';
     ok(['run', '-d', '--name', c, '--network', 'none', 'base:1', 'sh', '-c',
       'echo new > /new; echo changed > /data/keep; rm /data/gone; rm -rf /opq; mkdir /opq; echo fresh > /opq/fresh; touch /ready; exec sleep 1000']);
-    await waitFor(c, '/ready');
+    await untilExists(c, '/ready');
     const since = Math.floor(Date.now() / 1000) - 1;
     const id = ok(['commit', '-c', 'ENV A=b', '-c', 'CMD ["cat","/new"]', '-m', 'msg', '-a', 'someone', c, 'img:1']).trim();
     assert.match(id, /^sha256:[0-9a-f]{64}$/);

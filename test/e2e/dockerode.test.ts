@@ -154,6 +154,7 @@ describe('dockerode and testcontainers against berthd', { skip }, () => {
     assert.match(r.Id, /^sha256:[0-9a-f]{64}$/);
     const img = await docker.getImage('sdk-commit:v1').inspect();
     assert.equal(img.Author, 'sdk');
+    assert.equal(img.Comment, 'from dockerode');
     assert.deepEqual(img.Config.Cmd, ['cat', '/f']);
     await c.remove();
     await docker.getImage('sdk-commit:v1').remove();

@@ -9,6 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { countingLimit, diskOf } from '../fixtures/block-device.js';
+import { waitFor } from '../fixtures/process.js';
 import { berthdSkipReason, startBerthd, type Berthd } from '../fixtures/berthd.js';
 import { buildDockerSaveTar } from '../fixtures/image.js';
 import { freePort, registrySkipReason, startRegistry, type Registry } from '../fixtures/registry.js';
@@ -214,13 +215,7 @@ describe('berthd --metrics-addr', { skip }, () => {
   test('clients that leave mid-stream (events, stats, logs -f, attach) take their requests and subscribers with them', async () => {
     ok(['run', '-d', '-i', ...NONE, '--name', 'met-streams', IMAGE, 'sh', '-c', 'while :; do echo tick; sleep 0.1; done']);
     const fds = () => readdirSync(`/proc/${d.pid}/fd`).length;
-    const settled = async (what: string, f: () => Promise<boolean> | boolean) => {
-      const end = Date.now() + 15000;
-      while (!(await f())) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-        await sleep(100);
-      }
-    };
+    const settled = (what: string, f: () => Promise<boolean> | boolean) => waitFor(f, 15000, what);
     // Quiet first: no request of ours open, and the fd count steady.
     await settled('no request in flight', async () => one(await scrape(), 'berth_api_requests_in_flight') === 0);
     const before = fds();

@@ -179,11 +179,8 @@ exec unshare -m --propagation private sh -c 'umount -l /sys/fs/cgroup/unified 2>
     ok(['rm', id]);
     const calls = readFileSync(join(tmp, 'runc-calls'), 'utf8').trim().split('\n');
     // Global options go before berth-shim's own (--root, --log: later ones win, as under containerd's shim).
-    for (const verb of ['features', 'create', 'start', 'exec', 'delete']) {
-      const c = calls.find((x) => x.split(' ').includes(verb));
-      assert.ok(c, `runc ${verb} in:\n${calls.join('\n')}`);
-      assert.match(c, /^--debug( --root \S+ --log \S+ --log-format json)? /, c);
-    }
+    for (const verb of ['features', 'create', 'start', 'exec', 'delete']) assert.ok(calls.some((x) => x.split(' ').includes(verb)), `runc ${verb} in:\n${calls.join('\n')}`);
+    for (const c of calls) assert.match(c, /^--debug /, c);
     // --debug took effect: runc logged at debug level (nsexec's setup during create).
     const levels = readFileSync(join(tmp, 'runc-logs'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { level: string }).level);
     assert.ok(levels.includes('debug'), levels.join(' '));

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { ContainerService, ContainerSummary, DfKinds } from '../../engine/types.js';
 import type { ImageService } from '../../images/images.js';
-import { DEFAULT_INSECURE_CIDRS } from '../../images/distribution/endpoints.js';
+import { insecureRegistries } from '../../images/distribution/endpoints.js';
 import type { Router } from '../router.js';
 import { errInvalid } from '../../common/errors.js';
 import { compareApiVersions, registerVersionRoute, type ComponentsProvider, type DaemonInfo, goArch } from '../version.js';
@@ -89,11 +89,9 @@ export function registerSystemRoutes(router: Router, deps: SystemRouteDeps): voi
     const cg = cgroupVersion();
     // dockerd's registry ServiceConfig: the configured CIDRs then the loopback defaults; each named registry an
     // insecure index; mirrors as scheme://host/.
-    const listed = d.insecureRegistries ?? [];
-    const insecure = [...new Set([...listed.filter((r) => r.includes('/')), ...DEFAULT_INSECURE_CIDRS])];
+    const { names, cidrs: insecure } = insecureRegistries(d.insecureRegistries);
     const mirrors = (d.mirrors ?? []).map((m) => new URL(m)).map((u) => `${u.protocol}//${u.host}/`);
-    const indexConfigs = Object.fromEntries(listed.filter((r) => !r.includes('/'))
-      .map((r) => [r, { Name: r, Mirrors: [], Secure: false, Official: false }]));
+    const indexConfigs = Object.fromEntries(names.map((r) => [r, { Name: r, Mirrors: [], Secure: false, Official: false }]));
     const base: Record<string, unknown> = {
       ID: d.id,
       ...counts(containers),

@@ -1,4 +1,5 @@
 // docker's `--filter key=value` flag (opts.FilterOpt): checked when parsed, so a bad value is a usage error (exit 125).
+import { readFileSync } from 'node:fs';
 import type { FlagSet } from '../flags.js';
 
 /** Add a repeatable `--filter` of type `filter`; an empty value is skipped, one without `=` rejected as docker does. */
@@ -18,10 +19,10 @@ export function filterValues(values: string[]): string[] {
  * docker's PruneFilters: the command's filters plus the `pruneFilters` of the client config
  * (config.json), where a config `label=x` gives way to a given `label!=x` and the other way round.
  */
-export function withConfigPruneFilters(configDir: string, given: string[], read: (path: string) => string): string[] {
+export function withConfigPruneFilters(configDir: string, given: string[]): string[] {
   let extra: unknown;
   try {
-    extra = (JSON.parse(read(`${configDir}/config.json`)) as { pruneFilters?: unknown }).pruneFilters;
+    extra = (JSON.parse(readFileSync(`${configDir}/config.json`, 'utf8')) as { pruneFilters?: unknown }).pruneFilters;
   } catch {
     return given;
   }

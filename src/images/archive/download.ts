@@ -5,7 +5,7 @@ import { Transform, type Readable } from 'node:stream';
 import { BerthError, errInvalid, errNotFound, type ErrorCode } from '../../common/errors.js';
 
 /** Default cap on a download: far above any rootfs, low enough that a runaway server cannot fill the disk. */
-export const DEFAULT_DOWNLOAD_LIMIT = 16 * 1024 ** 3;
+const DEFAULT_DOWNLOAD_LIMIT = 16 * 1024 ** 3;
 /** Go's http.Client follows at most 10 redirects. */
 const MAX_REDIRECTS = 10;
 /** An error body is quoted in the message; more of it says nothing more. */

@@ -16,7 +16,7 @@ export interface Endpoint {
 }
 
 /** Docker's default insecure CIDRs: loopback, so a registry on 127.0.0.1 or ::1 works with no config. */
-export const DEFAULT_INSECURE_CIDRS = ['::1/128', '127.0.0.0/8'];
+const DEFAULT_INSECURE_CIDRS = ['::1/128', '127.0.0.0/8'];
 
 /** Docker Hub's API host for the `docker.io` name. */
 export const DOCKER_HUB_HOST = 'registry-1.docker.io';
@@ -56,14 +56,20 @@ export function inCidr(ip: string, cidr: string): boolean {
   return ((ipv4ToInt(ip) & mask) >>> 0) === ((ipv4ToInt(net) & mask) >>> 0);
 }
 
+/** daemon.json's insecure-registries as dockerd splits them: names (each an insecure index), and CIDRs (the configured ones, then loopback's). */
+export function insecureRegistries(listed: readonly string[] = []): { names: string[]; cidrs: string[] } {
+  return {
+    names: listed.filter((e) => !e.includes('/')),
+    cidrs: [...new Set([...listed.filter((e) => e.includes('/')), ...DEFAULT_INSECURE_CIDRS])],
+  };
+}
+
 /**
  * Docker's rule for `authority` (host[:port]): insecure if listed by name, or if any address the host resolves to
  * lies in an insecure CIDR (the configured ones plus loopback's). A name that does not resolve is secure.
  */
 export async function isInsecure(authority: string, cfg: EndpointConfig = {}): Promise<boolean> {
-  const listed = cfg.insecureRegistries ?? [];
-  const names = listed.filter((e) => !e.includes('/'));
-  const cidrs = [...DEFAULT_INSECURE_CIDRS, ...listed.filter((e) => e.includes('/'))];
+  const { names, cidrs } = insecureRegistries(cfg.insecureRegistries);
   if (names.some((n) => n.toLowerCase() === authority.toLowerCase())) return true;
   const host = hostOf(authority);
   let addrs: string[];

@@ -100,7 +100,7 @@ export async function mountAll(mounts: Mount[], target: string): Promise<void> {
 
 /** This mount namespace's mount points in mountinfo's order (a parent before its children, a
  *  mount before one stacked on it), octal escapes decoded. The one reader of mountinfo's points. */
-export function mountPointList(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string[] {
+function mountPointList(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string[] {
   const out: string[] = [];
   for (const line of mountinfo.split('\n')) {
     const f = line.split(' ');

@@ -503,7 +503,7 @@ test('cgroup-join with a new cgroup namespace happens before the clone: the name
 });
 
 for (const noClone3 of [false, true]) {
-  test(`cgroup-join on v1 and v2 at once: the process joins its v1 cgroups itself, and is ${noClone3 ? 'put in the v2 one by the bootstrap (no clone3)' : 'born in the v2 one (clone3 CLONE_INTO_CGROUP)'}`, { skip }, async (t) => {
+  test(`cgroup-join on v1 and v2 at once: the process joins its v1 cgroups itself, and is in the v2 one ${noClone3 ? '(clone3 refused: the bootstrap\'s late join)' : '(clone3 CLONE_INTO_CGROUP, or the late join where the kernel refuses it: the test cannot tell which)'}`, { skip }, async (t) => {
     const { dir, root } = fixture(t);
     const v1 = ownCgroup(t, 'pids');
     const own2 = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'));

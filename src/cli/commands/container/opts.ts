@@ -281,7 +281,7 @@ export function dedupEnv(list: string[]): void {
 }
 
 /** A pflag duration flag's value in ns, with Go's time.ParseDuration error texts. */
-export function parseDurationNs(s: string): number {
+function parseDurationNs(s: string): number {
   const ms = parseGoDuration(s);
   if (ms !== undefined) return Math.round(ms * 1e6);
   const unit = /^[-+]?[\d.]+([^\d.]*)/.exec(s)?.[1];
@@ -333,13 +333,13 @@ export function addContainerFlags(fs: FlagSet): void {
   fs.list('env-file', undefined, 'Read in a file of environment variables');
   fs.list('expose', undefined, 'Expose a port or a range of ports');
   fs.list('group-add', undefined, 'Add additional groups to join');
-  const duration = (name: string, usage: string) => fs.add({ name, kind: 'value', typeName: 'duration', usage, parse: parseDurationNs });
+  const duration = (name: string, usage: string) => fs.add({ name, kind: 'value', typeName: 'duration', usage, defText: '0s', parse: parseDurationNs });
   fs.string('health-cmd', undefined, 'Command to run to check health');
-  duration('health-interval', 'Time between running the check (ms|s|m|h) (default 0s)');
+  duration('health-interval', 'Time between running the check (ms|s|m|h)');
   fs.int('health-retries', undefined, 'Consecutive failures needed to report unhealthy');
-  duration('health-start-interval', 'Time between running the check during the start period (ms|s|m|h) (default 0s)');
-  duration('health-start-period', 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)');
-  duration('health-timeout', 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)');
+  duration('health-start-interval', 'Time between running the check during the start period (ms|s|m|h)');
+  duration('health-start-period', 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h)');
+  duration('health-timeout', 'Maximum time to allow one check to run (ms|s|m|h)');
   fs.string('hostname', 'h', 'Container host name');
   fs.bool('init', undefined, 'Run an init inside the container that forwards signals and reaps processes');
   fs.bool('interactive', 'i', 'Keep STDIN open even if not attached');

@@ -1,5 +1,4 @@
 // `berth container prune`: docker's confirmation, then POST /containers/prune and the `Deleted Containers:` list.
-import { readFileSync } from 'node:fs';
 import type { Command } from '../../command.js';
 import type { Cli } from '../../context.js';
 import { humanSize } from '../../format/units.js';
@@ -13,7 +12,7 @@ const WARNING = 'WARNING! This will remove all stopped containers.\nAre you sure
 export async function pruneContainers(cli: Cli, filters: string[]): Promise<{ space: number; output: string }> {
   const client = await cli.client();
   const r = await client.json<{ ContainersDeleted?: string[] | null; SpaceReclaimed?: number }>('POST', '/containers/prune', {
-    query: { filters: filtersJSON(withConfigPruneFilters(cli.globals.configDir, filters, (p) => readFileSync(p, 'utf8'))) },
+    query: { filters: filtersJSON(withConfigPruneFilters(cli.globals.configDir, filters)) },
   });
   if (!r.ContainersDeleted?.length) return { space: 0, output: '' };
   return { space: r.SpaceReclaimed ?? 0, output: `Deleted Containers:\n${r.ContainersDeleted.map((id) => `${id}\n`).join('')}` };

@@ -1,7 +1,7 @@
 // `berth history`: GET /images/{name}/history with docker's columns (IMAGE, CREATED, CREATED BY, SIZE, COMMENT).
 import type { Command } from '../../command.js';
 import { formatRows } from '../../format/formatter.js';
-import { humanDuration, humanSizeWithPrecision } from '../../format/units.js';
+import { humanAgo, humanSizeWithPrecision } from '../../format/units.js';
 import { addFormatFlag, ellipsis } from '../container/ps.js';
 import { shortId } from '../util.js';
 
@@ -25,7 +25,7 @@ export class HistoryRow {
     if (!this.#human) return this.CreatedAt;
     // docker prints N/A for a layer without a date (reproducible builds' epoch 0).
     if (this.#h.Created <= 0) return 'N/A';
-    return humanDuration(Date.now() - this.#h.Created * 1000) + ' ago';
+    return humanAgo(this.#h.Created * 1000);
   }
   /** RFC 3339, as docker's history formatter prints it. */
   get CreatedAt(): string {

@@ -1,5 +1,4 @@
 // `berth image prune`: dangling images (all unused ones with -a) through POST /images/prune, printed as docker does.
-import { readFileSync } from 'node:fs';
 import type { Command } from '../../command.js';
 import type { Cli } from '../../context.js';
 import { humanSize } from '../../format/units.js';
@@ -13,7 +12,7 @@ const ALL_WARNING = 'WARNING! This will remove all images without at least one c
 /** docker's image.RunPrune without the prompt: `dangling=true` unless `all`; untagged and deleted lines in the daemon's order. */
 export async function pruneImages(cli: Cli, all: boolean, filters: string[]): Promise<{ space: number; output: string }> {
   const client = await cli.client();
-  const given = withConfigPruneFilters(cli.globals.configDir, [...filters, `dangling=${!all}`], (p) => readFileSync(p, 'utf8'));
+  const given = withConfigPruneFilters(cli.globals.configDir, [...filters, `dangling=${!all}`]);
   const r = await client.json<{ ImagesDeleted?: Array<{ Untagged?: string; Deleted?: string }> | null; SpaceReclaimed?: number }>('POST', '/images/prune', {
     query: { filters: filtersJSON(given) },
   });

@@ -1,5 +1,4 @@
 // `berth network prune`: docker's confirmation prompt, then POST /networks/prune and the `Deleted Networks:` list.
-import { readFileSync } from 'node:fs';
 import type { Command } from '../../command.js';
 import type { Cli } from '../../context.js';
 import { confirm } from '../../prompt.js';
@@ -12,7 +11,7 @@ const WARNING = 'WARNING! This will remove all custom networks not used by at le
 export async function pruneNetworks(cli: Cli, filters: string[]): Promise<string> {
   const client = await cli.client();
   const report = await client.json<{ NetworksDeleted?: string[] | null }>('POST', '/networks/prune', {
-    query: { filters: filtersJSON(withConfigPruneFilters(cli.globals.configDir, filters, (p) => readFileSync(p, 'utf8'))) },
+    query: { filters: filtersJSON(withConfigPruneFilters(cli.globals.configDir, filters)) },
   });
   const deleted = report?.NetworksDeleted ?? [];
   return deleted.length ? `Deleted Networks:\n${deleted.map((id) => `${id}\n`).join('')}` : '';
