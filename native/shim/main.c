@@ -328,12 +328,8 @@ int main(int argc, char **argv)
     return 1;
   }
   if (start_container(l, &e)) {
-    if (l->errline) {
-      write_all(1, l->errline, strlen(l->errline));
-      write_all(1, "\n", 1);
-    } else {
-      report_error(&e);
-    }
+    /* Undo first, report last: whoever reads the error may look at DIR at once, and must find
+     * neither our socket nor our pid file (nor a container of ours) there. */
     /* The container process is our child (CLONE_PARENT, or ours once the runtime exited): take it down with us. */
     if (l->pid > 0 && !S.ctr) {
       kill(l->pid, SIGKILL);
@@ -341,10 +337,16 @@ int main(int argc, char **argv)
     }
     if (S.runtime)
       runtime_delete(); /* its state, and the cgroups it made */
-    launch_free(l);
     if (S.ctrl.fd >= 0)
       ctrl_unlink();
     unlink(S.pid_path);
+    if (l->errline) {
+      write_all(1, l->errline, strlen(l->errline));
+      write_all(1, "\n", 1);
+    } else {
+      report_error(&e);
+    }
+    launch_free(l);
     return 1;
   }
   char b[128 + sizeof S.phases];
