@@ -617,12 +617,17 @@ describe('server lifecycle', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-api-'));
     const sock = path.join(dir, 'c.sock');
     const reasons: unknown[] = [];
+    let started = 0;
+    let finishQuick = () => {};
+    const quickGate = new Promise<void>((res) => { finishQuick = res; });
     const r = new Router();
     r.get('/quick', async () => {
-      await new Promise((res) => setTimeout(res, 100));
+      started++;
+      await quickGate;
       return { done: true };
     });
     r.get('/forever', async (ctx) => {
+      started++;
       await new Promise<void>((res) => ctx.signal.addEventListener('abort', () => res()));
       reasons.push(ctx.signal.reason);
     });
@@ -631,9 +636,13 @@ describe('server lifecycle', () => {
       const c = new Client({ host: sock, version: '1.50' });
       const quick = c.json('GET', '/quick');
       const forever = c.json('GET', '/forever').catch((e: unknown) => e);
-      await new Promise((res) => setTimeout(res, 30));
+      // Both requests must be in flight when the close begins, whatever the machine's speed.
+      await waitFor(() => started === 2);
       const t0 = Date.now();
-      await s.close({ graceMs: 300 });
+      const closing = s.close({ graceMs: 300 });
+      // /quick finishes only after the close has begun: it is answered, not cut off.
+      finishQuick();
+      await closing;
       assert.deepEqual(await quick, { done: true });
       assert.ok(Date.now() - t0 >= 250, 'waited for the grace period');
       await forever;
