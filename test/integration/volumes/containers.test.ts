@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { errorCode } from '../../../src/common/errors.js';
 import { isMountPoint } from '../../../src/images/snapshots/mount.js';
 import { BUSYBOX, World, logText, run, skip } from '../engine/helpers.js';
+import { waitFor } from '../../fixtures/process.js';
 
 describe('volumes in containers', { skip }, () => {
   const w = new World();
@@ -100,9 +101,10 @@ describe('volumes in containers', { skip }, () => {
     const path = e.volumes.store.dataPath('ram');
     assert.equal(isMountPoint(path), false, 'not mounted at create');
     const id = await run(e, ['sh', '-c', 'grep " /r tmpfs" /proc/mounts >/dev/null && echo ram > /r/f && cat /r/f && sleep 30'], { HostConfig: { Binds: ['ram:/r'] } });
-    await new Promise((r) => setTimeout(r, 300));
+    // The container writes /r/f once it runs: wait for it, then check it landed in the mounted tmpfs.
+    const f = join(path, 'f');
+    await waitFor(() => existsSync(f) && readFileSync(f, 'utf8') === 'ram\n', 10_000, 'the container to write /r/f');
     assert.equal(isMountPoint(path), true, 'mounted for the running container');
-    assert.equal(readFileSync(join(path, 'f'), 'utf8'), 'ram\n');
     await e.containers.stop(id, { timeout: 0 });
     assert.equal((await logText(e, id)).out, 'ram\n');
     assert.equal(isMountPoint(path), false, 'unmounted after the last user stopped');
