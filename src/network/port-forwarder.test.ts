@@ -60,6 +60,15 @@ async function udpEcho(): Promise<{ port: number; sock: UdpSocket }> {
   return { port: sock.address().port, sock };
 }
 
+/** Whether some socket holds UDP `port` (a bind to it on loopback fails): how a test sees a flow's socket go away. */
+function udpPortInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => { s.close(); resolve(true); });
+    s.bind({ port, address: '127.0.0.1', exclusive: true }, () => s.close(() => resolve(false)));
+  });
+}
+
 function udpClient(): Promise<UdpSocket> {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
@@ -267,7 +276,8 @@ for (const thread of [true, false]) {
 
   test(`port forwarder (${mode}): UDP echo for two clients, each with its own flow; idle flows expire; remove() stops it`, { timeout: 30000 }, async () => {
     const ctr = await udpEcho();
-    const pf = new PortForwarder({ udpIdleMs: 200, thread });
+    // 1 s of idle time: long enough that a stall of a slow machine between two asks does not end a live flow.
+    const pf = new PortForwarder({ udpIdleMs: 1000, thread });
     const a = await udpClient();
     const b = await udpClient();
     const stranger = await udpClient();
@@ -282,8 +292,13 @@ for (const thread of [true, false]) {
       const pb = rb!.split(' via ')[1];
       assert.notEqual(pa, pb);
       assert.equal((await udpAsk(a, bind.hostPort, 'again'))!.split(' via ')[1], pa);
-      // After the idle time the flow is gone, and the next datagram opens a new one (a new source port).
-      await new Promise((r) => setTimeout(r, 600));
+      // After the idle time the flow is gone (its socket closed, so its port is free), and the next datagram opens a
+      // new one (a new source port). Polling the port sends nothing through the flow, so it does not keep it alive.
+      const end = Date.now() + 15000;
+      while (await udpPortInUse(Number(pa))) {
+        assert.ok(Date.now() < end, 'the idle flow was never dropped');
+        await new Promise((r) => setTimeout(r, 50));
+      }
       assert.notEqual((await udpAsk(a, bind.hostPort, 'later'))!.split(' via ')[1], pa);
       // A datagram from a stranger to the flow's socket (its port is the one the container saw) is not relayed to the
       // client: only what comes from the container's address and port belongs to the flow.
