@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostHelper, helperBinaryPath, hostHelper } from '../../../src/common/host-helper.js';
+import { waitFor } from '../../fixtures/process.js';
 import { repoRoot, tempDir } from '../../fixtures/rootfs.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (mounts)' : helperBinaryPath() ? undefined : 'berth-helper is not built (make -C native)';
@@ -71,7 +72,8 @@ test('the helper comes back after it died, and a process using it still exits on
   await h.mount('tmpfs', target, 'tmpfs', 0, 'size=1m');
   const first = h.pid!;
   process.kill(first, 'SIGKILL');
-  await new Promise((r) => setTimeout(r, 100));
+  // Once Node has seen the helper's exit (it drops the child), the next request starts a new helper.
+  await waitFor(() => h.pid !== first, 10_000, 'the killed helper\'s exit');
   await h.umount(target);
   assert.notEqual(h.pid, first);
   assert.ok(!isMounted(target));
