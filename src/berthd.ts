@@ -28,6 +28,7 @@ import { componentVersions } from './engine/component-versions.js';
 import { openEngine, type Engine } from './engine/engine.js';
 import { shimBinaryPath } from './lifecycle/shim-client.js';
 import { initBinaryPath } from './runtime/container/init-process.js';
+import { isSameLiveProcess } from './runtime/container/proc.js';
 import type { RegistryClientOptions } from './images/distribution/registry-client.js';
 import type { EngineMetrics } from './metrics/engine-metrics.js';
 import type { MetricsServer } from './metrics/metrics-server.js';
@@ -53,15 +54,9 @@ export { DEFAULT_CONFIG_FILE, DEFAULT_DATA_ROOT, DEFAULT_EXEC_ROOT, DEFAULT_HOST
 function writePidfile(path: string): void {
   try {
     const old = Number(readFileSync(path, 'utf8').trim());
+    // A zombie (a killed daemon its parent has not reaped yet) runs no more: it does not hold the pidfile.
     if (Number.isInteger(old) && old > 0 && old !== process.pid) {
-      let alive = false;
-      try {
-        process.kill(old, 0);
-        alive = existsSync(`/proc/${old}`);
-      } catch {
-        alive = false;
-      }
-      if (alive) throw new BerthError('already-exists', `pid file found, ensure berthd is not running or delete ${path}`);
+      if (isSameLiveProcess(old, undefined)) throw new BerthError('already-exists', `pid file found, ensure berthd is not running or delete ${path}`);
     }
   } catch (e) {
     if (e instanceof BerthError) throw e;

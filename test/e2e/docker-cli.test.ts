@@ -237,6 +237,26 @@ describe('docker CLI against berthd', { skip }, () => {
       }
     });
 
+    test('a --pidfile naming a zombie (a killed daemon not yet reaped) does not stop the next berthd from starting', async () => {
+      // `sleep 0` exits as the child of a `sleep 60` that never waits: a zombie for as long as its parent lives.
+      const holder = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const d1 = await startBerthd({ prefix: 'berthd-e2e-zpid-' });
+      let d2: Berthd | undefined;
+      try {
+        const zombie = await new Promise<number>((resolve) => holder.stdout!.once('data', (b: Buffer) => resolve(Number(b.toString().trim()))));
+        const state = () => { try { return readFileSync(`/proc/${zombie}/stat`, 'utf8').split(') ')[1]![0]; } catch { return undefined; } };
+        for (let end = Date.now() + 10000; state() !== 'Z'; await sleep(20)) assert.ok(Date.now() < end, `pid ${zombie} never became a zombie (${state()})`);
+        await d1.stop({ keepDir: true });
+        writeFileSync(d1.pidfile, `${zombie}\n`);
+        d2 = await startBerthd({ reuse: { dir: d1.dir, execRoot: d1.execRoot } });
+        assert.equal(readFileSync(d2.pidfile, 'utf8').trim(), String(d2.pid));
+      } finally {
+        if (d2) await d2.stop();
+        await d1.stop();
+        holder.kill();
+      }
+    });
+
     test('daemon.json with an unknown key refuses to start, naming the key', () => {
       const cfg = join(tmp, 'bad-daemon.json');
       writeFileSync(cfg, JSON.stringify({ 'data-root': join(tmp, 'x'), 'bogus-key': 1 }));

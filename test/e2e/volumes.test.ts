@@ -240,7 +240,8 @@ describe('volumes with the docker CLI against berthd', { skip }, () => {
       d1.docker(['volume', 'create', '--label', 'x=1', 'durable']);
       writeFileSync(join(d1.dataRoot, 'volumes', 'durable', '_data', 'f'), 'still here');
       process.kill(d1.pid, 'SIGKILL');
-      await sleep(200);
+      // Gone and reaped before the next berthd takes over its data root and pidfile.
+      assert.equal((await d1.exited).signal, 'SIGKILL');
       d2 = await startBerthd({ reuse: { dir: d1.dir, execRoot: d1.execRoot } });
       const v = (JSON.parse(d2.docker(['volume', 'inspect', 'durable']).stdout) as Array<{ Labels: Record<string, string> }>)[0]!;
       assert.deepEqual(v.Labels, { x: '1' });
