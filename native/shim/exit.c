@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The kernel's OOM-kill counter for the cgroup: v1 `memory.oom_control`, v2 `memory.events`. */
@@ -30,21 +31,39 @@ int oom_read(long long *count)
   return found;
 }
 
-/* What is left in the container's cgroup (daemons of a container without a pid namespace). */
-static void kill_leftovers(void)
+/* SIGKILL what is left in the container's cgroup (daemons of a container without a pid
+ * namespace: with one, the kernel kills them as its init dies); how many were signalled. */
+static int kill_leftovers(void)
 {
   char path[4200];
   long pid;
+  int n = 0;
   if (!S.oom_dir)
-    return;
+    return 0;
   snprintf(path, sizeof path, "%s/cgroup.procs", S.oom_dir);
   FILE *f = fopen(path, "re");
   if (!f)
-    return;
+    return 0;
   while (fscanf(f, "%ld", &pid) == 1)
-    if (pid > 0 && pid != S.pid)
-      kill((pid_t)pid, SIGKILL);
+    if (pid > 0 && pid != S.pid && kill((pid_t)pid, SIGKILL) == 0)
+      n++;
   fclose(f);
+  return n;
+}
+
+/* Undo first, report last: the leftovers are killed and gone from the cgroup (cgroup.procs
+ * lists no zombie) before exit.json, the waiters and the attach streams say the container
+ * exited, so a reader of the exit never finds them. Bounded: one stuck in the kernel (D state)
+ * must not hold the report back for ever; the shim still reaps it before its own exit. */
+static void end_leftovers(void)
+{
+  if (!kill_leftovers())
+    return;
+  int64_t end = mono_ms() + LEFTOVER_MS;
+  struct timespec ms = { 0, 1000000 };
+  /* Killed again, not just counted: one may have forked between the read of cgroup.procs and its kill. */
+  while (kill_leftovers() && mono_ms() < end)
+    nanosleep(&ms, NULL);
 }
 
 void shim_finish(void)
@@ -55,6 +74,7 @@ void shim_finish(void)
   long long oom;
   if (S.finishing)
     return;
+  end_leftovers();
   if (S.oom_known && oom_read(&oom) == 0 && oom > S.oom_base)
     t->oom_killed = 1;
   size_t n = exit_object(b, sizeof b - 1, t);
@@ -66,7 +86,6 @@ void shim_finish(void)
   log_drops_notify(NULL); /* the last count before the exit, so nothing is held back */
   ctrl_answer_waiters(t);
   client_close_stream(t);
-  kill_leftovers();
   tick_need();
 }
 

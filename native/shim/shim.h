@@ -244,5 +244,6 @@ void tick_need(void); /* keep the 50 ms tick running while something waits on ti
 #define LOG_LINE_MAX 16384
 #define DRAIN_MS 250
 #define FINISH_MS 2000
+#define LEFTOVER_MS 500 /* the most shim_finish waits for SIGKILLed leftovers to leave the cgroup */
 
 #endif

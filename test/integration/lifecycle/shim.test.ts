@@ -601,6 +601,24 @@ describe('berth-shim', { skip }, () => {
     }
   });
 
+  test('what is left of a container without a pid namespace is gone from its cgroup before its exit is reported', async () => {
+    // Daemons that outlive sh (no pid namespace: the kernel does not kill them with it); sh exits once /go exists.
+    const c = await createCtr(['sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do sleep 1000 >/dev/null 2>&1 & done; while [ ! -e /go ]; do sleep 0.02; done; exit 3'], {
+      mutate: (cfg) => { cfg.linux.namespaces = (cfg.linux.namespaces as Json[]).filter((n) => n.type !== 'pid'); },
+    });
+    await startCtr(c);
+    const procs = () => c.mgr.procsFiles().flatMap((f) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []));
+    await until('the daemons to start', () => procs().length >= 17);
+    const w = shimReq(c.dir, { op: 'wait' });
+    writeFileSync(join(c.bundle, 'rootfs', 'go'), '');
+    const r = await w;
+    // Read at once when the answer comes: the shim killed them and saw them gone before it answered.
+    const left = procs();
+    assert.deepEqual(left, [], 'no process left in the container\'s cgroup when the wait is answered');
+    assert.equal(r.exit.exit_code, 3);
+    assert.equal((await assertShimGone(c)).exit_code, 3);
+  });
+
   test('the shim survives the death of its launcher and keeps logging', async () => {
     const c = await createCtr(['sh', '-c', 'i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.05; done'], {
       launcher: (argv) => ['sh', '-c', '"$@"; exit 0', 'launcher', ...argv],
