@@ -135,6 +135,7 @@ export async function openEngine(opts: EngineOptions): Promise<Engine> {
     ...(opts.shimBinary ? { shimBinary: opts.shimBinary } : {}),
     ...(opts.runtimeInitBinary ? { initBinary: opts.runtimeInitBinary } : {}),
     ...(opts.runtimes ? { runtimes: opts.runtimes } : {}),
+    log: log.child({ component: 'lifecycle' }),
   });
   try {
     const db = lifecycle.md.db;

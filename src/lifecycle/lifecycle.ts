@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { BerthError, errAlreadyExists, errConflict, errInvalid, errPrecondition, isNotFound } from '../common/errors.js';
 import { crashPoint } from '../common/crash-point.js';
+import type { Logger } from '../common/log.js';
 import { inSpan, tracer } from '../common/trace.js';
 import type { LinuxResources, Process, Spec } from '../runtime/spec/types.js';
 import { validateProcess, validateSpec } from '../runtime/spec/validate.js';
@@ -78,6 +79,8 @@ export interface LifecycleOptions {
   initBinary?: string;
   /** runc-compatible runtimes by name, for containers created with one (else berth-init runs them). */
   runtimes?: Record<string, RuntimeConfig>;
+  /** Where warnings go (a stuck shim killed at delete). */
+  log?: Logger;
 }
 
 /** A runc-compatible runtime: its binary (a name is looked up in PATH) and global options put before each command. */
@@ -172,14 +175,40 @@ function shimProcessesFor(dir: string): number[] {
     } catch {
       continue;
     }
-    const i = argv.indexOf('--dir');
-    if (i > 0 && argv[i + 1] === dir && basename(argv[0]!) === 'berth-shim') {
+    if (hasDirArg(argv, dir) && basename(argv[0]!) === 'berth-shim') {
       const st = procStat(Number(n));
       if (st && st.state !== 'Z') out.push(Number(n));
     }
   }
   return out;
 }
+
+const hasDirArg = (argv: string[], dir: string) => {
+  const i = argv.indexOf('--dir');
+  return i > 0 && argv[i + 1] === dir;
+};
+
+/**
+ * Whether `pid` is a live (not zombie) shim of this task dir, not a process that reused its pid.
+ * The known pid and its `--dir` suffice (the binary's name is a test seam).
+ */
+function isLiveShimOf(pid: number, dir: string): boolean {
+  let argv: string[];
+  try {
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+  } catch {
+    return false;
+  }
+  const st = procStat(pid);
+  return !!st && st.state !== 'Z' && st.state !== 'X' && hasDirArg(argv, dir);
+}
+
+/**
+ * How long a deleted task's shim may take to exit after it reported the exit: up to FINISH_MS
+ * (2 s) for clients and execs, once more as much for requests that raced the exit, the runtime's
+ * `delete` for a task under a runc-compatible runtime, and the stalls of a busy machine.
+ */
+const SHIM_EXIT_MS = 10_000;
 
 /** Remove a task's socket files that a shim left behind (it removes its own when it exits normally). */
 function removeTaskSockets(dir: string): void {
@@ -661,8 +690,8 @@ export class Lifecycle {
     }
     this.unwatch(id);
     // The shim answers waiters before it finishes its own cleanup and exits: a deleted task
-    // leaves no shim behind, so wait for it (briefly; it exits within ms, or 2 s with an exec left).
-    if (t.shimPid > 0) await waitGone({ id, pid: t.shimPid }, 5000).catch(() => undefined);
+    // leaves no shim behind, so wait for it (it exits within ms, or 2 s with an exec left).
+    if (t.shimPid > 0) await this.shimGone(t);
     // A few small files on the exec root (tmpfs): in place, not through the thread pool, whose
     // round trips for a recursive rm took longer (2-3 ms) than the syscalls.
     await this.cgroups(t).destroy();
@@ -672,6 +701,24 @@ export class Lifecycle {
     const exit = exitFromRow(t);
     this.publish('/tasks/delete', id, { pid: t.pid, exitStatus: exit.exitCode, exitedAt: exit.finishedAt });
     return exit;
+  }
+
+  /**
+   * Wait for a stopped task's shim to exit, before its cgroups and dir go. One still alive after
+   * SHIM_EXIT_MS is stuck: it is killed (by its pid, checked to be this task's shim), with a warning,
+   * rather than left running with its task removed under it.
+   */
+  private async shimGone(t: TaskRow): Promise<void> {
+    const end = Date.now() + SHIM_EXIT_MS;
+    for (let ms = 1; isLiveShimOf(t.shimPid, t.dir); ms = Math.min(ms * 2, 50)) {
+      if (Date.now() > end) {
+        this.opts.log?.warn('task delete: the shim did not exit after the task stopped; killing it', { id: t.containerId, shimPid: t.shimPid, waitedMs: SHIM_EXIT_MS });
+        try { process.kill(t.shimPid, 'SIGKILL'); } catch { /* raced its exit */ }
+        await waitGone({ id: t.containerId, pid: t.shimPid }, 2000).catch(() => undefined);
+        return;
+      }
+      await sleep(ms);
+    }
   }
 
   /** SIGKILL every process of a task, then wait for its shim to record the exit (or settle it as died). */
