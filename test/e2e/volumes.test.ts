@@ -4,7 +4,7 @@
 // DOCKER_HOST points at the test's socket; every container runs with --network none; host dirs are the test's temp dirs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -94,9 +94,14 @@ describe('volumes with the docker CLI against berthd', { skip }, () => {
       for (let i = 0; i < 200 && !existsSync(p); i++) await sleep(50);
       assert.ok(existsSync(p), `${p} never appeared`);
     };
-    await until(join(host, 'seen-by-container'));
-    assert.equal(readFileSync(join(host, 'seen-by-container'), 'utf8'), 'host wrote this\n');
-    writeFileSync(join(host, 'go'), 'written while it runs\n');
+    // The shell's `>` creates the file before cat fills it: wait for the content, not just the name.
+    const seen = join(host, 'seen-by-container');
+    await until(seen);
+    for (let i = 0; i < 200 && readFileSync(seen, 'utf8') === ''; i++) await sleep(50);
+    assert.equal(readFileSync(seen, 'utf8'), 'host wrote this\n');
+    // Written whole, then renamed into place: the container's `[ -f /shared/go ]` never sees it empty.
+    writeFileSync(join(host, 'go.tmp'), 'written while it runs\n');
+    renameSync(join(host, 'go.tmp'), join(host, 'go'));
     await until(join(host, 'from-container'));
     assert.equal(readFileSync(join(host, 'echo'), 'utf8'), 'written while it runs\n');
     assert.equal(ok(['wait', 'binder']).trim(), '0');
