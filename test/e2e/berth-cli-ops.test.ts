@@ -10,6 +10,7 @@ import { berthdSkipReason, DOCKER, startBerthd, type Berthd } from '../fixtures/
 import { runBerth, spawnBerth, type Result } from '../fixtures/berth-cli.js';
 import { buildDockerSaveTar } from '../fixtures/image.js';
 import { registrySkipReason, startRegistry, type Registry } from '../fixtures/registry.js';
+import { waitFor } from '../fixtures/process.js';
 import { haveCommand, repoRoot } from '../fixtures/rootfs.js';
 
 const skip = berthdSkipReason() ?? (existsSync(join(repoRoot, 'dist', 'berth.cjs')) ? undefined : 'the berth bundle is not built (npm run build)');
@@ -264,8 +265,9 @@ describe('berth CLI operations against berthd', { skip }, () => {
   });
 
   test('kill: -s delivers the signal (the exit code of its trap in inspect); the default is SIGKILL (137)', async () => {
-    await ok(['run', '-d', '--name', 'k1', ...NONE, 'busybox', 'sh', '-c', 'trap "exit 42" USR1; while :; do sleep 0.1; done']);
-    await sleep(300);
+    await ok(['run', '-d', '--name', 'k1', ...NONE, 'busybox', 'sh', '-c', 'trap "exit 42" USR1; echo ready; while :; do sleep 0.1; done']);
+    // The trap is set before `ready`: a signal sooner would be ignored (PID 1 without a handler).
+    await waitFor(async () => (await ok(['logs', 'k1'])).includes('ready'), 15_000, 'k1 ready');
     assert.equal(await ok(['kill', '-s', 'USR1', 'k1']), 'k1\n');
     await ok(['wait', 'k1']);
     assert.equal(await inspect('k1', '{{.State.Status}} {{.State.ExitCode}}'), 'exited 42');

@@ -10,6 +10,7 @@ import { removeCgroupTree } from '../fixtures/cgroup.js';
 import { unmountUnder } from '../fixtures/daemons.js';
 import { buildDockerSaveTar } from '../fixtures/image.js';
 import { daemonInterfaces } from '../fixtures/network.js';
+import { waitFor } from '../fixtures/process.js';
 import { repoRoot } from '../fixtures/rootfs.js';
 
 const skip = berthdSkipReason();
@@ -274,11 +275,13 @@ describe('berthd --shutdown-containers', { skip }, () => {
     try {
       assert.equal(d.docker(['load', '-i', buildDockerSaveTar(tmp, IMAGE)]).status, 0);
       const run = (policy: string) => {
-        const r = d.docker(['run', '-d', ...NONE, '--restart', policy, IMAGE, 'sh', '-c', 'trap "exit 3" TERM; while true; do sleep 0.1; done']);
+        const r = d.docker(['run', '-d', ...NONE, '--restart', policy, IMAGE, 'sh', '-c', 'trap "exit 3" TERM; echo ready; while true; do sleep 0.1; done']);
         assert.equal(r.status, 0, r.stderr);
         return r.stdout.trim();
       };
       const ids = { no: run('no'), unlessStopped: run('unless-stopped'), always: run('always'), onFailure: run('on-failure'), userStopped: run('unless-stopped') };
+      // The trap is set before `ready`: a TERM sooner would be ignored (PID 1 without a handler) and the stop would end in SIGKILL.
+      for (const id of Object.values(ids)) await waitFor(() => d.docker(['logs', id]).stdout.includes('ready'), 15_000, `${id} ready`);
       // Stopped by the user before the daemon went: stays stopped.
       assert.equal(d.docker(['stop', ids.userStopped]).status, 0);
       const pids = Object.values(ids).map((id) => Number(d.docker(['inspect', '-f', '{{.State.Pid}}', id]).stdout.trim())).filter((p) => p > 0);

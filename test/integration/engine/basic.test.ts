@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { errorCode } from '../../../src/common/errors.js';
-import { BUSYBOX, World, logText, run, skip } from './helpers.js';
+import { BUSYBOX, World, logText, run, skip, until } from './helpers.js';
 
 describe('engine: basic container lifecycle', { skip }, () => {
   const w = new World();
@@ -121,8 +121,9 @@ describe('engine: restart, wait conditions, binds and tmpfs', { skip }, () => {
     const i = await e.containers.inspect(id);
     assert.deepEqual(i.Mounts.map((m) => [m.Type, m.Destination, m.RW]), [['bind', '/host/etc', false], ['tmpfs', '/scratch', true]]);
     await e.containers.remove(id, {});
-    const s = await run(e, ['sh', '-c', 'trap "exit 12" USR2; while true; do sleep 0.1; done'], { StopSignal: 'SIGUSR2' });
-    await new Promise((r) => setTimeout(r, 200));
+    const s = await run(e, ['sh', '-c', 'trap "exit 12" USR2; echo ready; while true; do sleep 0.1; done'], { StopSignal: 'SIGUSR2' });
+    // The trap is set before `ready`: a signal sooner would be ignored (PID 1 without a handler).
+    await until('ready', async () => (await logText(e, s)).out.includes('ready'));
     await e.containers.stop(s, { timeout: 5 });
     assert.equal((await e.containers.inspect(s)).State.ExitCode, 12);
     await e.containers.remove(s, {});
