@@ -1,5 +1,7 @@
 // Engine: stop/kill/pause, OOM, list filters, exec, attach, logs options and follow, stats, top, AutoRemove, events, prune.
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { errorCode } from '../../../src/common/errors.js';
 import type { EventMessage } from '../../../src/engine/types.js';
@@ -196,13 +198,17 @@ describe('engine: container operations', { skip }, () => {
     assert.equal((await logText(e, id, { until: sinceSecs, stderr: false })).out, 'line1\nline2\n');
     assert.equal((await logText(e, id, { tail: 0 })).lines.length, 0);
 
-    const f = (await e.containers.create({ Image: BUSYBOX, Cmd: ['sh', '-c', 'echo a; sleep 1; echo b'] }, {})).Id;
+    // `b` is written only after the follow has delivered `a` (the test's go file in a bind mount):
+    // getting it proves the follow waited for new lines, however slow the machine.
+    const sig = mkdtempSync(join(w.root, 'sig-'));
+    const f = (await e.containers.create({ Image: BUSYBOX, Cmd: ['sh', '-c', 'echo a; while [ ! -e /sig/go ]; do sleep 0.05; done; echo b'], HostConfig: { Binds: [`${sig}:/sig`] } }, {})).Id;
     await e.containers.start(f);
     const got: string[] = [];
-    const t0 = Date.now();
-    for await (const l of e.containers.logs(f, { follow: true, stdout: true }, new AbortController().signal)) got.push(l.text.toString());
-    assert.deepEqual(got, ['a\n', 'b\n']);
-    assert.ok(Date.now() - t0 >= 800, 'follow waited for b');
+    for await (const l of e.containers.logs(f, { follow: true, stdout: true }, new AbortController().signal)) {
+      got.push(l.text.toString());
+      if (got.length === 1) writeFileSync(join(sig, 'go'), '');
+    }
+    assert.deepEqual(got, ['a\n', 'b\n'], 'follow waited for b');
     // follow on a stopped container ends at once; an abort ends a follow on a running one
     const ac = new AbortController();
     const r = await run(e, ['sleep', '100']);
