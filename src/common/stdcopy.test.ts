@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
-import { FrameDecoder, FrameEncoder, MAX_FRAME_PAYLOAD, STDERR, STDOUT, decodeFrames, demux, encodeFrame, frameWriter } from './stdcopy.js';
+import { FrameBatch, FrameDecoder, FrameEncoder, MAX_FRAME_PAYLOAD, STDERR, STDOUT, decodeFrames, demux, encodeFrame, frameWriter } from './stdcopy.js';
 
 test('stdcopy: header layout', () => {
   const f = encodeFrame(STDERR, 'hi');
@@ -58,4 +58,22 @@ test('stdcopy: frame writers share one destination; demux splits them back', asy
 
 test('stdcopy: systemerr frame rejects with its message', async () => {
   await assert.rejects(demux(Readable.from([encodeFrame(1, 'a'), encodeFrame(3, 'boom')]), null, null), /boom/);
+});
+
+test('stdcopy: a FrameBatch holds the same frames as one encodeFrame each, across takes and a payload bigger than its buffer', () => {
+  const batch = new FrameBatch();
+  const big = Buffer.alloc(FrameBatch.SIZE + 10, 'b');
+  const lines: [1 | 2, string, Buffer][] = [[1, '', Buffer.from('one\n')], [2, '2026-11-30T10:00:00.000000001Z ', Buffer.from('two\n')], [1, 'é ', Buffer.alloc(0)]];
+  for (const [s, p, b] of lines) batch.add(s, b, p);
+  assert.equal(batch.size, 3 * 8 + 4 + 31 + 4 + 3);
+  const first = batch.take();
+  assert.equal(batch.size, 0);
+  batch.add(1, Buffer.from('x'));
+  batch.add(2, big);
+  const second = batch.take();
+  const want = Buffer.concat([...lines.map(([s, p, b]) => encodeFrame(s, Buffer.concat([Buffer.from(p), b]))), encodeFrame(1, 'x'), encodeFrame(2, big)]);
+  assert.deepEqual(Buffer.concat([first, second]), want);
+  // Unframed (a TTY's stream): the bytes alone.
+  batch.add(undefined, Buffer.from('raw'), 'T ');
+  assert.equal(batch.take().toString(), 'T raw');
 });

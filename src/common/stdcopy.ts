@@ -30,6 +30,49 @@ export function encodeFrame(stream: StreamId, payload: Buffer | string): Buffer 
 }
 
 /**
+ * Frames gathered in one buffer, so that a long run of small entries (a past log) goes out in a
+ * few large writes: one write per entry costs an HTTP chunk and a stream round each, which made
+ * a long `logs` CPU-bound in berthd. `stream` undefined adds the payload unframed (a TTY's).
+ */
+export class FrameBatch {
+  static readonly SIZE = 64 * 1024;
+  private buf = Buffer.allocUnsafe(FrameBatch.SIZE);
+  private len = 0;
+
+  get size(): number {
+    return this.len;
+  }
+
+  /** One frame of `prefix` (UTF-8) then `payload`. */
+  add(stream: StreamId | undefined, payload: Buffer, prefix = ''): void {
+    const plen = prefix ? Buffer.byteLength(prefix) : 0;
+    const head = stream === undefined ? 0 : FRAME_HEADER_SIZE;
+    const need = head + plen + payload.length;
+    if (this.len + need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.len + need));
+      this.buf.copy(bigger, 0, 0, this.len);
+      this.buf = bigger;
+    }
+    if (head) {
+      this.buf.writeUInt32BE(0, this.len);
+      this.buf[this.len] = stream!;
+      this.buf.writeUInt32BE(plen + payload.length, this.len + 4);
+      this.len += head;
+    }
+    if (plen) this.len += this.buf.write(prefix, this.len, 'utf8');
+    this.len += payload.copy(this.buf, this.len);
+  }
+
+  /** What was added since the last take; the batch starts empty again (the buffer given out is not reused). */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.len);
+    this.buf = Buffer.allocUnsafe(FrameBatch.SIZE);
+    this.len = 0;
+    return out;
+  }
+}
+
+/**
  * A writable that frames everything written to it as `stream` and writes the frames to `dst`
  * (several such writers share one socket: one for stdout, one for stderr). It never ends `dst`.
  * Back-pressure from `dst` is passed on.

@@ -12,7 +12,7 @@ import { parseDetachKeys } from '../detach-keys.js';
 import { hijackContentType } from '../hijack.js';
 import type { Filters } from '../query.js';
 import type { Router } from '../router.js';
-import { STDERR, STDOUT, encodeFrame } from '../../common/stdcopy.js';
+import { FrameBatch, STDERR, STDOUT } from '../../common/stdcopy.js';
 
 /** The header `docker cp` reads a path's stat from (base64 of its JSON). */
 export const PATH_STAT_HEADER = 'X-Docker-Container-Path-Stat';
@@ -135,32 +135,40 @@ export function registerContainerRoutes(router: Router, containers: ContainerSer
     const res = ctx.res;
     res.writeHead(200, { 'Content-Type': hijackContentType(ctx.apiVersion, !tty) });
     res.flushHeaders();
-    // Lines come one by one: corked until the event loop turns (or the buffer fills and we wait
-    // for 'drain'), so a long past log goes out in large writes, not one syscall per line.
-    let corked = false;
-    const write = async (l: { stream: 'stdout' | 'stderr'; text: Buffer; time: string }) => {
-      const payload = timestamps ? Buffer.concat([Buffer.from(`${l.time} `), l.text]) : l.text;
-      const chunk = tty ? payload : encodeFrame(l.stream === 'stderr' ? STDERR : STDOUT, payload);
-      if (!corked) {
-        corked = true;
-        res.cork();
-        setImmediate(() => { corked = false; res.uncork(); });
+    // Frames are gathered and written FrameBatch.SIZE at a time, or when the event loop turns
+    // (as when a follow waits for new lines), so a long past log goes out in large writes.
+    const batch = new FrameBatch();
+    let scheduled = false;
+    const flush = (): boolean => {
+      scheduled = false;
+      return batch.size && !res.destroyed ? res.write(batch.take()) : true;
+    };
+    const drained = () => new Promise<void>((r) => {
+      const done = () => { res.off('drain', done); res.off('close', done); r(); };
+      res.once('drain', done);
+      res.once('close', done);
+    });
+    /** Adds a line; a promise only when the client must catch up first. */
+    const add = (l: { stream: 'stdout' | 'stderr'; text: Buffer; time: string }): Promise<void> | undefined => {
+      batch.add(tty ? undefined : l.stream === 'stderr' ? STDERR : STDOUT, l.text, timestamps ? `${l.time} ` : '');
+      if (batch.size >= FrameBatch.SIZE) return flush() ? undefined : drained();
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
       }
-      if (!res.write(chunk)) {
-        await new Promise<void>((r) => {
-          const done = () => { res.off('drain', done); res.off('close', done); r(); };
-          res.once('drain', done);
-          res.once('close', done);
-        });
-      }
+      return undefined;
     };
     try {
       if (!first.done) {
-        await write(first.value);
-        for (let n = await it.next(); !n.done && !ctx.signal.aborted && !res.destroyed; n = await it.next()) await write(n.value);
+        await add(first.value);
+        for (let n = await it.next(); !n.done && !ctx.signal.aborted && !res.destroyed; n = await it.next()) {
+          const wait = add(n.value);
+          if (wait) await wait;
+        }
       }
     } finally {
       await it.return?.();
+      flush();
       if (!res.writableEnded && !res.destroyed) res.end();
     }
   });
