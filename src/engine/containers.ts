@@ -201,6 +201,25 @@ interface PendingAttach {
 }
 
 /** The ContainerService over lifecycle/ and images/. One per daemon; built by openEngine. */
+/**
+ * Fill `out` with `produce`, then release what it read from (a mount, a frozen container), and
+ * only then end `out` (or destroy it with the error): a client that has read to the end finds
+ * the mount gone and the container running again, as dockerd unmounts before its response ends.
+ */
+function produceThenRelease(out: PassThrough, produce: () => Promise<void>, release: () => Promise<void>, onReleaseError: (e: Error) => void): void {
+  void (async () => {
+    let err: Error | undefined;
+    try {
+      await produce();
+    } catch (e) {
+      err = e as Error;
+    }
+    await release().catch((e: unknown) => onReleaseError(e as Error));
+    if (err) out.destroy(err);
+    else out.end();
+  })();
+}
+
 export class ContainerManager implements ContainerService {
   readonly rootfs: RootfsMounts;
   readonly execs: ExecManager;
@@ -1617,18 +1636,11 @@ export class ContainerManager implements ContainerService {
     const c = this.resolve(ref);
     const { root, release } = await this.rootfs.acquire(c.id, c.snapshotKey);
     const out = new PassThrough();
-    void (async () => {
-      try {
-        const w = new TarWriter(out);
-        await tarTree(root, '', w);
-        await w.finish();
-        out.end();
-      } catch (e) {
-        out.destroy(e as Error);
-      } finally {
-        await release().catch((e) => this.log.warn('export: unmount', { id: c.id, err: (e as Error).message }));
-      }
-    })();
+    produceThenRelease(out, async () => {
+      const w = new TarWriter(out);
+      await tarTree(root, '', w);
+      await w.finish();
+    }, release, (e) => this.log.warn('export: unmount', { id: c.id, err: e.message }));
     this.publish(c, 'export');
     return out;
   }
@@ -1710,9 +1722,7 @@ export class ContainerManager implements ContainerService {
       throw e;
     }
     const out = new PassThrough();
-    void writeArchive(view, path, out, ref)
-      .then(() => out.end(), (e) => out.destroy(e as Error))
-      .finally(() => done().catch(() => undefined));
+    produceThenRelease(out, () => writeArchive(view, path, out, ref), done, (e) => this.log.warn('archive: release', { id: c.id, err: e.message }));
     this.publish(c, 'archive-path');
     return { stat, stream: out };
   }
