@@ -298,7 +298,7 @@ describe('tracing', { skip }, () => {
     assert.ok(both.some((x) => x.service === 'berth' && x.span.kind === 3 && x.span.name === 'POST /containers/{id}/start'));
   });
 
-  test('the daemon log: lines the engine writes while serving a request carry its request id and trace id', () => {
+  test('the daemon log: lines the engine writes while serving a request carry its request id and trace id', async () => {
     const run = d.docker(['run', '-d', '--name', 'reqid', '--network', 'none', 'busybox', 'sleep', '600']);
     assert.equal(run.status, 0, run.stderr);
     const id = run.stdout.trim();
@@ -306,7 +306,19 @@ describe('tracing', { skip }, () => {
     const stop = d.docker(['stop', '-t', '1', 'reqid']);
     assert.equal(stop.status, 0, stop.stderr);
     assert.equal(d.docker(['rm', 'reqid']).status, 0);
-    const lines = readFileSync(d.log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    // berthd logs "request done" once the response has gone out, which can be just after the CLI
+    // returned: read the log until the last request's line is there (a torn last line is skipped).
+    const read = () => readFileSync(d.log, 'utf8').split('\n').flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+    const lines = await until('the rm request\'s line', () => {
+      const all = read();
+      return all.some((l) => l['msg'] === 'request done' && l['method'] === 'DELETE' && /\/containers\/reqid$/.test(String(l['path']))) ? all : undefined;
+    });
     const byEngine = (msg: string) => lines.find((l) => l['component'] === 'engine' && l['msg'] === msg && l['id'] === id);
     for (const [msg, method, path] of [
       ['stop: timeout reached, killing', 'POST', /\/containers\/reqid\/stop$/],
