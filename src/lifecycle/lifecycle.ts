@@ -16,7 +16,7 @@ import { primeCgroupAttach } from '../runtime/cgroups/prime.js';
 import type { CgroupManager, CgroupStats } from '../runtime/cgroups/cgroups.js';
 import { mergeResources, prepareCreate, releaseFifo, waitGone } from '../runtime/container/runtime.js';
 import { checkId } from '../runtime/container/state-dir.js';
-import { parseSignal, procStat } from '../runtime/container/proc.js';
+import { isSameLiveProcess, parseSignal, procStat } from '../runtime/container/proc.js';
 import { DEFAULT_NAMESPACE, MetadataStore, type ContainerRow, type TaskRow } from './metadata.js';
 import { launchShim, readExitFile, ShimClient, ShimLaunchError, type ShimExit, type ShimLaunchOptions } from './shim-client.js';
 import { checkStateDirLength, execTag, SOCKET_DIR, socketDirOf, taskSockets } from './task-sockets.js';
@@ -188,19 +188,14 @@ const hasDirArg = (argv: string[], dir: string) => {
   return i > 0 && argv[i + 1] === dir;
 };
 
-/**
- * Whether `pid` is a live (not zombie) shim of this task dir, not a process that reused its pid.
- * The known pid and its `--dir` suffice (the binary's name is a test seam).
- */
+/** Whether `pid` is a live (not zombie) shim of this task dir, not a process that reused its pid. */
 function isLiveShimOf(pid: number, dir: string): boolean {
-  let argv: string[];
+  if (!isSameLiveProcess(pid, undefined)) return false;
   try {
-    argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+    return hasDirArg(readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0'), dir);
   } catch {
     return false;
   }
-  const st = procStat(pid);
-  return !!st && st.state !== 'Z' && st.state !== 'X' && hasDirArg(argv, dir);
 }
 
 /**
@@ -709,17 +704,13 @@ export class Lifecycle {
    * rather than left running with its task removed under it.
    */
   private async shimGone(t: TaskRow): Promise<void> {
-    const end = Date.now() + SHIM_EXIT_MS;
-    for (let ms = 1; isLiveShimOf(t.shimPid, t.dir); ms = Math.min(ms * 2, 50)) {
-      if (Date.now() > end) {
-        this.opts.log?.warn('task delete: the shim did not exit after the task stopped; killing it', { id: t.containerId, shimPid: t.shimPid, waitedMs: SHIM_EXIT_MS });
-        try { process.kill(t.shimPid, 'SIGKILL'); } catch { /* raced its exit */ }
-        await waitGone({ id: t.containerId, pid: t.shimPid }, 2000).catch(() => undefined);
-        return;
-      }
-      await sleep(ms);
-    }
+    const exited = await waitGone({ id: t.containerId, pid: t.shimPid }, SHIM_EXIT_MS).then(() => true, () => false);
+    if (exited || !isLiveShimOf(t.shimPid, t.dir)) return;
+    this.opts.log?.warn('task delete: the shim did not exit after the task stopped; killing it', { id: t.containerId, shimPid: t.shimPid, waitedMs: SHIM_EXIT_MS });
+    try { process.kill(t.shimPid, 'SIGKILL'); } catch { /* raced its exit */ }
+    await waitGone({ id: t.containerId, pid: t.shimPid }, 2000).catch(() => undefined);
   }
+
 
   /** SIGKILL every process of a task, then wait for its shim to record the exit (or settle it as died). */
   private async killAndWait(t: TaskRow): Promise<void> {

@@ -49,6 +49,20 @@ async function ask(port: number, name: string, type: number, from?: string): Pro
   return m;
 }
 
+/** One question over TCP (length-prefixed, RFC 1035 4.2.2), from `from` if given: the first reply. */
+async function askTcp(port: number, name: string, type: number, from?: string): Promise<DnsMessage> {
+  const c = connect({ host: '127.0.0.1', port, ...(from ? { localAddress: from } : {}) });
+  const reader = new FrameReader();
+  try {
+    return parseMessage(await new Promise<Buffer>((resolve) => {
+      c.on('data', (chunk: Buffer) => { const [r] = reader.push(chunk); if (r) resolve(r); });
+      c.write(frame(query(name, type)));
+    }));
+  } finally {
+    c.destroy();
+  }
+}
+
 test('dns server: A for a known name, TTL 600, case-insensitive, trailing dot or not', { timeout: 20000 }, async () => {
   await withServer({}, async (s) => {
     assert.notEqual(s.port, 0);
@@ -121,14 +135,7 @@ test('dns server: a big answer is truncated on UDP (TC) and whole on TCP', { tim
     const m = await ask(s.port, 'many', TYPE.A);
     assert.equal(m.header.tc, true);
     assert.ok(m.answers.length < 100);
-    const c = connect({ host: '127.0.0.1', port: s.port });
-    const reader = new FrameReader();
-    const reply = await new Promise<Buffer>((resolve) => {
-      c.on('data', (chunk: Buffer) => { const [r] = reader.push(chunk); if (r) resolve(r); });
-      c.write(frame(query('many', TYPE.A)));
-    });
-    c.destroy();
-    const whole = parseMessage(reply);
+    const whole = await askTcp(s.port, 'many', TYPE.A);
     assert.equal(whole.header.tc, false);
     assert.equal(whole.answers.length, 100);
   });
@@ -177,14 +184,7 @@ test('dns server: unknown names go to the upstream, whose answer is relayed; a s
       // The upstream has no upstream: its REFUSED comes back as it was.
       assert.equal((await ask(s.port, 'neither.example', TYPE.A)).header.rcode, RCODE.REFUSED);
       // Over TCP too (forwarded over UDP).
-      const c = connect({ host: '127.0.0.1', port: s.port });
-      const reader = new FrameReader();
-      const reply = await new Promise<Buffer>((resolve) => {
-        c.on('data', (chunk: Buffer) => { const [r] = reader.push(chunk); if (r) resolve(r); });
-        c.write(frame(query('outside.example', TYPE.A)));
-      });
-      c.destroy();
-      assert.equal(parseMessage(reply).answers[0]!.address, '192.0.2.7');
+      assert.equal((await askTcp(s.port, 'outside.example', TYPE.A)).answers[0]!.address, '192.0.2.7');
       // A TCP client that half-closes right after its query still gets the (forwarded, so later) answer, then EOF.
       const h = connect({ host: '127.0.0.1', port: s.port, allowHalfOpen: true });
       const hr = new FrameReader();
@@ -202,14 +202,7 @@ test('dns server: unknown names go to the upstream, whose answer is relayed; a s
   await withServer({ lookup: (n) => (n === 'many.example' ? many : []) }, async (up) => {
     await withServer({ upstreams: [`127.0.0.1:${up.port}`] }, async (s) => {
       assert.equal((await ask(s.port, 'many.example', TYPE.A)).header.tc, true);
-      const c = connect({ host: '127.0.0.1', port: s.port });
-      const reader = new FrameReader();
-      const reply = await new Promise<Buffer>((resolve) => {
-        c.on('data', (chunk: Buffer) => { const [r] = reader.push(chunk); if (r) resolve(r); });
-        c.write(frame(query('many.example', TYPE.A)));
-      });
-      c.destroy();
-      const m = parseMessage(reply);
+      const m = await askTcp(s.port, 'many.example', TYPE.A);
       assert.equal(m.header.tc, false);
       assert.equal(m.answers.length, 100);
     });
@@ -241,14 +234,7 @@ test('dns server: a client with its own upstreams (--dns) has its outside names 
       assert.equal((await ask(s.port, 'outside.example', TYPE.A, '127.0.0.1')).header.rcode, RCODE.REFUSED);
       assert.equal((await ask(s.port, 'database', TYPE.A, '127.0.0.1')).header.rcode, RCODE.REFUSED);
       // Over TCP the client is told apart the same way.
-      const c = connect({ host: '127.0.0.1', port: s.port, localAddress: '127.0.0.2' });
-      const reader = new FrameReader();
-      const reply = await new Promise<Buffer>((resolve) => {
-        c.on('data', (chunk: Buffer) => { const [r] = reader.push(chunk); if (r) resolve(r); });
-        c.write(frame(query('outside.example', TYPE.A)));
-      });
-      c.destroy();
-      assert.equal(parseMessage(reply).answers[0]!.address, '192.0.2.7');
+      assert.equal((await askTcp(s.port, 'outside.example', TYPE.A, '127.0.0.2')).answers[0]!.address, '192.0.2.7');
     });
   });
 });

@@ -24,8 +24,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let d: Berthd;
 
-function ok(args: string[], opts: { timeout?: number } = {}): string {
-  const r = d.docker(args, opts);
+/** A docker command that must succeed, against the suite's berthd or the one given (`on`): its stdout. */
+function ok(args: string[], opts: { timeout?: number; on?: Berthd } = {}): string {
+  const { on = d, ...o } = opts;
+  const r = on.docker(args, o);
   assert.equal(r.status, 0, `docker ${args.join(' ')} exited ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r.stdout;
 }
@@ -777,11 +779,7 @@ describe('default-address-pools (daemon.json)', { skip, concurrency: false }, ()
     const at = (n: number) => base.replace(/0\/24$/, String(n));
     const p = await startBerthd({ prefix: 'berthd-pools-', config: { 'default-address-pools': [{ base, size: 26 }] } });
     try {
-      const run = (args: string[]) => {
-        const r = p.docker(args);
-        assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-        return r.stdout;
-      };
+      const run = (args: string[]) => ok(args, { on: p });
       run(['load', '-i', buildDockerSaveTar(p.dir, `docker.io/library/${IMAGE}`)]);
       run(['network', 'create', 'pool1']);
       run(['network', 'create', 'pool2']);
@@ -798,11 +796,7 @@ describe('host-gateway-ip (daemon.json)', { skip, concurrency: false }, () => {
   test('--add-host NAME:host-gateway is the configured address', async () => {
     const p = await startBerthd({ prefix: 'berthd-hgw-', config: { 'host-gateway-ip': '192.0.2.1' } });
     try {
-      const run = (args: string[]) => {
-        const r = p.docker(args);
-        assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-        return r.stdout;
-      };
+      const run = (args: string[]) => ok(args, { on: p });
       run(['load', '-i', buildDockerSaveTar(p.dir, `docker.io/library/${IMAGE}`)]);
       const hosts = run(['run', '--rm', '--network', 'none', '--add-host', 'hg.internal:host-gateway', IMAGE, 'cat', '/etc/hosts']);
       assert.ok(hosts.split('\n').includes('192.0.2.1\thg.internal'), hosts);
@@ -821,11 +815,7 @@ describe('ip masquerade (dockerd\'s default --ip-masq): berthd in a network name
     let m: Berthd | undefined;
     try {
       m = await startBerthd({ prefix: 'berthd-masq-', netns: `/run/netns/${ns}`, args: ['--ip-masq=true'] });
-      const run = (args: string[]) => {
-        const r = m!.docker(args);
-        assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-        return r.stdout.trim();
-      };
+      const run = (args: string[]) => ok(args, { on: m! });
       const nat = () => {
         const r = spawnSync('nsenter', [`--net=/run/netns/${ns}`, '--', 'iptables', '-w', '-t', 'nat', '-S'], { encoding: 'utf8' });
         assert.equal(r.status, 0, r.stderr);
@@ -838,7 +828,7 @@ describe('ip masquerade (dockerd\'s default --ip-masq): berthd in a network name
       run(['run', '-d', '--name', 'ondefault', IMAGE, 'sleep', '300']);
       const during = nat();
       for (const c of ['onuser', 'ondefault']) {
-        const ip = run(['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', c]);
+        const ip = run(['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', c]).trim();
         assert.ok(during.some((l) => l.includes(`-s ${ip}/32`) && l.includes('-j CNI-')), `no masquerade rule for ${c} (${ip}):\n${during.join('\n')}`);
       }
       run(['rm', '-f', 'onuser', 'ondefault']);

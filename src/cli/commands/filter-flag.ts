@@ -15,6 +15,16 @@ export function filterValues(values: string[]): string[] {
   return values.filter((v) => v !== '');
 }
 
+/** A `key=value` filter's key, as docker compares it (trimmed, lower case). */
+export function filterKey(f: string): string {
+  return f.slice(0, f.indexOf('=')).trim().toLowerCase();
+}
+
+/** A prune's report of what went: docker's `Deleted <what>:` then one id per line; empty when nothing went. */
+export function deletedReport(heading: string, ids: string[] | null | undefined): string {
+  return ids?.length ? `${heading}:\n${ids.map((id) => `${id}\n`).join('')}` : '';
+}
+
 /**
  * docker's PruneFilters: the command's filters plus the `pruneFilters` of the client config
  * (config.json), where a config `label=x` gives way to a given `label!=x` and the other way round.
@@ -28,7 +38,7 @@ export function withConfigPruneFilters(configDir: string, given: string[]): stri
   }
   if (!Array.isArray(extra)) return given;
   const out = [...given];
-  const has = (k: string, v: string) => out.some((f) => f.slice(0, f.indexOf('=')).trim().toLowerCase() === k && f.slice(f.indexOf('=') + 1).trim() === v);
+  const has = (k: string, v: string) => out.some((f) => filterKey(f) === k && f.slice(f.indexOf('=') + 1).trim() === v);
   for (const f of extra) {
     if (typeof f !== 'string' || !f.includes('=')) continue;
     const k = f.slice(0, f.indexOf('='));

@@ -4,7 +4,7 @@ import type { Cli } from '../../context.js';
 import { humanSize } from '../../format/units.js';
 import { confirm } from '../../prompt.js';
 import { filtersJSON } from '../util.js';
-import { addFilterFlag, filterValues, withConfigPruneFilters } from '../filter-flag.js';
+import { addFilterFlag, deletedReport, filterValues, withConfigPruneFilters } from '../filter-flag.js';
 
 const WARNING = 'WARNING! This will remove all stopped containers.\nAre you sure you want to continue?';
 
@@ -14,8 +14,8 @@ export async function pruneContainers(cli: Cli, filters: string[]): Promise<{ sp
   const r = await client.json<{ ContainersDeleted?: string[] | null; SpaceReclaimed?: number }>('POST', '/containers/prune', {
     query: { filters: filtersJSON(withConfigPruneFilters(cli.globals.configDir, filters)) },
   });
-  if (!r.ContainersDeleted?.length) return { space: 0, output: '' };
-  return { space: r.SpaceReclaimed ?? 0, output: `Deleted Containers:\n${r.ContainersDeleted.map((id) => `${id}\n`).join('')}` };
+  const output = deletedReport('Deleted Containers', r.ContainersDeleted);
+  return { space: output ? r.SpaceReclaimed ?? 0 : 0, output };
 }
 
 export const command: Command = {

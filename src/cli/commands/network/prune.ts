@@ -3,7 +3,7 @@ import type { Command } from '../../command.js';
 import type { Cli } from '../../context.js';
 import { confirm } from '../../prompt.js';
 import { filtersJSON } from '../util.js';
-import { addFilterFlag, filterValues, withConfigPruneFilters } from '../filter-flag.js';
+import { addFilterFlag, deletedReport, filterValues, withConfigPruneFilters } from '../filter-flag.js';
 
 const WARNING = 'WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?';
 
@@ -13,8 +13,7 @@ export async function pruneNetworks(cli: Cli, filters: string[]): Promise<string
   const report = await client.json<{ NetworksDeleted?: string[] | null }>('POST', '/networks/prune', {
     query: { filters: filtersJSON(withConfigPruneFilters(cli.globals.configDir, filters)) },
   });
-  const deleted = report?.NetworksDeleted ?? [];
-  return deleted.length ? `Deleted Networks:\n${deleted.map((id) => `${id}\n`).join('')}` : '';
+  return deletedReport('Deleted Networks', report?.NetworksDeleted);
 }
 
 export const command: Command = {

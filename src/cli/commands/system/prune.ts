@@ -8,7 +8,7 @@ import { pruneImages } from '../image/prune.js';
 import { pruneNetworks } from '../network/prune.js';
 import { pruneVolumes } from '../volume/prune.js';
 import { filtersJSON } from '../util.js';
-import { addFilterFlag, filterValues } from '../filter-flag.js';
+import { addFilterFlag, deletedReport, filterKey, filterValues } from '../filter-flag.js';
 
 /** docker's confirmationMessage: the warnings, then the label/until filters it will apply, sorted. */
 function warning(all: boolean, volumes: boolean, filters: string[]): string {
@@ -17,7 +17,7 @@ function warning(all: boolean, volumes: boolean, filters: string[]): string {
   items.push(all ? 'all images without at least one container associated to them' : 'all dangling images');
   items.push(all ? 'all build cache' : 'unused build cache');
   let text = `WARNING! This will remove:\n${items.map((w) => `  - ${w}\n`).join('')}`;
-  const shown = filters.filter((f) => ['label', 'label!', 'until'].includes(f.slice(0, f.indexOf('=')).trim().toLowerCase())).sort();
+  const shown = filters.filter((f) => ['label', 'label!', 'until'].includes(filterKey(f))).sort();
   if (shown.length) text += `\n  Items to be pruned will be filtered with:\n${shown.map((f) => `  - ${f}\n`).join('')}`;
   return `${text}\nAre you sure you want to continue?`;
 }
@@ -28,8 +28,7 @@ async function pruneBuildCache(cli: Cli, all: boolean, filters: string[]): Promi
   const r = await client.json<{ CachesDeleted?: string[] | null; SpaceReclaimed?: number }>('POST', '/build/prune', {
     query: { all: all || undefined, filters: filtersJSON(filters) },
   });
-  if (!r.CachesDeleted?.length) return { space: r.SpaceReclaimed ?? 0, output: '' };
-  return { space: r.SpaceReclaimed ?? 0, output: `Deleted build cache objects:\n${r.CachesDeleted.map((id) => `${id}\n`).join('')}` };
+  return { space: r.SpaceReclaimed ?? 0, output: deletedReport('Deleted build cache objects', r.CachesDeleted) };
 }
 
 export const command: Command = {
@@ -47,7 +46,7 @@ export const command: Command = {
     const all = flags.bool('all');
     const volumes = flags.bool('volumes');
     const filters = filterValues(flags.list('filter'));
-    if (volumes && filters.some((f) => f.slice(0, f.indexOf('=')).trim().toLowerCase() === 'until')) {
+    if (volumes && filters.some((f) => filterKey(f) === 'until')) {
       throw new Error('ERROR: The "until" filter is not supported with "--volumes"');
     }
     if (!flags.bool('force') && !(await confirm(cli, warning(all, volumes, filters)))) return;

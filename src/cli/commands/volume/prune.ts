@@ -4,6 +4,7 @@ import type { Cli } from '../../context.js';
 import { humanSize } from '../../format/units.js';
 import { confirm } from '../../prompt.js';
 import { filtersJSON } from '../util.js';
+import { deletedReport } from '../filter-flag.js';
 
 const UNUSED_WARNING = 'WARNING! This will remove anonymous local volumes not used by at least one container.\nAre you sure you want to continue?';
 const ALL_WARNING = 'WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue?';
@@ -12,8 +13,8 @@ const ALL_WARNING = 'WARNING! This will remove all local volumes not used by at 
 export async function pruneVolumes(cli: Cli, filters: string[]): Promise<{ space: number; output: string }> {
   const client = await cli.client();
   const r = await client.json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', { query: { filters: filtersJSON(filters) } });
-  if (!r.VolumesDeleted?.length) return { space: 0, output: '' };
-  return { space: r.SpaceReclaimed, output: `Deleted Volumes:\n${r.VolumesDeleted.map((n) => `${n}\n`).join('')}` };
+  const output = deletedReport('Deleted Volumes', r.VolumesDeleted);
+  return { space: output ? r.SpaceReclaimed : 0, output };
 }
 
 export const command: Command = {
